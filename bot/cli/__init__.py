@@ -1,0 +1,47 @@
+"""The `obsbot` command line.
+
+Each command lives in its own module and is imported only when it is invoked, so
+`obsbot --help` stays fast (no jieba, no Telegram library at start-up). To add a
+command, add one line to ``COMMANDS``: the command name and "module:attribute".
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: ("module:attribute", one-line help shown by `obsbot --help`)
+    "db": ("bot.cli.db:db", "Create or upgrade the database schema."),
+    "deadline": ("bot.cli.deadline:deadline", "Print the due time of a window (ISO 8601)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, _, attribute = entry[0].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):  # pragma: no cover - programming error
+            raise TypeError(f"{entry[0]} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="observer-bot", prog_name="obsbot")
+def main() -> None:
+    """observer-bot: reports from social work observation stations, routed for direct handling."""

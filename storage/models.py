@@ -1,0 +1,295 @@
+"""SQLModel tables: one class per entity, timestamps aware UTC.
+
+Every piece of state the bot keeps is a row here (DESIGN.md decision 1): the roster, bindings,
+reports and their audit trail, half-filled drafts, received updates and messages to send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    """Return a Field for an aware UTC timestamp column."""
+    return Field(
+        default=None,
+        sa_type=UTCDateTime(),  # type: ignore[call-overload]
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _created() -> Any:
+    """Return a Field for a non-null timestamp that defaults to now."""
+    return Field(default_factory=utcnow, sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+
+
+def _json(default: Any) -> Any:
+    """Return a Field for a JSON column that is never null."""
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+def _bigint(*, nullable: bool = True, index: bool = False, unique: bool = False) -> Any:
+    """Return a Field for a 64-bit integer (Telegram user and chat ids exceed 32 bits)."""
+    return Field(
+        default=None,
+        sa_type=BigInteger(),  # type: ignore[call-overload]
+        nullable=nullable,
+        index=index,
+        unique=unique,
+    )
+
+
+# --- enumerations stored as short strings -------------------------------------------------
+
+
+class ObserverStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class ReportKind(StrEnum):
+    """The programme's three kinds: 发现问题、收集建议、传递信息."""
+
+    PROBLEM = "problem"  # 问题反映: routed, signed for, resolved, rated
+    SUGGESTION = "suggestion"  # 意见建议: routed, answered
+    SENTIMENT = "sentiment"  # 社情民意: tagged and summarised for leaders, no handling
+
+
+class ReportStatus(StrEnum):
+    ROUTED = "routed"  # waiting to be signed for by the department
+    DISPATCH = "dispatch"  # waiting for the dispatch department (unrouted or returned)
+    SIGNED = "signed"  # signed for, being handled
+    RESOLVED = "resolved"  # department closed it (办结); observer may rate
+    CLOSED = "closed"  # final: rated, closed by dispatch, or sentiment recorded
+    RECORDED = "recorded"  # sentiment record, no handling
+
+
+OPEN_STATUSES = (ReportStatus.ROUTED, ReportStatus.DISPATCH, ReportStatus.SIGNED)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanent error; a report event records why
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# --- roster ----------------------------------------------------------------------------------
+
+
+class Station(SQLModel, table=True):
+    """A social work observation station (社会工作观察站)."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    city: str = Field(max_length=50)
+    county: str = Field(max_length=50)
+    town: str = Field(default="", max_length=100)
+    region_code: str = Field(max_length=12, index=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Observer(SQLModel, table=True):
+    """An observer (观察员); bound to a Telegram user on registration."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    phone: str = Field(max_length=20, unique=True)  # E.164, never leaves the database
+    station_code: str = Field(foreign_key="station.code", max_length=32, index=True)
+    telegram_user_id: int | None = _bigint(unique=True)
+    status: str = Field(default=ObserverStatus.ACTIVE, max_length=16)
+    bound_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class InviteCode(SQLModel, table=True):
+    """A one-time code that registers a Telegram user as an observer of a station."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    station_code: str = Field(foreign_key="station.code", max_length=32, index=True)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    used_at: datetime | None = _ts()
+    used_by: int | None = Field(default=None, foreign_key="observer.id")
+
+
+# --- departments, leaders --------------------------------------------------------------------
+
+
+class GroupBinding(SQLModel, table=True):
+    """The group chat that handles a department's reports for one region."""
+
+    __table_args__ = (UniqueConstraint("department", "region_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(max_length=40)
+    region_code: str = Field(max_length=12)
+    chat_id: int = _bigint(nullable=False, index=True)
+    chat_title: str = Field(default="", max_length=255)
+    bound_by: int | None = _bigint()
+    bound_at: datetime = _created()
+
+
+class BindCode(SQLModel, table=True):
+    """A one-time code that binds the group it is used in to (department, region)."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    department: str = Field(max_length=40)
+    region_code: str = Field(max_length=12)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    used_at: datetime | None = _ts()
+    used_in_chat: int | None = _bigint()
+
+
+class Leader(SQLModel, table=True):
+    """A leader (a user) or a leaders' group, who sees reports within a scope region."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    chat_id: int = _bigint(nullable=False, unique=True)  # a user id or a group chat id
+    scope_region: str = Field(max_length=12, index=True)
+    subscribed: bool = Field(default=True)
+    supervises: bool = Field(default=False)  # receives escalations (督办) for its scope
+    created_at: datetime = _created()
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ReportCounter(SQLModel, table=True):
+    """The last sequence number handed out on a day, for public numbers GD-YYYYMMDD-NNNN."""
+
+    day: str = Field(primary_key=True, max_length=8)
+    last: int = Field(default=0)
+
+
+class Report(SQLModel, table=True):
+    """A report from an observer: a problem, a suggestion or a sentiment record."""
+
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_report_source"),
+        Index("ix_report_dept_status_sign_due", "department", "status", "sign_due_at"),
+        Index("ix_report_dept_status_resolve_due", "department", "status", "resolve_due_at"),
+        Index("ix_report_region_created", "region_code", "created_at"),
+        Index("ix_report_target_created", "target_region", "created_at"),
+        Index("ix_report_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    kind: str = Field(max_length=16)
+    observer_id: int = Field(foreign_key="observer.id", index=True)
+    station_code: str = Field(foreign_key="station.code", max_length=32)
+    region_code: str = Field(max_length=12)
+    text: str = Field(sa_type=Text())  # type: ignore[call-overload]
+    category: str | None = Field(default=None, max_length=40)  # tag chosen by the observer
+    location: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    source_chat_id: int = _bigint(nullable=False)
+    source_message_id: int = _bigint(nullable=False)
+    attachments: list[dict[str, Any]] = _json(list)
+    tags: list[str] = _json(list)
+    keywords: list[list[Any]] = _json(list)  # [[word, weight], ...]
+    rule: str | None = Field(default=None, max_length=80)
+    routing: dict[str, Any] = _json(dict)  # score, runner-up, candidates, explanation
+    sla_class: str | None = Field(default=None, max_length=40)
+    priority: str = Field(default="normal", max_length=16)
+    department: str = Field(max_length=40)
+    target_region: str = Field(max_length=12)
+    status: str = Field(max_length=16)
+    sign_due_at: datetime | None = _ts()
+    # For a problem: the resolve deadline. For a suggestion: the reply deadline.
+    resolve_due_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    signed_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    rating: str | None = Field(default=None, max_length=16)
+    rating_reason: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    duplicate_of: int | None = Field(default=None, foreign_key="report.id")
+    card_chat_id: int | None = _bigint()
+    card_message_id: int | None = _bigint()
+    updated_at: datetime = _created()
+
+
+class ReportEvent(SQLModel, table=True):
+    """One entry of a report's append-only audit trail."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    actor: str = Field(max_length=64)  # "observer:12", "user:5551234", "system"
+    action: str = Field(max_length=40)
+    at: datetime = _created()
+    details: dict[str, Any] = _json(dict)
+
+
+# --- conversation state ----------------------------------------------------------------------
+
+
+class Draft(SQLModel, table=True):
+    """An observer's half-filled report (free text or guided form), one per observer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    observer_id: int = Field(foreign_key="observer.id", unique=True)
+    chat_id: int = _bigint(nullable=False)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = _json(dict)
+    preview_message_id: int | None = _bigint()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+# --- inbound and outbound --------------------------------------------------------------------
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A received Telegram update, committed before the offset advances."""
+
+    __table_args__ = (Index("ix_inbox_status_update", "status", "update_id"),)
+
+    update_id: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default=InboxStatus.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    error: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    received_at: datetime = _created()
+    processed_at: datetime | None = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Bot API call to make (send or edit), delivered in order per chat by a worker."""
+
+    __table_args__ = (
+        Index("ix_outbox_status_next_try", "status", "next_try_at"),
+        Index("ix_outbox_chat_id", "chat_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint(nullable=False)
+    method: str = Field(default="sendMessage", max_length=40)
+    payload: dict[str, Any] = _json(dict)
+    purpose: str = Field(default="", max_length=40)  # "ack", "card", "reminder", ...
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    idempotency_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    next_try_at: datetime = _created()
+    last_error: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    result_message_id: int | None = _bigint()
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
