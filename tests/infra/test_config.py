@@ -1,0 +1,114 @@
+"""Settings: defaults, the .env file, one-line errors, and a token that is never shown."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.errors import ConfigError
+from bot.infra.config import PUBLIC_BOT_API, load_settings
+
+TOKEN = "123456789:AAEexampleexampleexample"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE",
+        "DATABASE_URL",
+        "BOT_RUNTIME",
+        "ROUTING_RULES",
+        "ADMIN_USER_IDS",
+        "LOG_LEVEL",
+        "WEBHOOK_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_follow_the_design() -> None:
+    settings = load_settings()
+    assert settings.telegram_api_base == PUBLIC_BOT_API
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.bot_runtime == "ptb"
+    assert str(settings.routing_rules) == "routing_rules.yaml"
+
+
+def test_values_come_from_a_dotenv_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nBOT_RUNTIME=aiogram\nADMIN_USER_IDS=11, 22\n"
+        "TELEGRAM_API_BASE=http://127.0.0.1:8081/\n"
+        "DATABASE_URL=postgresql://postgres@127.0.0.1/test\n",
+        encoding="utf-8",
+    )
+    settings = load_settings()
+    assert settings.bot_runtime == "aiogram"
+    assert settings.admin_user_ids == [11, 22]
+    assert settings.telegram_api_base == "http://127.0.0.1:8081"
+    assert settings.database_url == "postgresql+psycopg://postgres@127.0.0.1/test"
+    assert settings.require_token() == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BOT_RUNTIME", "telethon", "BOT_RUNTIME: Input should be 'ptb' or 'aiogram'"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:/// or postgresql"),
+        ("TELEGRAM_API_BASE", "api.telegram.org", "TELEGRAM_API_BASE: must start with http"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN: must look like"),
+        ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT:"),
+    ],
+)
+def test_a_wrong_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(expected)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_token_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    settings = load_settings()
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings)
+    assert "AAEexample" not in settings.model_dump_json()
+
+
+def test_missing_token_says_how_to_set_it() -> None:
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
+        load_settings().require_token()
+
+
+def test_cli_reports_a_bad_setting_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_RUNTIME", "nope")
+    result = CliRunner().invoke(main, ["db", "status"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: BOT_RUNTIME: Input should be 'ptb' or 'aiogram'"
+    ]
+
+
+def test_db_upgrade_then_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "status"]).exit_code == 1
+    first = runner.invoke(main, ["db", "upgrade"])
+    assert first.exit_code == 0 and "upgraded from empty" in first.output
+    again = runner.invoke(main, ["db", "upgrade"])
+    assert again.exit_code == 0 and "already at revision" in again.output
+    status = runner.invoke(main, ["db", "status"])
+    assert status.exit_code == 0 and "current" in status.output
+    assert (tmp_path / "observer-bot.sqlite").exists()
+
+
+def test_help_lists_commands_and_python_m_bot_works() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "db" in result.stdout and "Commands" in result.stdout
