@@ -108,7 +108,8 @@ class Observer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
-    phone: str = Field(max_length=20, unique=True)  # E.164, never leaves the database
+    # E.164, never leaves the database; None for an observer registered by invite code.
+    phone: str | None = Field(default=None, max_length=20, unique=True)
     station_code: str = Field(foreign_key="station.code", max_length=32, index=True)
     telegram_user_id: int | None = _bigint(unique=True)
     status: str = Field(default=ObserverStatus.ACTIVE, max_length=16)
@@ -254,6 +255,30 @@ class Draft(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+class PendingInput(SQLModel, table=True):
+    """A question the bot asked one person in one chat (a reason, a result), awaiting text."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint(nullable=False)
+    user_id: int = _bigint(nullable=False)
+    action: str = Field(max_length=32)
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    data: dict[str, Any] = _json(dict)
+    created_at: datetime = _created()
+
+
+class KnownGroup(SQLModel, table=True):
+    """A group the bot was added to; unbound ones are left after a grace period."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    title: str = Field(default="", max_length=255)
+    added_by: int | None = _bigint()
+    added_at: datetime = _created()
+    left_at: datetime | None = _ts()
+
+
 # --- inbound and outbound --------------------------------------------------------------------
 
 
@@ -277,6 +302,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_status_next_try", "status", "next_try_at"),
         Index("ix_outbox_chat_id", "chat_id", "id"),
+        Index("ix_outbox_chat_result", "chat_id", "result_message_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 16:59:57.496545
+Create Date: 2026-11-26 17:02:38.046716
 """
 
 from collections.abc import Sequence
@@ -62,6 +62,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_inbox_status_update", ["status", "update_id"], unique=False)
 
     op.create_table(
+        "knowngroup",
+        sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("added_by", sa.BigInteger(), nullable=True),
+        sa.Column("added_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("left_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("chat_id"),
+    )
+    op.create_table(
         "leader",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -101,7 +110,7 @@ def upgrade() -> None:
         "observer",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("station_code", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("telegram_user_id", sa.BigInteger(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -255,8 +264,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_chat_id", ["chat_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_chat_result", ["chat_id", "result_message_id"], unique=False
+        )
         batch_op.create_index("ix_outbox_status_next_try", ["status", "next_try_at"], unique=False)
 
+    op.create_table(
+        "pendinginput",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["report.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("chat_id", "user_id"),
+    )
     op.create_table(
         "reportevent",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -283,8 +311,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reportevent_report_id"))
 
     op.drop_table("reportevent")
+    op.drop_table("pendinginput")
     with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_status_next_try")
+        batch_op.drop_index("ix_outbox_chat_result")
         batch_op.drop_index("ix_outbox_chat_id")
 
     op.drop_table("outboxmessage")
@@ -315,6 +345,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_leader_scope_region"))
 
     op.drop_table("leader")
+    op.drop_table("knowngroup")
     with op.batch_alter_table("inboxupdate", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_status_update")
 
