@@ -1,0 +1,732 @@
+"""Reading and validating a station/observer roster (CSV or XLSX), with no database.
+
+One row of a roster is one observer at a station; the station's columns repeat on each of its
+observers' rows (a station without observers yet may have a row with blank observer columns).
+
+Columns (Chinese or English headers; Traditional forms and common variants are accepted):
+
+    站点编码 station_code    站点名称 station_name    行政区划代码 region_code
+    地市 city                区县 county              镇街 town
+    观察员姓名 observer_name  手机号 phone
+
+``parse_roster`` returns the stations and observers of the good rows and every problem found,
+each with the 1-based row number a spreadsheet user sees (the header row counts). Rows are
+never dropped silently: blank rows are the only ones skipped without a word.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import zhconv
+
+from bot.core import regions
+from bot.errors import RosterError
+
+FIELDS: tuple[str, ...] = (
+    "station_code",
+    "station_name",
+    "city",
+    "county",
+    "town",
+    "region_code",
+    "observer_name",
+    "phone",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "station_code",
+    "station_name",
+    "region_code",
+    "observer_name",
+    "phone",
+)
+STATION_FIELDS: tuple[str, ...] = ("station_name", "region_code", "city", "county", "town")
+
+# Normalised header text (see ``_header_key``) -> field. Traditional forms are converted to
+# Simplified before the lookup, so 站點編碼 finds 站点编码.
+_ALIASES: dict[str, str] = {  # field -> space-separated header texts, preferred first
+    "station_code": (
+        "站点编码 站点代码 站点编号 站点id 观察站编码 观察站代码 观察站编号 "
+        "station_code stationcode station_id station_no site_code code"
+    ),
+    "station_name": (
+        "站点名称 站点名 站点 站名 观察站 观察站名称 社会工作观察站 "
+        "station_name stationname station site_name"
+    ),
+    "city": "地市 地级市 市 城市 所属地市 所属市 地市名称 city",
+    "county": (
+        "区县 县区 区 县 县(市、区) 县(市,区) 县市区 区(县) 区县(市) 所属区县 "
+        "区县名称 county district"
+    ),
+    "town": (
+        "镇街 镇(街道) 乡镇(街道) 乡镇街道 镇街道 街道 镇 乡镇 街镇 所属镇街 "
+        "镇街名称 town township street subdistrict"
+    ),
+    "region_code": (
+        "行政区划代码 行政区划编码 行政区划码 区划代码 区划编码 行政区代码 "
+        "行政代码 行政区划 region_code regioncode region division_code adcode "
+        "area_code"
+    ),
+    "observer_name": (
+        "观察员姓名 观察员 观察员名字 姓名 名字 observer_name observername observer name"
+    ),
+    "phone": (
+        "手机号 手机号码 手机 观察员手机号 观察员手机 观察员电话 电话 电话号码 "
+        "联系电话 联系方式 移动电话 phone phone_number mobile mobile_phone "
+        "telephone tel"
+    ),
+}
+
+HEADER_SCAN_ROWS = 20  # the header must appear within the first rows (titles may sit above)
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0[1-9]\d{8,10}")
+_PHONE_NOISE = re.compile(r"[\s\-‐‑‒–—―.·()/\\]")
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong in one row: its 1-based row number, the column and the reason."""
+
+    row: int
+    reason: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f" ({self.column})" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class StationRecord:
+    """A station as the roster describes it (names Simplified, region code known)."""
+
+    code: str
+    name: str
+    city: str
+    county: str
+    town: str
+    region_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObserverRecord:
+    """An observer as the roster describes it (phone in E.164, e.g. +8613800138000)."""
+
+    name: str
+    phone: str
+    station_code: str
+    row: int
+
+
+@dataclass(slots=True)
+class Roster:
+    """What a roster file holds: the good rows' stations and observers, and every problem."""
+
+    stations: list[StationRecord] = field(default_factory=list)
+    observers: list[ObserverRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rows: int = 0  # non-blank data rows read
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        """Return the row numbers that have at least one problem, in order."""
+        return sorted({problem.row for problem in self.problems})
+
+    @property
+    def is_clean(self) -> bool:
+        """Return True if no row has a problem."""
+        return not self.problems
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def normalize_phone(raw: str, *, allow_landline: bool = False) -> str:
+    """Return ``raw`` as E.164 (+86...) or raise ValueError saying what is wrong with it.
+
+    Accepts full-width digits, spaces, dashes, dots and parentheses, and the prefixes +86,
+    0086 and 86 before an 11-digit mainland mobile number (1[3-9]xxxxxxxxx). Landlines
+    (0 + area code + number) only when ``allow_landline``.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        raise ValueError("phone number is empty")
+    if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
+        raise ValueError(
+            f"phone {text!r} is in scientific notation: format the column as text and re-enter it"
+        )
+    if re.search(r"[,;，；、/]|\d\s*(转|ext)", text, flags=re.IGNORECASE):
+        raise ValueError("put exactly one phone number in the cell, without an extension")
+    if re.fullmatch(r"\d+\.0+", text):  # a number cell read as a float
+        text = text.split(".", 1)[0]
+    digits = _PHONE_NOISE.sub("", text)
+    plus = digits.startswith("+")
+    digits = digits.removeprefix("+")
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError(f"phone {_mask(text)!r} contains characters other than digits")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and (plus or len(digits) == 13):
+        digits = digits[2:]
+    elif plus:
+        raise ValueError(f"phone {_mask(text)!r} is not a mainland China (+86) number")
+    if _MOBILE.fullmatch(digits):
+        return "+86" + digits
+    if _LANDLINE.fullmatch(digits):
+        if allow_landline:
+            return "+86" + digits[1:]
+        raise ValueError(
+            f"phone {_mask(text)!r} is a landline: observers register with a mobile number"
+        )
+    if digits.startswith("1") and len(digits) != 11:
+        raise ValueError(f"phone {_mask(text)!r} has {len(digits)} digits: a mobile number has 11")
+    raise ValueError(f"phone {_mask(text)!r} is not a mainland mobile number (1[3-9] + 9 digits)")
+
+
+def mask_phone(phone: str) -> str:
+    """Return an E.164 phone with its middle digits hidden, e.g. +86138****8000."""
+    return _mask(phone)
+
+
+def _mask(text: str) -> str:
+    """Hide all but the first three and last four digits of a phone-like string."""
+    if len(text) <= 7:
+        return "*" * len(text)
+    keep_head = 6 if text.startswith("+86") else 3
+    head, tail = text[:keep_head], text[-4:]
+    return head + "*" * max(len(text) - keep_head - 4, 0) + tail
+
+
+@lru_cache(maxsize=65536)
+def normalize_name(raw: str) -> str:
+    """Return a name with full-width forms folded, Traditional characters made Simplified."""
+    text = unicodedata.normalize("NFKC", raw)
+    text = " ".join(text.split())
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    if text.isascii():
+        return text
+    return zhconv.convert(text, "zh-cn")
+
+
+def normalize_code(raw: str) -> str:
+    """Return a code cell as half-width ASCII without spaces (e.g. ４４０１０４ -> 440104)."""
+    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+
+
+def _cell_text(value: Any) -> str:
+    """Return a spreadsheet cell's value as text (numbers without a trailing .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+def _header_key(text: str) -> str:
+    """Normalise header text for lookup: half-width, Simplified, lower case, no spaces/marks."""
+    key = unicodedata.normalize("NFKC", text).strip().lower()
+    key = zhconv.convert(key, "zh-cn")
+    key = re.sub(r"[\s*＊:：]+", "", key)
+    return key.replace("-", "_").replace("（", "(").replace("）", ")")
+
+
+@lru_cache(maxsize=1)
+def _alias_table() -> dict[str, str]:
+    """Return normalised alias -> field."""
+    table: dict[str, str] = {}
+    for name, aliases in _ALIASES.items():
+        for alias in aliases.split():
+            table[_header_key(alias)] = name
+            table[_header_key(alias).replace("_", "")] = name
+    return table
+
+
+def field_for_header(text: str) -> str | None:
+    """Return the roster field a header names (None if it is not a roster column)."""
+    key = _header_key(text)
+    if not key:
+        return None
+    table = _alias_table()
+    for candidate in (key, key.replace("_", ""), re.sub(r"\(.*?\)$", "", key)):
+        if candidate in table:
+            return table[candidate]
+    return None
+
+
+@dataclass(slots=True)
+class _Header:
+    row: int  # 1-based row number of the (last) header row
+    columns: dict[str, int]  # field -> 0-based column index
+    ignored: list[str]
+
+
+def _find_header(rows: list[tuple[int, list[str]]]) -> _Header:
+    """Find the header among the first rows (titles and group headings may sit above it).
+
+    A header is one row, or two rows read together when a group heading sits above the
+    columns' own names (e.g. 站点 merged over 编码 and 名称). The candidate naming the most
+    roster columns wins; on a tie the one ending earlier, so no data row is taken for a header.
+    """
+    candidates: list[tuple[int, int, int, list[str]]] = []  # (score, -end, single, cells)
+    for index, (number, cells) in enumerate(rows):
+        candidates.append((_score(cells), -number, 1, cells))
+        if index + 1 < len(rows):
+            below_number, below = rows[index + 1]
+            pair = _pair(cells, below)
+            candidates.append((_score(pair), -below_number, 0, pair))
+    best = max(candidates, key=lambda item: item[:3], default=None)
+    if best is None or best[0] < 2:
+        raise RosterError(
+            "no header row found: the first rows must name the columns, e.g. "
+            + ", ".join(_ALIASES[name].split()[0] for name in FIELDS)
+        )
+    _score_value, negative_end, _single, header_cells = best
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    for position, cell in enumerate(header_cells):
+        if not cell:
+            continue
+        name = field_for_header(cell)
+        if name is None or name in columns:
+            ignored.append(cell)
+            continue
+        columns[name] = position
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        wanted = ", ".join(f"{_ALIASES[name].split()[0]} ({name})" for name in missing)
+        raise RosterError(f"the header in row {-negative_end} lacks required columns: {wanted}")
+    return _Header(row=-negative_end, columns=columns, ignored=ignored)
+
+
+def _score(cells: list[str]) -> int:
+    """Return how many distinct roster columns a header row names."""
+    return len({field_for_header(cell) for cell in cells if cell} - {None})
+
+
+def _pair(upper: list[str], lower: list[str]) -> list[str]:
+    """Read two rows as one header: the lower names, prefixed by the upper group if needed."""
+    width = max(len(upper), len(lower))
+    upper = upper + [""] * (width - len(upper))
+    lower = lower + [""] * (width - len(lower))
+    merged: list[str] = []
+    for top, bottom in zip(upper, lower, strict=True):
+        if not bottom:
+            merged.append(top)
+        elif field_for_header(bottom) is not None:
+            merged.append(bottom)
+        elif top and field_for_header(top + bottom) is not None:
+            merged.append(top + bottom)
+        elif top and field_for_header(top) is not None:
+            merged.append(top)
+        else:
+            merged.append(bottom)
+    return merged
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def detect_encoding(data: bytes) -> str:
+    """Return the text encoding of a CSV file: UTF-8 (with or without BOM), UTF-16 or GB18030."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A cut-off multi-byte sequence at the very end still means UTF-8.
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    else:
+        return "utf-8"
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise RosterError(
+            "the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV UTF-8 or as .xlsx"
+        ) from None
+    return "gb18030"  # a superset of GBK and GB2312, what Excel writes in China
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield (row number, cells) of a CSV file in any supported encoding and delimiter."""
+    data = path.read_bytes()
+    text = data.decode(detect_encoding(data))
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",\t;", key=first_line.count) if first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for number, cells in enumerate(reader, start=1):
+        yield number, [cell.strip() for cell in cells]
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield (row number, cells) of the first sheet with a roster header, merged cells filled."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise RosterError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
+    try:
+        sheet = _pick_sheet(workbook)
+        merges = _merged_ranges(path, sheet)
+        fill: dict[tuple[int, int], str] = {}  # (row, col) -> top-left value of its merge
+        pending: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+        for min_row, min_col, max_row, max_col in merges:
+            pending.setdefault((min_row, min_col), []).append((min_row, min_col, max_row, max_col))
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(value) for value in values]
+            if pending:
+                for col_index, value in enumerate(cells, start=1):
+                    for _r0, _c0, max_row, max_col in pending.pop((number, col_index), ()):
+                        for row in range(number, max_row + 1):
+                            for col in range(col_index, max_col + 1):
+                                fill[(row, col)] = value
+            if fill:
+                for col_index in range(1, len(cells) + 1):
+                    value = fill.pop((number, col_index), None)
+                    if value is not None and not cells[col_index - 1]:
+                        cells[col_index - 1] = value
+                extra = sorted(col for (row, col) in fill if row == number and col > len(cells))
+                for col in extra:
+                    cells.extend([""] * (col - len(cells)))
+                    cells[col - 1] = fill.pop((number, col))
+            yield number, cells
+    finally:
+        workbook.close()
+
+
+def _pick_sheet(workbook: Any) -> Any:
+    """Return the first worksheet whose first rows hold a roster header."""
+    for sheet in workbook.worksheets:
+        head = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            head.append((number, [_cell_text(value) for value in values]))
+            if number >= HEADER_SCAN_ROWS:
+                break
+        try:
+            _find_header(head)
+        except RosterError:
+            continue
+        return sheet
+    return workbook.worksheets[0]
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _merged_ranges(path: Path, sheet: Any) -> list[tuple[int, int, int, int]]:
+    """Return the sheet's merged ranges (min_row, min_col, max_row, max_col).
+
+    openpyxl's read-only mode (used for speed on large rosters) does not expose merged cells,
+    so the sheet's XML is scanned for its ``<mergeCell ref=...>`` elements in streamed chunks.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    member = getattr(sheet, "_worksheet_path", None)
+    if not member:
+        return []
+    ranges: list[tuple[int, int, int, int]] = []
+    with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as handle:
+        carry = b""
+        while chunk := handle.read(1 << 20):
+            buffer = carry + chunk
+            last_end = 0
+            for match in _MERGE_REF.finditer(buffer):
+                col1, row1, col2, row2 = match.groups()
+                ranges.append(
+                    (
+                        int(row1),
+                        column_index_from_string(col1.decode()),
+                        int(row2 or row1),
+                        column_index_from_string((col2 or col1).decode()),
+                    )
+                )
+                last_end = match.end()
+            carry = buffer[max(last_end, len(buffer) - 200) :]
+    return ranges
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield (1-based row number, cell texts) of a .csv/.txt or .xlsx/.xlsm roster file."""
+    if not path.is_file():
+        raise RosterError(f"{path} does not exist or is not a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_rows(path)
+    if suffix == ".xls":
+        raise RosterError("old .xls workbooks are not supported: save the file as .xlsx or CSV")
+    raise RosterError(f"unsupported roster file type {suffix!r}: use .csv or .xlsx")
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    number: int
+    values: dict[str, str]
+    phone: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _place_key(name: str) -> str:
+    """Return a place name without its administrative suffix, to compare 广州 with 广州市."""
+    return re.sub(r"(市|区|县|自治县|瑶族自治县)$", "", name)
+
+
+def _check_row(row: _Row) -> None:
+    """Record the problems one row has on its own (format, required cells, region names)."""
+    values = row.values
+
+    def problem(column: str | None, reason: str) -> None:
+        row.problems.append(Problem(row.number, reason, column))
+
+    if not values["station_code"]:
+        problem("station_code", "missing station code")
+    code = values["region_code"]
+    if code:
+        if not regions.is_well_formed(code):
+            problem("region_code", f"malformed region code {code!r}: expected 6, 9 or 12 digits")
+            values["region_code"] = ""
+        elif not regions.is_known(code):
+            problem(
+                "region_code",
+                f"unknown region code {code}: not a Guangdong city or county code (GB/T 2260)",
+            )
+            values["region_code"] = ""
+        else:
+            _check_names(row, code)
+    name, raw_phone = values["observer_name"], values["phone"]
+    if raw_phone:
+        try:
+            row.phone = normalize_phone(raw_phone)
+        except ValueError as exc:
+            problem("phone", f"malformed phone: {exc}")
+    if name and not raw_phone:
+        problem("phone", "missing phone for observer " + name)
+    if raw_phone and not name:
+        problem("observer_name", "missing observer name")
+
+
+def _check_names(row: _Row, code: str) -> None:
+    """Record a problem when the city/county cells contradict the region code."""
+    county_code = code[:6]
+    city_code = regions.region_at(county_code, "city")
+    expected = {
+        "city": regions.name_of(city_code) if city_code else None,
+        "county": regions.name_of(county_code)
+        if regions.level_of(county_code) == "county"
+        else None,
+    }
+    for column, wanted in expected.items():
+        given = row.values[column]
+        if given and wanted and _place_key(given) != _place_key(wanted):
+            row.problems.append(
+                Problem(
+                    row.number,
+                    f"{column} {given!r} does not match region code {code} ({wanted})",
+                    column,
+                )
+            )
+
+
+def _station_values(rows: list[_Row]) -> dict[str, str]:
+    """Settle each station field from its rows; record conflicts on the rows that differ."""
+    settled: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for row in rows:
+        for column in STATION_FIELDS:
+            value = row.values[column]
+            if not value:
+                continue
+            if column not in settled:
+                settled[column], first_row[column] = value, row.number
+            elif value != settled[column]:
+                row.problems.append(
+                    Problem(
+                        row.number,
+                        f"conflicting station data for {row.values['station_code']}: "
+                        f"{column} {value!r} differs from {settled[column]!r} in row "
+                        f"{first_row[column]}",
+                        column,
+                    )
+                )
+    return settled
+
+
+def _fill_names(values: dict[str, str]) -> None:
+    """Fill blank city/county names of a station from its (known) region code."""
+    code = values.get("region_code", "")
+    if not code:
+        return
+    county_code = code[:6]
+    city_code = regions.region_at(county_code, "city") or county_code
+    if not values.get("city"):
+        values["city"] = regions.name_of(city_code) or ""
+    if not values.get("county") and regions.level_of(county_code) == "county":
+        values["county"] = regions.name_of(county_code) or ""
+
+
+def validate_rows(rows: Iterable[tuple[int, dict[str, str]]]) -> Roster:
+    """Validate parsed rows (row number, field -> text) and build the roster."""
+    roster = Roster()
+    by_station: dict[str, list[_Row]] = {}
+    all_rows: list[_Row] = []
+    for number, raw in rows:
+        values = {name: raw.get(name, "") for name in FIELDS}
+        values["station_code"] = normalize_code(values["station_code"])
+        values["region_code"] = normalize_code(values["region_code"])
+        for name in ("station_name", "city", "county", "town", "observer_name"):
+            values[name] = normalize_name(values[name]) if values[name] else ""
+        row = _Row(number=number, values=values)
+        _check_row(row)
+        all_rows.append(row)
+        if values["station_code"]:
+            by_station.setdefault(values["station_code"], []).append(row)
+    roster.rows = len(all_rows)
+
+    stations: dict[str, dict[str, str]] = {}
+    for code, station_rows in by_station.items():
+        settled = _station_values(station_rows)
+        for column, label in (("station_name", "station name"), ("region_code", "region code")):
+            if column not in settled:
+                for row in station_rows:
+                    if not row.values[column] and not any(p.column == column for p in row.problems):
+                        row.problems.append(
+                            Problem(row.number, f"missing {label} for station {code}", column)
+                        )
+        _fill_names(settled)
+        stations[code] = settled
+
+    seen_phone: dict[str, _Row] = {}
+    for row in all_rows:
+        if row.phone is None:
+            continue
+        first = seen_phone.get(row.phone)
+        if first is None:
+            seen_phone[row.phone] = row
+            continue
+        station, first_station = row.values["station_code"], first.values["station_code"]
+        masked = mask_phone(row.phone)
+        if station != first_station:
+            row.problems.append(
+                Problem(
+                    row.number,
+                    f"the same phone {masked} is at two stations: {first_station} "
+                    f"(row {first.number}) and {station}",
+                    "phone",
+                )
+            )
+        elif row.values["observer_name"] != first.values["observer_name"]:
+            row.problems.append(
+                Problem(
+                    row.number,
+                    f"phone {masked} is already listed for {first.values['observer_name']} "
+                    f"in row {first.number}",
+                    "phone",
+                )
+            )
+        else:
+            row.phone = None  # an exact repeat of an earlier row: nothing new, nothing wrong
+
+    used_stations: set[str] = set()
+    for row in all_rows:
+        roster.problems.extend(row.problems)
+        if row.problems:
+            continue
+        code = row.values["station_code"]
+        used_stations.add(code)
+        if row.phone is not None:
+            roster.observers.append(
+                ObserverRecord(
+                    name=row.values["observer_name"],
+                    phone=row.phone,
+                    station_code=code,
+                    row=row.number,
+                )
+            )
+    for code in sorted(used_stations):
+        values = stations[code]
+        roster.stations.append(
+            StationRecord(
+                code=code,
+                name=values["station_name"],
+                city=values.get("city", ""),
+                county=values.get("county", ""),
+                town=values.get("town", ""),
+                region_code=values["region_code"],
+            )
+        )
+    roster.problems.sort(key=lambda problem: problem.row)
+    return roster
+
+
+def parse_rows(rows: Iterable[tuple[int, list[str]]]) -> Roster:
+    """Find the header in raw rows (row number, cells), then validate every data row."""
+    iterator = iter(rows)
+    head: list[tuple[int, list[str]]] = []
+    for item in iterator:
+        head.append(item)
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    header = _find_header(head)
+    columns = header.columns
+
+    def records() -> Iterator[tuple[int, dict[str, str]]]:
+        for number, cells in _chain(head, iterator):
+            if number <= header.row:
+                continue
+            if not any(cells):
+                continue
+            yield (
+                number,
+                {
+                    name: (cells[index] if index < len(cells) else "")
+                    for name, index in columns.items()
+                },
+            )
+
+    roster = validate_rows(records())
+    roster.ignored_columns = header.ignored
+    return roster
+
+
+def _chain(
+    head: list[tuple[int, list[str]]], rest: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple[int, list[str]]]:
+    yield from head
+    yield from rest
+
+
+def parse_roster(path: Path | str) -> Roster:
+    """Read and validate a roster file (.csv in UTF-8/GBK/GB18030, or .xlsx)."""
+    return parse_rows(read_rows(Path(path)))
