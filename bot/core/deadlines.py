@@ -10,8 +10,10 @@ Rules (DESIGN.md decision 5):
 
 *Working time*, used for reminder thresholds and pauses of working-day windows, is the business
 hours (``open_of_business``–``close_of_business``, default 09:00–18:00) of working days after the
-day of receipt. A window of N working days therefore holds N × 9 working hours, and a reminder at
-50 % never falls on a weekend or a holiday. Hour windows measure everything in wall-clock time.
+day of receipt. With the defaults a window of N working days holds N × 9 working hours, and a
+reminder at 50 % never falls on a weekend or a holiday. Hour windows run on wall-clock time.
+A pause (a report returned to dispatch) stops the clock: ``shift_due`` moves the due time by the
+running time lost, and ``threshold_times`` skips paused time when given the same pauses.
 
 All functions are pure: datetimes must be timezone-aware, nothing reads the clock.
 """
@@ -19,7 +21,7 @@ All functions are pure: datetimes must be timezone-aware, nothing reads the cloc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -50,9 +52,9 @@ class Due:
     note: str = ""
     """Empty for official data; otherwise says which years came from a file or the fallback."""
     sources: tuple[tuple[int, CalendarSource], ...] = ()
-    """Each year whose days were counted, with where its calendar came from."""
+    """Each year whose days were counted, with where its calendar came from (empty for hours)."""
     paused: dt.timedelta = _ZERO
-    """Time added by pauses (working time for working-day windows, wall time for hours)."""
+    """Running time lost to the pauses given to ``shift_due`` (working or wall time)."""
 
 
 def _zone(tz: str | ZoneInfo) -> ZoneInfo:
@@ -97,6 +99,8 @@ def add_workdays(
 ) -> Due:
     """Return close of business of the ``days``-th working day after ``moment``'s local day."""
     _require_aware(moment, "moment")
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
     if close_of_business.tzinfo is not None:
         raise ValueError("close of business is a local time; give it without a time zone")
     zone = _zone(tz)
@@ -142,29 +146,63 @@ def due_at(
     )
 
 
-# --- working time -------------------------------------------------------------------------------
+# --- active time: working time or wall time, minus pauses ---------------------------------------
+
+Interval = tuple[dt.datetime, dt.datetime]
+_FOREVER = dt.datetime(9999, 1, 1, tzinfo=_UTC)
 
 
-class _WorkingTime:
-    """Business hours on working days after a receipt day, in one time zone."""
+def _merge_pauses(intervals: Iterable[Interval], not_before: dt.datetime) -> list[Interval]:
+    """Validate pauses, clip them to ``not_before`` and merge overlapping ones, in order."""
+    clipped: list[Interval] = []
+    for index, (begin, end) in enumerate(intervals, start=1):
+        _require_aware(begin, f"pause {index} start")
+        _require_aware(end, f"pause {index} end")
+        if end < begin:
+            raise ValueError(
+                f"pause {index} ends ({end.isoformat()}) before it starts ({begin.isoformat()})"
+            )
+        begin, end = max(begin, not_before), max(end, not_before)
+        if end > begin:
+            clipped.append((begin.astimezone(_UTC), end.astimezone(_UTC)))
+    clipped.sort()
+    merged: list[Interval] = []
+    for begin, end in clipped:
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+class _ActiveTime:
+    """The time a window's clock runs: working time (business hours of working days after the
+    receipt day) or, without a calendar, all wall time; in both cases minus the pauses."""
 
     def __init__(
         self,
-        calendar: WorkCalendar,
-        zone: ZoneInfo,
+        *,
+        calendar: WorkCalendar | None,
+        zone: dt.tzinfo,
         receipt_day: dt.date,
         open_of_business: dt.time,
         close_of_business: dt.time,
+        pauses: Sequence[Interval] = (),
     ) -> None:
-        _check_business_hours(open_of_business, close_of_business)
+        if calendar is not None:
+            _check_business_hours(open_of_business, close_of_business)
         self.calendar = calendar
         self.zone = zone
         self.receipt_day = receipt_day
         self.opening = open_of_business
         self.closing = close_of_business
+        self.pauses = pauses
 
-    def _segments_from(self, moment: dt.datetime) -> Iterable[tuple[dt.datetime, dt.datetime]]:
-        """Yield business-hour segments on counted working days, clipped to start at ``moment``."""
+    def _base_segments(self, moment: dt.datetime) -> Iterator[Interval]:
+        """Yield the running segments before pauses, clipped to start at ``moment``."""
+        if self.calendar is None:
+            yield moment, _FOREVER
+            return
         day = max(moment.astimezone(self.zone).date(), self.receipt_day + dt.timedelta(days=1))
         while True:
             if self.calendar.is_workday(day):
@@ -174,28 +212,59 @@ class _WorkingTime:
                     yield max(opening, moment), closing
             day += dt.timedelta(days=1)
 
+    def segments_from(self, moment: dt.datetime) -> Iterator[Interval]:
+        """Yield the segments in which the clock runs, from ``moment`` on."""
+        for seg_start, seg_end in self._base_segments(moment):
+            cursor = seg_start
+            for pause_start, pause_end in self.pauses:
+                if pause_end <= cursor or pause_start >= seg_end:
+                    continue
+                if pause_start > cursor:
+                    yield cursor, pause_start
+                cursor = max(cursor, pause_end)
+                if cursor >= seg_end:
+                    break
+            if cursor < seg_end:
+                yield cursor, seg_end
+
     def between(self, begin: dt.datetime, end: dt.datetime) -> dt.timedelta:
-        """Return the working time from ``begin`` to ``end`` (zero when end <= begin)."""
+        """Return the running time from ``begin`` to ``end`` (zero when end <= begin)."""
         total = _ZERO
         if end <= begin:
             return total
-        for seg_start, seg_end in self._segments_from(begin):
+        for seg_start, seg_end in self.segments_from(begin):
             if seg_start >= end:
                 break
             total += min(seg_end, end) - seg_start
         return total
 
     def advance(self, begin: dt.datetime, amount: dt.timedelta) -> dt.datetime:
-        """Return the earliest instant at which ``amount`` of working time has passed."""
-        if amount <= _ZERO:
-            return begin.astimezone(self.zone)
+        """Return the earliest instant at which ``amount`` of running time has passed."""
         remaining = amount
-        for seg_start, seg_end in self._segments_from(begin):
+        for seg_start, seg_end in self.segments_from(begin):
             length = seg_end - seg_start
             if remaining <= length:
-                return seg_start + remaining
+                return (seg_start + remaining).astimezone(self.zone)
             remaining -= length
-        raise AssertionError("unreachable: the segment generator is infinite")
+        raise AssertionError("unreachable: running segments never end")
+
+
+def _active_time(
+    due: Due,
+    start: dt.datetime,
+    calendar: WorkCalendar | None,
+    open_of_business: dt.time,
+    pauses: Sequence[Interval],
+) -> _ActiveTime:
+    """Build the clock of ``due``'s window: working time for working days, else wall time."""
+    return _ActiveTime(
+        calendar=calendar if due.window.unit == "workdays" else None,
+        zone=due.tz,
+        receipt_day=start.astimezone(due.tz).date(),
+        open_of_business=open_of_business,
+        close_of_business=due.close_of_business,
+        pauses=pauses,
+    )
 
 
 def threshold_times(
@@ -205,12 +274,14 @@ def threshold_times(
     *,
     calendar: WorkCalendar | None = None,
     open_of_business: dt.time = DEFAULT_OPEN_OF_BUSINESS,
+    paused_intervals: Iterable[Interval] = (),
 ) -> tuple[dt.datetime, ...]:
     """Return the instants at which each fraction of the window from ``start`` to ``due`` elapsed.
 
     For a ``Due`` of a working-day window the fraction is of working time (business hours of
     working days after the day of receipt; ``calendar`` is then required), so reminders never fall
-    on a holiday. For an hour window or a plain datetime it is the wall-clock fraction.
+    on a holiday. For an hour window or a plain datetime it is the wall-clock fraction. Time inside
+    ``paused_intervals`` does not run (pass the same pauses as to ``shift_due``).
     """
     _require_aware(start, "start")
     due_instant = due.at if isinstance(due, Due) else due
@@ -220,88 +291,49 @@ def threshold_times(
     for fraction in fractions:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction {fraction!r} must be greater than 0 and at most 1")
-    if isinstance(due, Due) and due.window.unit == "workdays":
-        if calendar is None:
+    pauses = _merge_pauses(paused_intervals, start)
+    if isinstance(due, Due):
+        if due.window.unit == "workdays" and calendar is None:
             raise ValueError("a working-day window needs calendar= to measure working time")
-        working = _WorkingTime(
-            calendar,
-            due.tz,
-            start.astimezone(due.tz).date(),
-            open_of_business,
-            due.close_of_business,
+        clock = _active_time(due, start, calendar, open_of_business, pauses)
+    else:
+        clock = _ActiveTime(
+            calendar=None,
+            zone=_UTC,
+            receipt_day=start.date(),
+            open_of_business=open_of_business,
+            close_of_business=DEFAULT_CLOSE_OF_BUSINESS,
+            pauses=pauses,
         )
-        total = working.between(start, due.at)
-        return tuple(working.advance(start, total * fraction) for fraction in fractions)
-    zone = due_instant.tzinfo
-    begin = start.astimezone(_UTC)
-    span = due_instant.astimezone(_UTC) - begin
-    return tuple((begin + span * fraction).astimezone(zone) for fraction in fractions)
+    total = clock.between(start, due_instant)
+    moments = (clock.advance(start, total * fraction) for fraction in fractions)
+    return tuple(moment.astimezone(due_instant.tzinfo) for moment in moments)
 
 
 def shift_due(
     due: Due,
-    paused_intervals: Iterable[tuple[dt.datetime, dt.datetime]],
+    paused_intervals: Iterable[Interval],
     calendar: WorkCalendar,
     *,
     open_of_business: dt.time = DEFAULT_OPEN_OF_BUSINESS,
 ) -> Due:
     """Return ``due`` extended for the intervals its clock was stopped (e.g. returned to dispatch).
 
-    The clock stops at each pause's start with the remaining time kept and restarts at its end;
-    remaining time is working time for working-day windows and wall time for hour windows.
-    Overlapping pauses are merged; pauses before the receipt are clipped to it; a pause that begins
-    when the (already extended) due time has passed changes nothing, since the report was overdue.
+    The clock stops while paused: the new due is when the window's running time has elapsed
+    outside the pauses (working time for working-day windows, wall time for hour windows).
+    Overlapping pauses are merged, pauses before the receipt are clipped to it, and a pause that
+    begins once the due time has passed changes nothing (the report was already overdue). Pass
+    all of a report's pauses each time: shifting an already shifted ``Due`` again with the same
+    list changes nothing.
     """
-    intervals: list[tuple[dt.datetime, dt.datetime]] = []
-    for index, (begin, end) in enumerate(paused_intervals, start=1):
-        _require_aware(begin, f"pause {index} start")
-        _require_aware(end, f"pause {index} end")
-        if end < begin:
-            raise ValueError(
-                f"pause {index} ends ({end.isoformat()}) before it starts ({begin.isoformat()})"
-            )
-        begin, end = max(begin, due.start), max(end, due.start)
-        if end > begin:
-            intervals.append((begin, end))
-    intervals.sort()
-    merged: list[tuple[dt.datetime, dt.datetime]] = []
-    for begin, end in intervals:
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((begin, end))
-
-    at = due.at
-    paused = _ZERO
-    if due.window.unit == "workdays":
-        working = _WorkingTime(
-            calendar,
-            due.tz,
-            due.start.date(),
-            open_of_business,
-            due.close_of_business,
-        )
-        for begin, end in merged:
-            if begin >= at:
-                break
-            remaining = working.between(begin, at)
-            new_at = working.advance(end, remaining)
-            paused += working.between(begin, end)
-            at = new_at
-        receipt_next = due.start.date() + dt.timedelta(days=1)
-        sources, fallback, note = _sources(calendar, receipt_next, at.date())
-        return replace(
-            due,
-            at=at.astimezone(due.tz),
-            fallback=fallback,
-            note=note,
-            sources=sources,
-            paused=due.paused + paused,
-        )
-    for begin, end in merged:
-        if begin >= at:
-            break
-        length = end - begin
-        at = (at.astimezone(_UTC) + length).astimezone(due.tz)
-        paused += length
-    return replace(due, at=at, paused=due.paused + paused)
+    pauses = _merge_pauses(paused_intervals, due.start)
+    unpaused = _active_time(due, due.start, calendar, open_of_business, ())
+    window_time = unpaused.between(due.start, due.at) - due.paused
+    clock = _active_time(due, due.start, calendar, open_of_business, pauses)
+    at = clock.advance(due.start, window_time)
+    paused = unpaused.between(due.start, at) - window_time
+    if due.window.unit == "hours":
+        return replace(due, at=at, paused=paused)
+    receipt_next = due.start.astimezone(due.tz).date() + dt.timedelta(days=1)
+    sources, fallback, note = _sources(calendar, receipt_next, at.date())
+    return replace(due, at=at, fallback=fallback, note=note, sources=sources, paused=paused)

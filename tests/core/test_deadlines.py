@@ -287,3 +287,51 @@ def test_bad_pauses_are_refused() -> None:
     naive = dt.datetime(2026, 10, 1, 12, 0)  # noqa: DTZ001
     with pytest.raises(ValueError, match="pause 1 start must be timezone-aware"):
         shift_due(result, [(naive, sh(2026, 10, 1, 13, 0))], CALENDAR)
+
+
+def test_shifting_again_with_the_same_pauses_changes_nothing() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "5 workdays")
+    first = [(sh(2026, 10, 8, 12, 0), sh(2026, 10, 9, 12, 0))]
+    both = [*first, (sh(2026, 10, 12, 9, 0), sh(2026, 10, 12, 18, 0))]
+    once = shift_due(result, first, CALENDAR)
+    assert shift_due(once, first, CALENDAR) == once
+    assert shift_due(once, both, CALENDAR) == shift_due(result, both, CALENDAR)
+    assert shift_due(result, both, CALENDAR).at == sh(2026, 10, 15, 18, 0)
+    assert shift_due(result, both, CALENDAR).paused == dt.timedelta(hours=18)
+    hourly = due(sh(2026, 9, 30, 16, 0), "24h")
+    pause = [(sh(2026, 10, 1, 9, 0), sh(2026, 10, 1, 10, 0))]
+    assert shift_due(shift_due(hourly, pause, CALENDAR), pause, CALENDAR).at == sh(2026, 10, 1, 17)
+
+
+def test_thresholds_skip_paused_time() -> None:
+    start = sh(2026, 11, 9, 10, 0)  # Monday; 1 working day = Tuesday 09:00-18:00
+    pauses = [(sh(2026, 11, 10, 9, 0), sh(2026, 11, 10, 11, 0))]
+    shifted = shift_due(due(start, "1 workday"), pauses, CALENDAR)
+    assert shifted.at == sh(2026, 11, 11, 11, 0)
+    assert threshold_times(start, shifted, calendar=CALENDAR, paused_intervals=pauses) == (
+        sh(2026, 11, 10, 15, 30),
+        sh(2026, 11, 11, 9, 12),
+    )
+    hourly = shift_due(due(start, "10h"), pauses, CALENDAR)
+    assert hourly.at == sh(2026, 11, 9, 20, 0)  # the pause began after the due: no change
+    early = [(sh(2026, 11, 9, 11, 0), sh(2026, 11, 9, 13, 0))]
+    hourly = shift_due(due(start, "10h"), early, CALENDAR)
+    assert hourly.at == sh(2026, 11, 9, 22, 0)
+    assert threshold_times(start, hourly, (0.5,), paused_intervals=early) == (
+        sh(2026, 11, 9, 17, 0),
+    )
+
+
+def test_shifted_due_never_moves_earlier_and_keeps_the_window_time() -> None:
+    start = sh(2026, 9, 25, 11, 0)
+    result = due(start, "3 workdays")
+    for offset_hours in range(0, 24 * 20, 7):
+        begin = start + dt.timedelta(hours=offset_hours)
+        pauses = [(begin, begin + dt.timedelta(hours=31))]
+        shifted = shift_due(result, pauses, CALENDAR)
+        assert shifted.at >= result.at
+        assert CALENDAR.is_workday(shifted.at.date())
+        (full,) = threshold_times(
+            start, shifted, (1.0,), calendar=CALENDAR, paused_intervals=pauses
+        )
+        assert full == shifted.at
