@@ -81,6 +81,8 @@ class WorkCalendar:
     ) -> None:
         self._official = _official_years() if use_official else None
         self._years: dict[int, YearCalendar] = {}
+        # chinesecalendar scans all its data on every call; answers are cached per date.
+        self._workday_cache: dict[dt.date, bool] = {}
         self.source_name = source_name
         shadowed: list[int] = []
         for year_calendar in years:
@@ -117,6 +119,12 @@ class WorkCalendar:
     def is_workday(self, day: dt.date) -> bool:
         """Return True when ``day`` is a working day (adjusted workdays included)."""
         day = _as_date(day)
+        cached = self._workday_cache.get(day)
+        if cached is None:
+            cached = self._workday_cache[day] = self._is_workday(day)
+        return cached
+
+    def _is_workday(self, day: dt.date) -> bool:
         source = self.source_for(day.year)
         if source == "official":
             try:
