@@ -1,0 +1,237 @@
+"""`obsbot rules`: check, try and measure the routing rules file."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import yaml
+
+if TYPE_CHECKING:
+    from bot.core.rules import RuleSet
+
+DEFAULT_RULES = "routing_rules.yaml"
+NO_LABEL = "(none)"
+
+
+def default_rules_path() -> str:
+    """Return the rules file named by ROUTING_RULES, else ./routing_rules.yaml."""
+    return os.environ.get("ROUTING_RULES", DEFAULT_RULES)
+
+
+def held_out(row_id: str, folds: int = 5) -> bool:
+    """Return True for the deterministic held-out fold (1 in ``folds`` ids, by SHA-1 of the id)."""
+    return int(hashlib.sha1(str(row_id).encode()).hexdigest()[:8], 16) % folds == 0
+
+
+@dataclass
+class Evaluation:
+    """Scores of routed messages against gold labels (a department satisfies a label family)."""
+
+    labels: list[str]
+    total: int = 0
+    correct: int = 0
+    dispatched: int = 0
+    confusion: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of messages routed to a department of their label's family."""
+        return self.correct / self.total if self.total else 0.0
+
+    @property
+    def dispatch_share(self) -> float:
+        """Share of messages sent to the dispatch department."""
+        return self.dispatched / self.total if self.total else 0.0
+
+    def precision_recall(self, label: str) -> tuple[float, float, float]:
+        """Return precision, recall and F1 of one gold label."""
+        tp = self.confusion.get(label, Counter())[label]
+        predicted = sum(row[label] for row in self.confusion.values())
+        actual = sum(self.confusion.get(label, Counter()).values())
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+    @property
+    def macro_f1(self) -> float:
+        """Mean F1 over the gold labels present."""
+        present = [lab for lab in self.labels if self.confusion.get(lab)]
+        if not present:
+            return 0.0
+        return sum(self.precision_recall(lab)[2] for lab in present) / len(present)
+
+
+def evaluate(pairs: Iterable[tuple[str, str, bool]], label_map: dict[str, list[str]]) -> Evaluation:
+    """Score (gold label, routed department, dispatched) triples with a department->labels map."""
+    labels = sorted({lab for labs in label_map.values() for lab in labs})
+    ev = Evaluation(labels=labels)
+    for gold, department, dispatched in pairs:
+        family = label_map.get(department, [])
+        predicted = gold if gold in family else (family[0] if family else NO_LABEL)
+        ev.total += 1
+        ev.correct += predicted == gold
+        ev.dispatched += dispatched
+        ev.confusion.setdefault(gold, Counter())[predicted] += 1
+        if gold not in ev.labels:
+            ev.labels.append(gold)
+    return ev
+
+
+def read_label_map(path: Path) -> dict[str, list[str]]:
+    """Read a department -> [labels] YAML map."""
+    data = yaml.safeload_or_exit(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{path}: expected a mapping of department id to labels")
+    return {str(k): [str(x) for x in (v or [])] for k, v in data.items()}
+
+
+def load_or_exit(path: str) -> RuleSet:
+    """Load a rules file, or print its problems on stderr and exit 1."""
+    from bot.core.rules import RulesError, load_rules
+
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("Fix the file, then run `obsbot rules check` again.", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def rules() -> None:
+    """Check, try and measure the routing rules file."""
+
+
+@rules.command("check")
+@click.argument("file", required=False)
+def check(file: str | None) -> None:
+    """Print every problem of the rules FILE (default $ROUTING_RULES) with its line number."""
+    from bot.core.rules import check_rules
+
+    path = file or default_rules_path()
+    problems = check_rules(path)
+    if problems:
+        click.echo(f"{path}: {len(problems)} problem(s)", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    ruleset = load_or_exit(path)
+    click.echo(
+        f"{path}: OK ({len(ruleset.departments)} departments, {len(ruleset.tags)} tags, "
+        f"{len(ruleset.rules)} rules)"
+    )
+
+
+@rules.command("test")
+@click.argument("text")
+@click.option("--region", default=None, help="Station region code (GB/T 2260), e.g. 440104.")
+@click.option("--category", default=None, help="Kind or department the observer chose.")
+@click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
+def test(text: str, region: str | None, category: str | None, rules_file: str | None) -> None:
+    """Route TEXT and print the decision readably."""
+    from bot.core.routing import Router
+
+    ruleset = load_or_exit(rules_file or default_rules_path())
+    d = Router(ruleset).route(text, region=region, category=category)
+    name = ruleset.department_name
+    rows = [
+        ("kind", f"{d.kind} ({d.kind_label})"),
+        ("department", f"{d.department} ({name(d.department)})"),
+        ("target region", d.target_region or "-"),
+        ("rule", d.rule or "-"),
+        ("priority", d.priority),
+        ("SLA class", d.sla_class),
+        ("score", f"{d.score:g}"),
+        ("runner-up", f"{d.runner_up[0]} {d.runner_up[1]:g}" if d.runner_up else "-"),
+        ("candidates", ", ".join(f"{c} {s:g}" for c, s in d.candidates) or "-"),
+        ("tags", ", ".join(d.tags) or "-"),
+        ("keywords", ", ".join(f"{w} {s:g}" for w, s in d.keywords) or "-"),
+        ("model label", d.model_label or "-"),
+        ("explanation", d.explanation),
+    ]
+    for key, value in rows:
+        click.echo(f"{key + ':':15} {value}")
+
+
+@rules.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="label", show_default=True)
+@click.option("--id-col", default="id", show_default=True, help="Used by --split.")
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML map department -> labels it satisfies (default: labels are department ids).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["all", "held-out", "train"]),
+    default="all",
+    show_default=True,
+    help="Score all rows, or only the deterministic held-out fold (1 in 5 ids), or the rest.",
+)
+@click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
+def eval_(
+    file: Path,
+    text_col: str,
+    label_col: str,
+    id_col: str,
+    map_file: Path | None,
+    split: str,
+    rules_file: str | None,
+) -> None:
+    """Route every row of FILE.csv and print accuracy, macro-F1, per-class P/R, confusion."""
+    from bot.core.routing import Router
+
+    ruleset = load_or_exit(rules_file or default_rules_path())
+    router = Router(ruleset)
+    label_map = read_label_map(map_file) if map_file else {d: [d] for d in ruleset.departments}
+    triples: list[tuple[str, str, bool]] = []
+    with file.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {text_col, label_col} - set(reader.fieldnames or [])
+        if split != "all":
+            missing |= {id_col} - set(reader.fieldnames or [])
+        if missing:
+            raise click.ClickException(
+                f"{file}: no column(s) {', '.join(sorted(missing))}; "
+                f"columns are {', '.join(reader.fieldnames or [])} (use --text-col/--label-col)"
+            )
+        for row in reader:
+            if split != "all" and held_out(row[id_col]) != (split == "held-out"):
+                continue
+            d = router.route(row[text_col])
+            triples.append((row[label_col], d.department, d.dispatched))
+    ev = evaluate(triples, label_map)
+    click.echo(f"messages: {ev.total}  split: {split}")
+    click.echo(f"accuracy: {ev.accuracy:.3f}")
+    click.echo(f"macro-F1: {ev.macro_f1:.3f}")
+    click.echo(f"dispatch share: {ev.dispatch_share:.1%}")
+    click.echo("")
+    click.echo(f"{'label':14} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
+    for label in ev.labels:
+        if not ev.confusion.get(label):
+            continue
+        p, r, f = ev.precision_recall(label)
+        n = sum(ev.confusion[label].values())
+        click.echo(f"{label:14} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
+    columns = [*ev.labels, NO_LABEL]
+    click.echo("")
+    click.echo("confusion (rows: gold, columns: routed):")
+    click.echo(" " * 14 + "".join(f"{c[:6]:>8}" for c in columns))
+    for label in ev.labels:
+        row = ev.confusion.get(label)
+        if row:
+            click.echo(f"{label:14}" + "".join(f"{row[c]:8d}" for c in columns))

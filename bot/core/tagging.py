@@ -1,0 +1,198 @@
+"""Tagging: the words a report contains, its keywords with weights, and the tags they fire.
+
+Two ways of finding words live here:
+
+- :class:`Matcher`, a compiled dictionary scan used on the hot path of routing. It finds
+  every occurrence of every dictionary word (rule keywords, the project user dictionary, the
+  learned model's vocabulary, the IDF vocabulary) in one pass over the normalised text, indexed
+  by each word's first two characters. It is several times faster than a full segmentation
+  and finds a keyword even where a segmenter would cut it differently (``河涌发臭`` holds both
+  ``河涌`` and ``发臭``).
+- :func:`segment`, jieba with the project user dictionary, for whole-text segmentation (used by
+  the offline training script and by anything that wants word counts, e.g. digests). jieba
+  initialises once per process, on first use, with its cache file in the temp directory.
+
+Keyword weights are TF-IDF over the dictionary words found, with an IDF table fitted to
+citizen messages about local government (``bot/core/data/idf.txt``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.core.text import normalise
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(str(resources.files("bot.core") / "data"))
+USER_DICT = DATA_DIR / "user_dict.txt"
+STOP_WORDS = DATA_DIR / "stop_words.txt"
+IDF_FILE = DATA_DIR / "idf.txt"
+
+_jieba_lock = threading.Lock()
+_tokenizer: Any = None
+
+
+def get_tokenizer() -> Any:
+    """Return the process-wide jieba Tokenizer with the project user dictionary loaded."""
+    global _tokenizer
+    if _tokenizer is not None:
+        return _tokenizer
+    with _jieba_lock:
+        if _tokenizer is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            digest = hashlib.sha1(str(Path(jieba.__file__).parent).encode()).hexdigest()[:10]
+            tokenizer.cache_file = str(Path(tempfile.gettempdir()) / f"obsbot-jieba-{digest}.cache")
+            tokenizer.initialize()
+            for word, freq, tag in read_user_dict(USER_DICT):
+                tokenizer.add_word(word, freq, tag)
+            _tokenizer = tokenizer
+            log.debug("jieba ready cache=%s", tokenizer.cache_file)
+    return _tokenizer
+
+
+def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """Read a jieba-format user dictionary: ``word [freq] [tag]`` per line, ``#`` comments."""
+    entries: list[tuple[str, int | None, str | None]] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        word = normalise(parts[0])
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+        entries.append((word, freq, tag))
+    return entries
+
+
+def segment(text: str, *, hmm: bool = True) -> list[str]:
+    """Normalise ``text`` and cut it into words with jieba (spaces and punctuation dropped)."""
+    norm = normalise(text)
+    if not norm:
+        return []
+    return [w for w in get_tokenizer().lcut(norm, HMM=hmm) if any(c.isalnum() for c in w)]
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Return the project stop words (never reported as keywords)."""
+    return frozenset(
+        w.strip()
+        for w in STOP_WORDS.read_text(encoding="utf-8").splitlines()
+        if w.strip() and not w.startswith("#")
+    )
+
+
+def read_idf(path: Path = IDF_FILE) -> tuple[dict[str, float], float]:
+    """Read a jieba-format IDF file (``word idf`` per line); return the table and its median."""
+    table: dict[str, float] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and not line.startswith("#"):
+            table[parts[0]] = float(parts[1])
+    values = sorted(table.values())
+    median = values[len(values) // 2] if values else 10.0
+    return table, median
+
+
+@lru_cache(maxsize=4)
+def default_idf() -> tuple[dict[str, float], float]:
+    """Return the shipped IDF table and its median, read once per process."""
+    return read_idf(IDF_FILE)
+
+
+class Matcher:
+    """Finds every occurrence of a fixed set of words in a (normalised) text in one pass."""
+
+    __slots__ = ("_index", "_singles", "words")
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words: frozenset[str] = frozenset(w for w in words if w)
+        index: dict[str, list[str]] = {}
+        for word in self.words:
+            if len(word) >= 2:
+                index.setdefault(word[:2], []).append(word)
+        self._index: dict[str, tuple[str, ...]] = {
+            k: tuple(sorted(v, key=len, reverse=True)) for k, v in index.items()
+        }
+        self._singles: frozenset[str] = frozenset(w for w in self.words if len(w) == 1)
+
+    def find(self, text: str) -> dict[str, int]:
+        """Return each dictionary word found in ``text`` with its number of occurrences."""
+        found: dict[str, int] = {}
+        index = self._index
+        get = index.get
+        for i in range(len(text) - 1):
+            bucket = get(text[i : i + 2])
+            if bucket is None:
+                continue
+            for word in bucket:
+                if len(word) == 2 or text.startswith(word, i):
+                    found[word] = found.get(word, 0) + 1
+        if self._singles:
+            for char in self._singles.intersection(text):
+                found[char] = text.count(char)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """A word of the report and its TF-IDF weight (the heaviest keyword weighs 1.0)."""
+
+    word: str
+    weight: float
+
+
+def tfidf_keywords(
+    counts: Mapping[str, int],
+    idf: Mapping[str, float],
+    *,
+    default_idf: float,
+    top: int = 8,
+    extra: Iterable[str] = (),
+) -> list[Keyword]:
+    """Rank found words by count x IDF; only IDF words and ``extra`` words are candidates."""
+    stops = stop_words()
+    allowed = set(extra)
+    scored: list[tuple[float, str]] = []
+    for word, count in counts.items():
+        if word in stops or word.isdigit():
+            continue
+        weight = idf.get(word)
+        if weight is None:
+            if word not in allowed:
+                continue
+            weight = default_idf
+        scored.append((count * weight, word))
+    # Drop words contained in a longer found word with at least the same count (河涌 in 河涌发臭).
+    scored.sort(key=lambda item: (-item[0], -len(item[1]), item[1]))
+    chosen: list[tuple[float, str]] = []
+    for score, word in scored:
+        if any(word in longer and counts[longer] >= counts[word] for _, longer in chosen):
+            continue
+        chosen.append((score, word))
+        if len(chosen) == top:
+            break
+    if not chosen:
+        return []
+    best = chosen[0][0]
+    return [Keyword(word, round(score / best, 3)) for score, word in chosen]
+
+
+def entropy_bits(probabilities: Iterable[float]) -> float:
+    """Return the Shannon entropy of a distribution in bits (used to judge a model's certainty)."""
+    return -sum(p * math.log2(p) for p in probabilities if p > 0)
