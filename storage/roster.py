@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, col
@@ -108,13 +108,11 @@ def _plan_stations(
     planned = _Planned()
     existing: dict[str, tuple[str, ...]] = {}
     codes = [station.code for station in stations]
+    columns = [col(getattr(Station, name)) for name in _STATION_FIELDS]
     for chunk in _chunks(codes):
-        query = select(
-            Station.code,  # type: ignore[arg-type]
-            *(getattr(Station, name) for name in _STATION_FIELDS),
-        ).where(col(Station.code).in_(chunk))
+        query = select(col(Station.code), *columns).where(col(Station.code).in_(chunk))
         for row in session.execute(query):
-            existing[row[0]] = tuple(row[1:])
+            existing[str(row[0])] = tuple(str(value) for value in row[1:])
     for station in stations:
         values = {name: getattr(station, name) for name in _STATION_FIELDS}
         old = existing.get(station.code)
@@ -140,13 +138,10 @@ def _plan_observers(
     phones = [observer.phone for observer in observers]
     for chunk in _chunks(phones):
         query = select(
-            Observer.id,  # type: ignore[arg-type]
-            Observer.phone,  # type: ignore[arg-type]
-            Observer.name,  # type: ignore[arg-type]
-            Observer.station_code,  # type: ignore[arg-type]
+            col(Observer.id), col(Observer.phone), col(Observer.name), col(Observer.station_code)
         ).where(col(Observer.phone).in_(chunk))
         for observer_id, phone, name, station_code in session.execute(query):
-            existing[phone] = (observer_id, name, station_code)
+            existing[str(phone)] = (cast(int, observer_id), str(name), str(station_code))
     for observer in observers:
         old = existing.get(observer.phone)
         if old is None:
@@ -194,8 +189,8 @@ def _write(session: Session, table: Any, planned: _Planned, progress: Progress |
 
 def count_rows(*, session: Session) -> tuple[int, int]:
     """Return how many stations and observers the database holds."""
-    stations = session.execute(select(func.count()).select_from(Station)).scalar_one()
-    observers = session.execute(select(func.count()).select_from(Observer)).scalar_one()
+    stations: int = session.execute(select(func.count()).select_from(Station)).scalar_one()
+    observers: int = session.execute(select(func.count()).select_from(Observer)).scalar_one()
     return int(stations), int(observers)
 
 
@@ -242,11 +237,8 @@ def issue_invites(
     codes: list[str] = []
     while len(codes) < count:
         wanted = {_new_code() for _ in range(count - len(codes))} - set(codes)
-        taken = set(
-            session.execute(
-                select(InviteCode.code).where(col(InviteCode.code).in_(wanted))  # type: ignore[arg-type]
-            ).scalars()
-        )
+        query = select(col(InviteCode.code)).where(col(InviteCode.code).in_(wanted))
+        taken: set[str] = set(session.execute(query).scalars())
         codes.extend(sorted(wanted - taken))
     expires = now + ttl
     session.execute(

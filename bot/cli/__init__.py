@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help shown by `obsbot --help`)
     "db": ("bot.cli.db:db", "Create or upgrade the database schema."),
     "deadline": ("bot.cli.deadline:deadline", "Print the due time of a window (ISO 8601)."),
+    "roster": ("bot.cli.roster:roster", "Import the station and observer roster (CSV or XLSX)."),
+    "invite": ("bot.cli.invite:invite", "Print one-time invite codes for a station."),
     "rules": ("bot.cli.rules:rules", "Check, try (test) and measure (eval) the routing rules."),
     "route": ("bot.cli.route:route", "Route JSON Lines reports from stdin to JSON Lines on stdout."),
 }

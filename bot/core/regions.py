@@ -84,12 +84,11 @@ class Region:
 @functools.cache
 def _table() -> dict[str, Region]:
     """Load Guangdong's province, city and county codes once (lazily, on first use)."""
-    source = resources.files("bot.core").joinpath("data", _TABLE_FILE)
-    with source.open("r", encoding="utf-8", newline="") as handle:
-        return {
-            row["code"]: Region(code=row["code"], name=row["name"], kind=row["type"])
-            for row in csv.DictReader(handle)
-        }
+    text = resources.files("bot.core").joinpath("data", _TABLE_FILE).read_text(encoding="utf-8")
+    return {
+        row["code"]: Region(code=row["code"], name=row["name"], kind=row["type"])
+        for row in csv.DictReader(text.splitlines())
+    }
 
 
 def known_regions() -> list[Region]:

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import zhconv
+import zhconv  # type: ignore[import-untyped]
 
 from bot.core import regions
 from bot.errors import RosterError
@@ -386,8 +386,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """Yield (row number, cells) of the first sheet with a roster header, merged cells filled."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl.utils.exceptions import (  # type: ignore[import-untyped]
+        InvalidFileException,
+    )
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -410,8 +412,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                                 fill[(row, col)] = value
             if fill:
                 for col_index in range(1, len(cells) + 1):
-                    value = fill.pop((number, col_index), None)
-                    if value is not None and not cells[col_index - 1]:
+                    value = fill.pop((number, col_index), "")
+                    if value and not cells[col_index - 1]:
                         cells[col_index - 1] = value
                 extra = sorted(col for (row, col) in fill if row == number and col > len(cells))
                 for col in extra:
@@ -447,7 +449,7 @@ def _merged_ranges(path: Path, sheet: Any) -> list[tuple[int, int, int, int]]:
     openpyxl's read-only mode (used for speed on large rosters) does not expose merged cells,
     so the sheet's XML is scanned for its ``<mergeCell ref=...>`` elements in streamed chunks.
     """
-    from openpyxl.utils import column_index_from_string
+    from openpyxl.utils import column_index_from_string  # type: ignore[import-untyped]
 
     member = getattr(sheet, "_worksheet_path", None)
     if not member:
@@ -471,6 +473,24 @@ def _merged_ranges(path: Path, sheet: Any) -> list[tuple[int, int, int, int]]:
                 last_end = match.end()
             carry = buffer[max(last_end, len(buffer) - 200) :]
     return ranges
+
+
+def estimate_rows(path: Path) -> int:
+    """Return a cheap estimate of a roster file's rows (for progress bars; 0 if unknown)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+            workbook = load_workbook(path, read_only=True, data_only=True)
+            try:
+                return max((sheet.max_row or 0 for sheet in workbook.worksheets), default=0)
+            finally:
+                workbook.close()
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
+        return 0
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
