@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import GroupBinding, Leader, OutboxMessage, OutboxStatus, Report
 from storage.sql import insert_for
 
 
@@ -61,3 +63,265 @@ def messages_for_chat(*, session: Session, chat_id: int) -> Sequence[OutboxMessa
         .where(OutboxMessage.chat_id == chat_id)
         .order_by(col(OutboxMessage.id))
     ).all()
+
+
+# --- the delivery worker's queries (bot/infra/delivery.py) ----------------------------------
+#
+# A chat's rows are sent in id order: only the oldest pending row of a chat (its "head") can be
+# claimed, so while one worker holds a head nobody else touches that chat. A claim leases the
+# head by pushing ``next_try_at`` forward and bumping ``attempts``; ``attempts`` is then the
+# fencing token every later update checks, so a worker whose lease ran out changes nothing.
+
+
+def claim_heads(
+    *,
+    session: Session,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    exclude_chats: Collection[int] = (),
+) -> list[OutboxMessage]:
+    """Lease the due head row of up to ``limit`` chats and return them, oldest first.
+
+    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so two workers
+    claiming at the same time never get the same row.
+    """
+    earlier = aliased(OutboxMessage)
+    has_earlier = (
+        select(earlier.id)
+        .where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.status == OutboxStatus.PENDING,
+            col(earlier.id) < col(OutboxMessage.id),
+        )
+        .exists()
+    )
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            col(OutboxMessage.next_try_at) <= now,
+            ~has_earlier,
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if exclude_chats:
+        query = query.where(col(OutboxMessage.chat_id).not_in(list(exclude_chats)))
+    rows = list(session.exec(query).all())
+    for row in rows:
+        row.attempts += 1
+        row.next_try_at = lease_until
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def _fenced(message_id: int, attempts: int) -> Any:
+    """Return the WHERE clause matching a row still pending under the given lease."""
+    return (
+        col(OutboxMessage.id) == message_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.attempts == attempts,
+    )
+
+
+def mark_sent(
+    *,
+    session: Session,
+    message_id: int,
+    attempts: int,
+    now: datetime,
+    result_message_id: int | None,
+) -> bool:
+    """Record a row as sent (if the caller's lease still holds); return True if it did."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(*_fenced(message_id, attempts))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            result_message_id=result_message_id,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def reschedule(
+    *,
+    session: Session,
+    message_id: int,
+    attempts: int,
+    next_try_at: datetime,
+    last_error: str | None,
+    count_attempt: bool = True,
+) -> bool:
+    """Put a leased row back in the queue for ``next_try_at``; return True if it did.
+
+    With ``count_attempt=False`` (a 429, a migration, waiting for a card) the attempt is given
+    back, so only real failures count towards giving up.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(*_fenced(message_id, attempts))
+        .values(
+            next_try_at=next_try_at,
+            last_error=last_error,
+            attempts=attempts if count_attempt else attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_failed(*, session: Session, message_id: int, attempts: int, last_error: str) -> bool:
+    """Give up on a leased row for good; return True if it did."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(*_fenced(message_id, attempts))
+        .values(status=OutboxStatus.FAILED, last_error=last_error)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending_of_chat(*, session: Session, chat_id: int, limit: int) -> Sequence[OutboxMessage]:
+    """Return a chat's pending rows in send order (the head first)."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    ).all()
+
+
+def count_pending(*, session: Session, chat_id: int, purpose: str) -> int:
+    """Return how many rows with ``purpose`` wait in a chat's queue."""
+    return session.execute(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.purpose == purpose,
+        )
+    ).scalar_one()
+
+
+def has_pending(*, session: Session, report_id: int, purpose: str) -> bool:
+    """Return True if a row with ``purpose`` for the report still waits to be sent."""
+    return (
+        session.exec(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.report_id == report_id,
+                OutboxMessage.purpose == purpose,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def sent_with_purpose(
+    *, session: Session, chat_id: int, result_message_id: int, purpose: str
+) -> OutboxMessage | None:
+    """Return the sent row with ``purpose`` that produced a message, if any."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.result_message_id == result_message_id,
+            OutboxMessage.purpose == purpose,
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+        .limit(1)
+    ).first()
+
+
+def mark_coalesced(
+    *,
+    session: Session,
+    message_ids: Sequence[int],
+    now: datetime,
+    result_message_id: int,
+) -> int:
+    """Mark pending rows as delivered inside a combined message; return how many were."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(list(message_ids)),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SENT, sent_at=now, result_message_id=result_message_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_sent(
+    *,
+    session: Session,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    purpose: str,
+    idempotency_key: str,
+    now: datetime,
+    result_message_id: int | None,
+) -> OutboxMessage:
+    """Add a row for a call the worker made itself (a combined message), already sent."""
+    row = OutboxMessage(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        purpose=purpose,
+        idempotency_key=idempotency_key,
+        status=OutboxStatus.SENT,
+        attempts=1,
+        next_try_at=now,
+        created_at=now,
+        sent_at=now,
+        result_message_id=result_message_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> dict[str, int]:
+    """Move everything addressed to a group that became a supergroup; return counts per table.
+
+    Group bindings, leaders' chats and report cards point at the new id; pending rows move to
+    the new chat, their ``chat_id`` parameter included.
+    """
+    counts: dict[str, int] = {}
+    for name, model, column in (
+        ("bindings", GroupBinding, GroupBinding.chat_id),
+        ("leaders", Leader, Leader.chat_id),
+        ("cards", Report, Report.card_chat_id),
+    ):
+        result = session.execute(
+            update(model)
+            .where(column == old_chat_id)
+            .values({column.key: new_chat_id})
+            .execution_options(synchronize_session=False)
+        )
+        counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.chat_id == old_chat_id, OutboxMessage.status == OutboxStatus.PENDING
+        )
+    ).all()
+    for row in rows:
+        row.chat_id = new_chat_id
+        if row.payload.get("chat_id") == old_chat_id:
+            row.payload = {**row.payload, "chat_id": new_chat_id}
+        session.add(row)
+    counts["outbox"] = len(rows)
+    session.flush()
+    return counts
