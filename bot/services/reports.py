@@ -1,0 +1,429 @@
+"""The life of a report: creation, routing, and every action on it.
+
+Each function changes state inside the caller's session (the caller commits) and appends to
+the audit trail. A refused action raises ``Refused`` carrying the catalogue key of the short
+answer to give; a state change that lost a race (two members pressing 签收 at once) is refused
+the same way, so exactly one wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.core.deadlines import due_at
+from bot.core.regions import ancestors, is_well_formed
+from bot.core.routing import Decision
+from bot.errors import DomainError
+from bot.services import Services
+from storage import reports as report_queries
+from storage.models import (
+    GroupBinding,
+    Observer,
+    Report,
+    ReportKind,
+    ReportStatus,
+    Station,
+)
+
+RATINGS = ("satisfied", "basic", "unsatisfied")
+
+
+class Refused(DomainError):
+    """An action the rules do not allow now; ``key`` names the answer in the catalogue."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """A report's due times and a note when a fallback calendar was used."""
+
+    sign_due: dt.datetime | None
+    resolve_due: dt.datetime | None
+    note: str = ""
+
+
+def plan_deadlines(
+    services: Services, *, kind: str, sla_class: str | None, start: dt.datetime
+) -> Deadlines:
+    """Return the due times of a report of ``kind`` whose clock starts at ``start``."""
+    if kind == ReportKind.SENTIMENT:
+        return Deadlines(None, None)
+    sla = services.rules.sla_classes.get(sla_class or "normal") or next(
+        iter(services.rules.sla_classes.values())
+    )
+    options: dict[str, Any] = {
+        "calendar": services.calendar,
+        "tz": services.tz,
+        "close_of_business": services.close_of_business,
+    }
+    sign = due_at(start, sla.sign_for, **options)
+    second = due_at(start, sla.reply if kind == ReportKind.SUGGESTION else sla.resolve, **options)
+    note = "; ".join(sorted({n for n in (sign.note, second.note) if n}))
+    return Deadlines(sign.at.astimezone(dt.UTC), second.at.astimezone(dt.UTC), note)
+
+
+def find_binding(session: Session, *, department: str, region: str) -> GroupBinding | None:
+    """Return the group bound for ``department`` at ``region``, falling back upward."""
+    chain = ancestors(region) if is_well_formed(region) else []
+    if not chain:
+        return None
+    bindings = session.exec(
+        select(GroupBinding).where(
+            GroupBinding.department == department,
+            GroupBinding.region_code.in_(chain),  # type: ignore[attr-defined]
+        )
+    ).all()
+    by_region = {binding.region_code: binding for binding in bindings}
+    return next((by_region[code] for code in chain if code in by_region), None)
+
+
+def binding_of_chat(session: Session, *, chat_id: int) -> Sequence[GroupBinding]:
+    """Return every (department, region) a group chat is bound for."""
+    return session.exec(select(GroupBinding).where(GroupBinding.chat_id == chat_id)).all()
+
+
+def create_report(
+    session: Session,
+    services: Services,
+    *,
+    observer: Observer,
+    station: Station,
+    text: str,
+    kind: str | None,
+    category: str | None,
+    decision: Decision,
+    source_chat_id: int,
+    source_message_id: int,
+    attachments: list[dict[str, Any]],
+    location: dict[str, Any] | None,
+    urgent: bool,
+    now: dt.datetime,
+) -> Report:
+    """Commit-ready new report from a routing decision (the observer may have changed the kind)."""
+    existing = report_queries.get_report_by_source(
+        session=session, chat_id=source_chat_id, message_id=source_message_id
+    )
+    if existing is not None:
+        return existing  # a replayed submission changes nothing
+    kind = kind or decision.kind
+    dispatch = services.rules.dispatch
+    department = decision.department
+    sla_class = (
+        "urgent" if urgent and "urgent" in services.rules.sla_classes else decision.sla_class
+    )
+    priority = "urgent" if urgent else decision.priority
+    if kind == ReportKind.SENTIMENT:
+        status = ReportStatus.RECORDED
+    elif department == dispatch or decision.dispatched:
+        status = ReportStatus.DISPATCH
+    else:
+        status = ReportStatus.ROUTED
+    deadlines = plan_deadlines(services, kind=kind, sla_class=sla_class, start=now)
+    report = Report(
+        number=report_queries.next_report_number(session=session, now=now),
+        kind=kind,
+        observer_id=observer.id,  # type: ignore[arg-type]
+        station_code=station.code,
+        region_code=station.region_code,
+        text=text,
+        category=category,
+        location=location,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+        attachments=attachments,
+        tags=list(decision.tags),
+        keywords=[[word, round(weight, 4)] for word, weight in decision.keywords],
+        rule=decision.rule,
+        routing={
+            "score": decision.score,
+            "runner_up": list(decision.runner_up) if decision.runner_up else None,
+            "candidates": [list(c) for c in decision.candidates],
+            "explanation": decision.explanation,
+            "deadline_note": deadlines.note,
+        },
+        sla_class=sla_class,
+        priority=priority,
+        department=department,
+        target_region=decision.target_region or station.region_code,
+        status=status,
+        sign_due_at=deadlines.sign_due,
+        resolve_due_at=deadlines.resolve_due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(report)
+    session.flush()
+    report_queries.add_event(
+        session=session,
+        report_id=report.id,
+        actor=f"observer:{observer.id}",
+        action="created",
+        at=now,
+        details={"department": department, "rule": decision.rule, "status": status},
+    )
+    return report
+
+
+def _load(session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise Refused("common.stale_button")
+    return report
+
+
+def _change(
+    session: Session,
+    report: Report,
+    *,
+    allowed: Sequence[str],
+    values: dict[str, Any],
+    actor: str,
+    action: str,
+    now: dt.datetime,
+    details: dict[str, Any] | None = None,
+) -> Report:
+    """Apply ``values`` if the report is still in one of ``allowed``; record the event."""
+    if report.status not in allowed:
+        raise Refused("department.not_allowed_now")
+    values = {**values, "updated_at": now}
+    if not report_queries.transition(
+        session=session,
+        report_id=report.id,
+        from_statuses=allowed,
+        values=values,  # type: ignore[arg-type]
+    ):
+        raise Refused("department.someone_else_acted")
+    session.refresh(report)
+    report_queries.add_event(
+        session=session,
+        report_id=report.id,
+        actor=actor,
+        action=action,
+        at=now,
+        details=details or {},
+    )
+    return report
+
+
+def check_department_chat(session: Session, report: Report, *, chat_id: int) -> None:
+    """Refuse unless ``chat_id`` is a group bound for the report's current department."""
+    bound = {b.department for b in binding_of_chat(session, chat_id=chat_id)}
+    if report.department not in bound:
+        raise Refused("department.not_your_report")
+
+
+def sign(session: Session, *, report_id: int, chat_id: int, actor: str, now: dt.datetime) -> Report:
+    """Sign for a report (签收)."""
+    report = _load(session, report_id)
+    check_department_chat(session, report, chat_id=chat_id)
+    if report.status == ReportStatus.SIGNED:
+        raise Refused("department.already_signed")
+    return _change(
+        session,
+        report,
+        allowed=[ReportStatus.ROUTED],
+        values={"status": ReportStatus.SIGNED, "signed_at": now},
+        actor=actor,
+        action="signed",
+        now=now,
+    )
+
+
+def transfer(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    chat_id: int,
+    department: str,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Report, str]:
+    """Transfer a report to another department (转办); the sign-for clock restarts."""
+    report = _load(session, report_id)
+    check_department_chat(session, report, chat_id=chat_id)
+    if department not in services.rules.departments or department == report.department:
+        raise Refused("department.bad_transfer")
+    previous = report.department
+    target = services.router.target_region(department, report.region_code) or report.region_code
+    deadlines = plan_deadlines(services, kind=report.kind, sla_class=report.sla_class, start=now)
+    report = _change(
+        session,
+        report,
+        allowed=[ReportStatus.ROUTED, ReportStatus.SIGNED],
+        values={
+            "status": ReportStatus.ROUTED,
+            "department": department,
+            "target_region": target,
+            "signed_at": None,
+            "sign_due_at": deadlines.sign_due,
+            "resolve_due_at": deadlines.resolve_due,
+            "card_chat_id": None,
+            "card_message_id": None,
+        },
+        actor=actor,
+        action="transferred",
+        now=now,
+        details={"from": previous, "to": department},
+    )
+    return report, previous
+
+
+def return_to_dispatch(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    chat_id: int,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Report, str]:
+    """Return a report to dispatch (退回) with a reason; its clock pauses until re-routed."""
+    report = _load(session, report_id)
+    check_department_chat(session, report, chat_id=chat_id)
+    previous = report.department
+    report = _change(
+        session,
+        report,
+        allowed=[ReportStatus.ROUTED, ReportStatus.SIGNED],
+        values={
+            "status": ReportStatus.DISPATCH,
+            "department": services.rules.dispatch,
+            "signed_at": None,
+            "card_chat_id": None,
+            "card_message_id": None,
+        },
+        actor=actor,
+        action="returned",
+        now=now,
+        details={"from": previous, "reason": reason, "paused_at": now.isoformat()},
+    )
+    return report, previous
+
+
+def resolve(
+    session: Session, *, report_id: int, chat_id: int, result: str, actor: str, now: dt.datetime
+) -> Report:
+    """Close a report as handled (办结) with its result; a suggestion is answered and closed."""
+    report = _load(session, report_id)
+    check_department_chat(session, report, chat_id=chat_id)
+    final = ReportStatus.CLOSED if report.kind == ReportKind.SUGGESTION else ReportStatus.RESOLVED
+    values: dict[str, Any] = {"status": final, "resolved_at": now}
+    if final == ReportStatus.CLOSED:
+        values["closed_at"] = now
+    return _change(
+        session,
+        report,
+        allowed=[ReportStatus.SIGNED],
+        values=values,
+        actor=actor,
+        action="resolved",
+        now=now,
+        details={"result": result},
+    )
+
+
+def rate(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    observer: Observer,
+    rating: str,
+    reason: str,
+    now: dt.datetime,
+) -> Report:
+    """Record the observer's rating; 不满意 reopens the report to the same department (重办)."""
+    report = _load(session, report_id)
+    if report.observer_id != observer.id or rating not in RATINGS:
+        raise Refused("common.stale_button")
+    actor = f"observer:{observer.id}"
+    if rating != "unsatisfied":
+        return _change(
+            session,
+            report,
+            allowed=[ReportStatus.RESOLVED],
+            values={"status": ReportStatus.CLOSED, "closed_at": now, "rating": rating},
+            actor=actor,
+            action="rated",
+            now=now,
+            details={"rating": rating},
+        )
+    deadlines = plan_deadlines(services, kind=report.kind, sla_class=report.sla_class, start=now)
+    return _change(
+        session,
+        report,
+        allowed=[ReportStatus.RESOLVED],
+        values={
+            "status": ReportStatus.SIGNED,
+            "rating": rating,
+            "rating_reason": reason,
+            "resolved_at": None,
+            "resolve_due_at": deadlines.resolve_due,
+        },
+        actor=actor,
+        action="reopened",
+        now=now,
+        details={"rating": rating, "reason": reason},
+    )
+
+
+def route_from_dispatch(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    department: str,
+    actor: str,
+    now: dt.datetime,
+) -> Report:
+    """Dispatch sends an unrouted or returned report to a department; the clock restarts."""
+    report = _load(session, report_id)
+    if department not in services.rules.departments or department == services.rules.dispatch:
+        raise Refused("department.bad_transfer")
+    target = services.router.target_region(department, report.region_code) or report.region_code
+    deadlines = plan_deadlines(services, kind=report.kind, sla_class=report.sla_class, start=now)
+    return _change(
+        session,
+        report,
+        allowed=[ReportStatus.DISPATCH],
+        values={
+            "status": ReportStatus.ROUTED,
+            "department": department,
+            "target_region": target,
+            "sign_due_at": deadlines.sign_due,
+            "resolve_due_at": deadlines.resolve_due,
+            "card_chat_id": None,
+            "card_message_id": None,
+        },
+        actor=actor,
+        action="routed_by_dispatch",
+        now=now,
+        details={"to": department},
+    )
+
+
+def close_by_dispatch(
+    session: Session, *, report_id: int, reason: str, actor: str, now: dt.datetime
+) -> Report:
+    """Dispatch closes a report that needs no handling, with a reason."""
+    report = _load(session, report_id)
+    return _change(
+        session,
+        report,
+        allowed=[ReportStatus.DISPATCH],
+        values={"status": ReportStatus.CLOSED, "closed_at": now},
+        actor=actor,
+        action="closed_by_dispatch",
+        now=now,
+        details={"reason": reason},
+    )

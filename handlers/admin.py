@@ -1,0 +1,132 @@
+"""Administrators (Telegram user ids in ADMIN_USER_IDS): codes, rules reload and counts.
+
+The same operations as the command line; anyone else gets a short refusal, recorded in the
+audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.core.messages import t
+from bot.core.regions import is_known
+from bot.core.rules import RulesError, load_rules
+from bot.services import people
+from handlers.context import Ctx
+from handlers.events import Event
+from storage import reports as report_queries
+from storage.models import GroupBinding, Observer, Station
+
+COMMANDS = ("invite", "bindcode", "reload", "stats")
+
+
+def on_command(event: Event, ctx: Ctx) -> None:
+    """Runs an administrator's command, or refuses it."""
+    if event.user_id not in ctx.services.admin_ids:
+        report_queries.add_event(
+            session=ctx.session,
+            report_id=None,
+            actor=f"user:{event.user_id}",
+            action="admin_refused",
+            at=ctx.now,
+            details={"command": event.command},
+        )
+        ctx.out.send(event.chat_id, t("common.admins_only"))
+        return
+    handler = {"invite": _invite, "bindcode": _bindcode, "reload": _reload, "stats": _stats}
+    handler[event.command or ""](event, ctx)
+
+
+def _invite(event: Event, ctx: Ctx) -> None:
+    """Issues one-time invite codes for a station: /invite STATION [N]."""
+    from storage.roster import issue_invites
+
+    parts = event.args.split()
+    if not parts or (len(parts) > 1 and not parts[1].isdigit()):
+        ctx.out.send(event.chat_id, t("admin.invite_usage"))
+        return
+    station = ctx.session.get(Station, parts[0])
+    if station is None:
+        ctx.out.send(event.chat_id, t("admin.unknown_station", station=parts[0]))
+        return
+    count = min(int(parts[1]) if len(parts) > 1 else 1, 50)
+    codes = issue_invites(
+        session=ctx.session,
+        station_code=station.code,
+        count=count,
+        ttl=dt.timedelta(days=7),
+        now=ctx.now,
+    )
+    ctx.out.send(
+        event.chat_id, t("admin.invites", station=station.name, days=7, codes="\n".join(codes))
+    )
+
+
+def _bindcode(event: Event, ctx: Ctx) -> None:
+    """Issues a one-time group binding code: /bindcode DEPARTMENT REGION."""
+    parts = event.args.split()
+    if len(parts) != 2:
+        ctx.out.send(event.chat_id, t("admin.bindcode_usage"))
+        return
+    department, region = parts
+    if department not in ctx.rules.departments:
+        ctx.out.send(
+            event.chat_id,
+            t(
+                "admin.unknown_department",
+                department=department,
+                departments=", ".join(ctx.rules.departments),
+            ),
+        )
+        return
+    if not is_known(region):
+        ctx.out.send(event.chat_id, t("admin.bad_region", region=region))
+        return
+    code = people.issue_bind_code(ctx.session, department=department, region=region, now=ctx.now)
+    ctx.out.send(
+        event.chat_id,
+        t(
+            "admin.bindcode",
+            code=code,
+            department=ctx.department_name(department),
+            region=ctx.region_name(region),
+        ),
+    )
+
+
+def _reload(event: Event, ctx: Ctx) -> None:
+    """Reloads routing_rules.yaml; a broken file keeps the old rules in force."""
+    try:
+        rules = load_rules(ctx.services.settings.routing_rules)
+    except RulesError as error:
+        ctx.out.send(event.chat_id, t("admin.reload_failed", problems=str(error)[:3500]))
+        return
+    ctx.services.replace_rules(rules)
+    ctx.out.send(event.chat_id, t("admin.reloaded", version=rules.version))
+
+
+def _stats(event: Event, ctx: Ctx) -> None:
+    """Shows counts of observers, stations, groups and reports by status."""
+    session = ctx.session
+    observers = session.exec(select(func.count()).select_from(Observer)).one()
+    bound = session.exec(
+        select(func.count()).select_from(Observer).where(Observer.telegram_user_id.is_not(None))
+    ).one()  # type: ignore[union-attr]
+    stations = session.exec(select(func.count()).select_from(Station)).one()
+    groups = session.exec(select(func.count()).select_from(GroupBinding)).one()
+    counts = report_queries.count_reports_by_status(session=session)
+    shown = "，".join(f"{t(f'status.{k}')} {v}" for k, v in sorted(counts.items())) or "0"
+    ctx.out.send(
+        event.chat_id,
+        t(
+            "admin.stats",
+            observers=observers,
+            bound=bound,
+            stations=stations,
+            groups=groups,
+            counts=shown,
+        ),
+    )

@@ -1,0 +1,77 @@
+"""Typed, versioned callback data for inline buttons.
+
+Every button carries ``ob1:<action>:<target>[:<arg>]`` — a version prefix, one of the known
+actions, a numeric target (a draft, a report) and an optional argument. Data that does not
+parse (another bot's, an older version's, forged) yields None and is answered politely. What
+parses is still only a claim: handlers re-check it against the database on every press.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PREFIX = "ob1"
+
+
+class Act(StrEnum):
+    """What a button asks for."""
+
+    # observer, on a draft preview (target: draft id, arg: draft revision)
+    SUBMIT = "sub"
+    ADD_MORE = "add"
+    CHANGE_KIND = "kind"  # arg: revision; then SET_KIND
+    SET_KIND = "setk"  # arg: problem|suggestion|sentiment
+    CANCEL = "cnl"
+    # observer, guided form (target: draft id, arg: choice)
+    GUIDE = "g"
+    # observer, on a report (target: report id)
+    OPEN = "open"
+    FOLLOW_UP = "more"
+    RATE = "rate"  # arg: satisfied|basic|unsatisfied
+    # department, on a card (target: report id)
+    SIGN = "sign"
+    TRANSFER = "xfer"  # shows the departments
+    TRANSFER_TO = "xto"  # arg: department id
+    RETURN = "ret"
+    RESOLVE = "done"
+    BACK = "back"  # redraw the card's own buttons
+    # dispatch (target: report id)
+    ROUTE_TO = "rto"  # arg: department id
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A parsed button press."""
+
+    act: Act
+    target: int
+    arg: str = ""
+
+    def encode(self) -> str:
+        """Return the callback data string (at most 64 bytes)."""
+        data = f"{PREFIX}:{self.act.value}:{self.target}"
+        if self.arg:
+            data += f":{self.arg}"
+        if len(data.encode("utf-8")) > 64:
+            raise ValueError(f"callback data over 64 bytes: {data!r}")
+        return data
+
+
+def parse(data: str | None) -> Press | None:
+    """Return the press ``data`` describes, or None if it is not one of ours."""
+    if not data:
+        return None
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] != PREFIX:
+        return None
+    try:
+        act = Act(parts[1])
+        target = int(parts[2])
+    except ValueError:
+        return None
+    arg = parts[3] if len(parts) == 4 else ""
+    if target < 0 or not (arg == "" or arg.replace("_", "").isalnum()):
+        return None
+    return Press(act, target, arg)

@@ -1,0 +1,48 @@
+"""What every handler receives: the event's session, services, clock and outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.core.messages import t
+from bot.core.regions import full_name, is_well_formed
+from bot.services import Services
+from handlers.actions import Outbox
+
+
+@dataclass
+class Ctx:
+    """The state one update is handled in; everything it writes commits together."""
+
+    services: Services
+    session: Session
+    now: dt.datetime
+    out: Outbox = field(default_factory=Outbox)
+
+    @property
+    def rules(self):  # type: ignore[no-untyped-def]
+        """Return the routing rules in force."""
+        return self.services.rules
+
+    def local(self, moment: dt.datetime | None) -> str:
+        """Format ``moment`` as short local time, e.g. ``11月27日 18:00``."""
+        if moment is None:
+            return t("common.none")
+        local = moment.astimezone(self.services.tz)
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+    def department_name(self, department: str) -> str:
+        """Return a department's Chinese name."""
+        return self.services.rules.department_name(department)
+
+    def region_name(self, code: str | None) -> str:
+        """Return the full Chinese name of a region code (the code itself if unknown)."""
+        if not code or not is_well_formed(code):
+            return code or ""
+        try:
+            return full_name(code) or code
+        except (KeyError, ValueError):
+            return code

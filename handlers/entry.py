@@ -1,0 +1,45 @@
+"""The one place that sends each event to its audience's handlers.
+
+    private chat   → admin commands (ADMIN_USER_IDS) or the observer conversation
+    group chat     → admin commands, or the department/dispatch group handlers
+    button press   → observer buttons in private, card buttons in groups
+    bot added/removed, group migrated → department.on_bot_membership / on_group_message
+
+Callback data that is not ours (another bot's, an old version, forged) gets a polite answer.
+"""
+
+from __future__ import annotations
+
+from bot.core.messages import t
+from handlers import admin, department, observer
+from handlers.callbacks import parse
+from handlers.context import Ctx
+from handlers.events import Event
+
+
+def handle(event: Event, ctx: Ctx) -> None:
+    """Handles one event; everything it changes and queues commits together."""
+    if event.kind == "callback":
+        press = parse(event.callback_data)
+        if press is None:
+            ctx.out.reply_answer(t("common.unknown_button"))
+        elif event.private:
+            observer.on_press(event, press, ctx)
+        elif event.group:
+            department.on_press(event, press, ctx)
+        else:
+            ctx.out.reply_answer(t("common.unknown_button"))
+        return
+    if event.kind == "bot_member":
+        department.on_bot_membership(event, ctx)
+        return
+    if event.kind not in ("message", "edited"):
+        return
+    if event.command in admin.COMMANDS:
+        if event.private or event.user_id in ctx.services.admin_ids:
+            admin.on_command(event, ctx)
+        return
+    if event.private:
+        observer.on_private_message(event, ctx)
+    elif event.group:
+        department.on_group_message(event, ctx)

@@ -1,0 +1,212 @@
+"""Channel-neutral incoming events, built from Bot API update JSON.
+
+Both runtimes store updates as the Bot API's own JSON (python-telegram-bot's ``to_dict()``,
+aiogram's ``model_dump``); ``Event.from_update`` reads that JSON, so the handlers never see a
+Telegram library and behave the same on either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["message", "edited", "callback", "member", "bot_member", "other"]
+
+UNSUPPORTED_CONTENT = (
+    "sticker",
+    "animation",
+    "poll",
+    "dice",
+    "game",
+    "video_note",
+    "audio",
+    "story",
+    "venue",
+    "invoice",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A shared contact: a phone number and, when it is a Telegram user, their id."""
+
+    phone: str
+    user_id: int | None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo, voice note, video or document sent with a report."""
+
+    kind: Literal["photo", "voice", "video", "document"]
+    file_id: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened in a chat, as the handlers need it."""
+
+    update_id: int
+    kind: EventKind
+    chat_id: int = 0
+    chat_type: str = "private"
+    chat_title: str = ""
+    user_id: int | None = None
+    user_name: str = ""
+    message_id: int | None = None
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    contact: Contact | None = None
+    location: tuple[float, float] | None = None
+    attachments: tuple[Attachment, ...] = ()
+    unsupported: str | None = None
+    reply_to_message_id: int | None = None
+    forwarded: bool = False
+    sender_chat_id: int | None = None
+    callback_id: str | None = None
+    callback_data: str | None = None
+    migrate_to_chat_id: int | None = None
+    member_status: str | None = None  # for member events: the new status
+    member_user_id: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def private(self) -> bool:
+        """True in a one-to-one chat with the bot."""
+        return self.chat_type == "private"
+
+    @property
+    def group(self) -> bool:
+        """True in a group or supergroup."""
+        return self.chat_type in ("group", "supergroup")
+
+    @classmethod
+    def from_update(cls, update: dict[str, Any], *, bot_username: str = "") -> Event:
+        """Build an event from one Bot API update object."""
+        update_id = int(update.get("update_id", 0))
+        if "callback_query" in update:
+            return _callback(update_id, update["callback_query"], update)
+        for key, kind in (("message", "message"), ("edited_message", "edited")):
+            if key in update:
+                return _message(update_id, kind, update[key], update, bot_username)
+        for key, kind in (("chat_member", "member"), ("my_chat_member", "bot_member")):
+            if key in update:
+                return _member(update_id, kind, update[key], update)
+        return cls(update_id=update_id, kind="other", raw=update)
+
+
+def _user(payload: dict[str, Any] | None) -> tuple[int | None, str]:
+    if not payload:
+        return None, ""
+    name = " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
+    return payload.get("id"), name or payload.get("username", "")
+
+
+def _chat(payload: dict[str, Any]) -> dict[str, Any]:
+    chat = payload.get("chat") or {}
+    return {
+        "chat_id": int(chat.get("id", 0)),
+        "chat_type": chat.get("type", "private"),
+        "chat_title": chat.get("title", "") or "",
+    }
+
+
+def _command(text: str, bot_username: str) -> tuple[str | None, str]:
+    if not text.startswith("/"):
+        return None, ""
+    head, _, rest = text.partition(" ")
+    name, _, target = head[1:].partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None, ""  # a command addressed to another bot
+    return name.lower(), rest.strip()
+
+
+def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    caption = message.get("caption", "") or ""
+    found: list[Attachment] = []
+    if message.get("photo"):
+        largest = max(message["photo"], key=lambda size: size.get("width", 0))
+        found.append(Attachment("photo", largest["file_id"], caption))
+    for kind in ("voice", "video", "document"):
+        if message.get(kind):
+            found.append(Attachment(kind, message[kind]["file_id"], caption))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+def _message(
+    update_id: int, kind: EventKind, message: dict[str, Any], raw: dict[str, Any], bot: str
+) -> Event:
+    user_id, user_name = _user(message.get("from"))
+    text = message.get("text") or ""
+    command, args = _command(text, bot)
+    contact = None
+    if message.get("contact"):
+        shared = message["contact"]
+        contact = Contact(
+            phone=str(shared.get("phone_number", "")),
+            user_id=shared.get("user_id"),
+            name=shared.get("first_name", ""),
+        )
+    location = None
+    if message.get("location"):
+        location = (float(message["location"]["latitude"]), float(message["location"]["longitude"]))
+    unsupported = next((name for name in UNSUPPORTED_CONTENT if name in message), None)
+    reply = message.get("reply_to_message") or {}
+    new_members = message.get("new_chat_members") or []
+    left = message.get("left_chat_member")
+    return Event(
+        update_id=update_id,
+        kind=kind,
+        **_chat(message),
+        user_id=user_id,
+        user_name=user_name,
+        message_id=message.get("message_id"),
+        text=text or (message.get("caption") or ""),
+        command=command,
+        args=args,
+        contact=contact,
+        location=location,
+        attachments=_attachments(message),
+        unsupported=unsupported,
+        reply_to_message_id=reply.get("message_id"),
+        forwarded=bool(message.get("forward_origin") or message.get("forward_date")),
+        sender_chat_id=(message.get("sender_chat") or {}).get("id"),
+        migrate_to_chat_id=message.get("migrate_to_chat_id"),
+        member_status="member" if new_members else ("left" if left else None),
+        member_user_id=(new_members[0]["id"] if new_members else (left or {}).get("id")),
+        raw=raw,
+    )
+
+
+def _callback(update_id: int, query: dict[str, Any], raw: dict[str, Any]) -> Event:
+    user_id, user_name = _user(query.get("from"))
+    message = query.get("message") or {}
+    return Event(
+        update_id=update_id,
+        kind="callback",
+        **_chat(message),
+        user_id=user_id,
+        user_name=user_name,
+        message_id=message.get("message_id"),
+        callback_id=str(query.get("id", "")),
+        callback_data=query.get("data"),
+        raw=raw,
+    )
+
+
+def _member(update_id: int, kind: EventKind, change: dict[str, Any], raw: dict[str, Any]) -> Event:
+    user_id, user_name = _user(change.get("from"))
+    new = change.get("new_chat_member") or {}
+    return Event(
+        update_id=update_id,
+        kind=kind,
+        **_chat(change),
+        user_id=user_id,
+        user_name=user_name,
+        member_status=new.get("status"),
+        member_user_id=(new.get("user") or {}).get("id"),
+        raw=raw,
+    )
