@@ -91,7 +91,9 @@ def make_world(engine: Engine) -> World:
         database_url="sqlite:///unused.sqlite",
     )
     world = World(services=None, now=NOW)  # type: ignore[arg-type]
-    world.services = build_services(settings, engine=engine, clock=world.clock)
+    world.services = build_services(
+        settings, engine=engine, clock=world.clock, bot_username="gd_observer_bot"
+    )
     return world
 
 

@@ -1,0 +1,252 @@
+"""Department and dispatch groups, administrators: card actions re-checked on every press."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.core.messages import t
+from storage.models import GroupBinding, KnownGroup, Report, ReportEvent, ReportStatus
+from tests.handlers.conftest import (
+    ADMIN,
+    COLLEAGUE,
+    DISPATCH_GROUP,
+    DISPATCHER,
+    ENV_GROUP,
+    ENV_HANDLER,
+    HANDLER,
+    HOUSING_GROUP,
+    OBSERVER,
+    STRANGER,
+    WATER_GROUP,
+    register,
+)
+from tests.handlers.harness import Sent, World
+
+
+def _submit(world: World, text: str = "东濠涌河涌发臭，水面漂着垃圾") -> Sent:
+    """Register the observer, file a report and return its card."""
+    register(world)
+    preview = world.message(OBSERVER, text)[0]
+    sent = world.press(OBSERVER, preview, preview.button("提交"))
+    return next(s for s in sent if s.purpose == "card")
+
+
+def _report(world: World) -> Report:
+    with Session(world.services.engine) as session:
+        return session.exec(select(Report)).one()
+
+
+def _group_says(world: World, user_id: int, group: int, text: str, **extra: object) -> list[Sent]:
+    return world.message(user_id, text, chat_id=group, chat_type="supergroup", title="群", **extra)
+
+
+def test_sign_edits_the_card_and_tells_the_observer(world: World) -> None:
+    card = _submit(world)
+    assert card.chat_id == WATER_GROUP  # bound at city level; the county report falls back
+    sent = world.press(HANDLER, card, card.button("签收"))
+    edit = next(s for s in sent if s.method == "editMessageText")
+    assert edit.message_id == card.message_id and "办理中" in edit.text
+    assert [label for label, _ in edit.buttons()][0] == t("department.button_resolve")
+    notice = next(s for s in sent if s.chat_id == OBSERVER)
+    assert "已由水务" in notice.text or "签收" in notice.text
+    assert _report(world).status == ReportStatus.SIGNED
+
+
+def test_only_one_of_two_members_signs(world: World) -> None:
+    card = _submit(world)
+    sign = card.button("签收")
+    world.press(HANDLER, card, sign)
+    assert world.press(COLLEAGUE, card, sign) == []
+    assert world.last_answer() == t("department.already_signed")
+    with Session(world.services.engine) as session:
+        signed = session.exec(select(ReportEvent).where(ReportEvent.action == "signed")).all()
+    assert len(signed) == 1
+
+
+def test_a_forged_press_from_another_department_changes_nothing(world: World) -> None:
+    card = _submit(world)
+    forged = Sent(ENV_GROUP, "sendMessage", "", card.message_id, {}, "card")
+    assert world.press(ENV_HANDLER, forged, card.button("签收")) == []
+    assert world.last_answer() == t("department.not_your_report")
+    assert _report(world).status == ReportStatus.ROUTED
+    with Session(world.services.engine) as session:
+        refused = session.exec(
+            select(ReportEvent).where(ReportEvent.action == "press_refused")
+        ).one()
+    assert refused.details["chat"] == ENV_GROUP
+
+
+def test_unknown_and_old_callback_data_get_a_polite_answer(world: World) -> None:
+    card = _submit(world)
+    for data in ("v0:sign:1", "other-bot-data", "ob1:sign:notanumber", "ob1:nope:1"):
+        assert world.press(HANDLER, card, data) == []
+        assert world.last_answer() == t("common.unknown_button")
+    assert _report(world).status == ReportStatus.ROUTED
+
+
+def test_transfer_moves_the_report_and_posts_a_new_card(world: World) -> None:
+    card = _submit(world)
+    menu = next(
+        s for s in world.press(HANDLER, card, card.button("转办")) if s.method == "editMessageText"
+    )
+    sent = world.press(HANDLER, menu, menu.button("住房"))
+    new_card = next(s for s in sent if s.purpose == "card")
+    assert new_card.chat_id == HOUSING_GROUP
+    old = next(s for s in sent if s.method == "editMessageText")
+    assert "已转办" in old.text and old.buttons() == []
+    report = _report(world)
+    assert report.department == "housing" and report.status == ReportStatus.ROUTED
+    assert any("转交" in s.text for s in sent if s.chat_id == OBSERVER)
+    # The old card's buttons are now stale.
+    assert world.press(HANDLER, card, card.button("签收")) == []
+
+
+def test_return_asks_for_a_reason_then_dispatch_routes_it(world: World) -> None:
+    card = _submit(world)
+    prompt = world.press(HANDLER, card, card.button("退回"))
+    assert "原因" in prompt[0].text
+    # Someone else's message is not taken as the reason.
+    _group_says(world, COLLEAGUE, WATER_GROUP, "收到")
+    assert _report(world).status == ReportStatus.ROUTED
+    sent = _group_says(world, HANDLER, WATER_GROUP, "不属于水务职责，应由环保处理")
+    dispatch_card = next(s for s in sent if s.purpose == "card")
+    assert dispatch_card.chat_id == DISPATCH_GROUP and "候选部门" in dispatch_card.text
+    assert _report(world).status == ReportStatus.DISPATCH
+    routed = world.press(DISPATCHER, dispatch_card, dispatch_card.button("生态环境"))
+    env_card = next(s for s in routed if s.purpose == "card")
+    assert env_card.chat_id == ENV_GROUP
+    report = _report(world)
+    assert report.department == "environment" and report.status == ReportStatus.ROUTED
+
+
+def test_resolve_then_rating_closes_or_reopens(world: World) -> None:
+    card = _submit(world)
+    signed = next(
+        s for s in world.press(HANDLER, card, card.button("签收")) if s.method == "editMessageText"
+    )
+    prompt = world.press(HANDLER, signed, signed.button("办结"))
+    assert "办理结果" in prompt[0].text
+    sent = _group_says(world, HANDLER, WATER_GROUP, "已组织清淤，河涌已恢复")
+    rating = next(s for s in sent if s.chat_id == OBSERVER)
+    assert "已组织清淤" in rating.text and len(rating.buttons()) == 3
+    assert _report(world).status == ReportStatus.RESOLVED
+    prompt = world.press(OBSERVER, rating, rating.button("不满意"))
+    assert prompt[0].text == t("observer.rate_reason_prompt")
+    reopened = world.message(OBSERVER, "还是很臭")
+    assert any("重新办理" in s.text for s in reopened if s.chat_id == WATER_GROUP)
+    redrawn = next(s for s in reopened if s.method == "editMessageText")
+    assert redrawn.message_id == card.message_id
+    report = _report(world)
+    assert report.status == ReportStatus.SIGNED and report.rating == "unsatisfied"
+    world.press(HANDLER, redrawn, redrawn.button("办结"))
+    sent = _group_says(world, HANDLER, WATER_GROUP, "再次清理并加装格栅")
+    rating = next(s for s in sent if s.chat_id == OBSERVER)
+    world.press(OBSERVER, rating, rating.button("基本满意"))
+    report = _report(world)
+    assert report.status == ReportStatus.CLOSED and report.rating == "basic"
+    # A second rating press is stale.
+    assert world.press(OBSERVER, rating, rating.button("满意")) == []
+    assert _report(world).rating == "basic"
+
+
+def test_replies_are_relayed_both_ways(world: World) -> None:
+    card = _submit(world)
+    sent = _group_says(
+        world,
+        HANDLER,
+        WATER_GROUP,
+        "请问具体在哪一段？",
+        reply_to_message={
+            "message_id": card.message_id,
+            "date": 0,
+            "chat": {"id": WATER_GROUP, "type": "supergroup"},
+        },
+    )
+    to_observer = next(s for s in sent if s.chat_id == OBSERVER)
+    assert "请问具体在哪一段？" in to_observer.text
+    listing = world.message(OBSERVER, "/my")[0]
+    timeline = world.press(OBSERVER, listing, listing.buttons()[0][1])[0]
+    world.press(OBSERVER, timeline, timeline.button("补充"))
+    sent = world.message(OBSERVER, "在东华东路桥下那一段")
+    relayed = next(s for s in sent if s.chat_id == WATER_GROUP)
+    assert "东华东路" in relayed.text
+    assert relayed.payload["reply_parameters"]["message_id"] == card.message_id
+
+
+def test_plain_group_chatter_is_ignored(world: World) -> None:
+    _submit(world)
+    assert _group_says(world, HANDLER, WATER_GROUP, "大家中午吃什么") == []
+    assert _group_says(world, HANDLER, WATER_GROUP, "/start@OtherBot") == []
+
+
+def test_binding_a_group_with_a_one_time_code(world: World) -> None:
+    issued = world.message(ADMIN, "/bindcode transport 440104")[0]
+    code = issued.text.split("绑定码 ")[1].split("：")[0]
+    bound = _group_says(world, STRANGER, -100999, f"/bind {code}")[0]
+    assert "交通" in bound.text
+    again = _group_says(world, STRANGER, -100998, f"/bind {code}")[0]
+    assert again.text == t("group.bad_bind_code")
+    with Session(world.services.engine) as session:
+        binding = session.exec(
+            select(GroupBinding).where(GroupBinding.department == "transport")
+        ).one()
+    assert binding.chat_id == -100999
+
+
+def test_admin_commands_are_refused_to_others(world: World) -> None:
+    assert world.message(STRANGER, "/bindcode water 440104")[0].text == t("common.admins_only")
+    assert world.message(STRANGER, "/stats")[0].text == t("common.admins_only")
+    stats = world.message(ADMIN, "/stats")[0].text
+    assert "观察员 3 人" in stats
+    assert world.message(ADMIN, "/bindcode nosuch 440104")[0].text.startswith("未知部门")
+    assert world.message(ADMIN, "/bindcode water 449999")[0].text == t(
+        "admin.bad_region", region="449999"
+    )
+    assert world.message(ADMIN, "/reload")[0].text.startswith("规则已重新加载")
+    with Session(world.services.engine) as session:
+        assert session.exec(select(ReportEvent).where(ReportEvent.action == "admin_refused")).all()
+
+
+def test_bot_added_to_a_group_posts_nothing(world: World) -> None:
+    sent = world.update(
+        {
+            "my_chat_member": {
+                "chat": {"id": -100777, "type": "supergroup", "title": "陌生群"},
+                "from": {"id": STRANGER, "is_bot": False, "first_name": "x"},
+                "date": 0,
+                "old_chat_member": {
+                    "status": "left",
+                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
+                },
+                "new_chat_member": {
+                    "status": "member",
+                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
+                },
+            }
+        }
+    )
+    assert sent == []
+    with Session(world.services.engine) as session:
+        assert session.get(KnownGroup, -100777) is not None
+
+
+def test_anonymous_admin_messages_are_not_acted_on(world: World) -> None:
+    card = _submit(world)
+    world.press(HANDLER, card, card.button("退回"))
+    sent = _group_says(
+        world,
+        HANDLER,
+        WATER_GROUP,
+        "匿名发言",
+        sender_chat={"id": WATER_GROUP, "type": "supergroup", "title": "群"},
+    )
+    assert sent == [] and _report(world).status == ReportStatus.ROUTED
+
+
+def test_group_migration_moves_bindings_and_cards(world: World) -> None:
+    _submit(world)
+    _group_says(world, HANDLER, WATER_GROUP, "", migrate_to_chat_id=-1009999)
+    with Session(world.services.engine) as session:
+        binding = session.exec(select(GroupBinding).where(GroupBinding.department == "water")).one()
+        assert binding.chat_id == -1009999
+    assert _report(world).card_chat_id == -1009999
