@@ -454,6 +454,8 @@ class Controller:
             )
             if k in p
         }  # fmt: skip
+        if fields.get("count") in (0, "0"):
+            fields["count"] = None  # 0 over the wire means "every matching call"
         try:
             fault = Fault(**fields)
         except TypeError as exc:
@@ -692,7 +694,8 @@ class _ControlMethods:
 
     # faults and limits
     def inject(self, kind: str, method: str = "*", **fields: Any) -> Any:
-        """Inject a fault (count=1, probability=, chat_id=, retry_after=, hang=, when=)."""
+        """Inject a fault (count=1, 0 = unlimited; probability=, chat_id=, retry_after=, hang=,
+        when=)."""
         return self._call("fault", {"kind": kind, "method": method, **fields})
 
     def clear_faults(self) -> Any:
