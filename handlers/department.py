@@ -236,7 +236,15 @@ def _ask_for_text(event: Event, ctx: Ctx, report: Report, action: str, who: str)
     }[action]
     prompt = t(key, user=who, number=report.number)
     ctx.out.reply_answer(prompt)
-    ctx.out.send(event.chat_id, prompt, reply_to=event.message_id, report_id=report.id)
+    # A forced reply: groups run in privacy mode, where the bot sees replies to its own
+    # messages but not plain chatter, so the answer must be a reply to this prompt.
+    ctx.out.send(
+        event.chat_id,
+        prompt,
+        reply_to=event.message_id,
+        report_id=report.id,
+        markup={"force_reply": True, "selective": True},
+    )
 
 
 def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:

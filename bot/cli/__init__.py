@@ -14,6 +14,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help shown by `obsbot --help`)
     "db": ("bot.cli.db:db", "Create or upgrade the database schema."),
+    "run": ("bot.cli.run:run", "Run the bot (long polling)."),
     "sandbox": ("bot.cli.sandbox:sandbox", "Run the loopback Bot API server on 127.0.0.1."),
     "deadline": ("bot.cli.deadline:deadline", "Print the due time of a window (ISO 8601)."),
     "roster": ("bot.cli.roster:roster", "Import the station and observer roster (CSV or XLSX)."),

@@ -427,3 +427,14 @@ def close_by_dispatch(
         now=now,
         details={"reason": reason},
     )
+
+
+def find_dispatch_chat(services: Services) -> int | None:
+    """Return the chat of the highest-level dispatch group (told about failed deliveries)."""
+    with Session(services.engine) as session:
+        bindings = session.exec(
+            select(GroupBinding).where(GroupBinding.department == services.rules.dispatch)
+        ).all()
+    if not bindings:
+        return None
+    return min(bindings, key=lambda b: len(ancestors(b.region_code))).chat_id

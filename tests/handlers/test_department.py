@@ -126,6 +126,7 @@ def test_resolve_then_rating_closes_or_reopens(world: World) -> None:
     )
     prompt = world.press(HANDLER, signed, signed.button("办结"))
     assert "办理结果" in prompt[0].text
+    assert prompt[0].payload["reply_markup"] == {"force_reply": True, "selective": True}
     sent = _group_says(world, HANDLER, WATER_GROUP, "已组织清淤，河涌已恢复")
     rating = next(s for s in sent if s.chat_id == OBSERVER)
     assert "已组织清淤" in rating.text and len(rating.buttons()) == 3

@@ -1,0 +1,47 @@
+"""`obsbot run`: the bot itself, long polling (webhook mode arrives with its own issue)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import click
+
+from bot.cli.common import friendly_errors, settings
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@friendly_errors
+def run() -> None:
+    """Run the bot: poll Telegram, handle reports, deliver messages (Ctrl-C stops)."""
+    from bot.app import build_services
+    from bot.infra.delivery import DeliveryWorker
+    from bot.services.reports import find_dispatch_chat
+    from bot.telegram.runtime import BotRuntime
+    from bot.telegram.transport import open_bot_api
+    from storage.db import ensure_current
+
+    current = settings()
+    token = current.require_token()
+    services = build_services(current)
+    ensure_current(services.engine)
+    api = open_bot_api(current.bot_runtime, token, api_base=current.telegram_api_base)
+    delivery = DeliveryWorker(services.engine, api, dispatch_chat_id=find_dispatch_chat(services))
+    runtime = BotRuntime(services, api, delivery=delivery)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, runtime.stop)
+        try:
+            await runtime.run()
+        finally:
+            await api.close()
+
+    click.echo(f"observer-bot running on {current.bot_runtime}; Ctrl-C stops", err=True)
+    asyncio.run(main())

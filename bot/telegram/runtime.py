@@ -1,0 +1,145 @@
+"""The running bot: our own polling loop, the inbox processor and the delivery worker.
+
+Both libraries confirm fetched updates to Telegram before their handlers finish, so a crash in
+between would lose them (DESIGN.md decision 2). Here the poller asks the library for updates
+(``BotApi.get_updates``), commits them to the inbox, and only then asks for the next offset —
+which is what confirms them. The processor handles committed updates one transaction each and
+answers button presses; the delivery worker sends what the handlers queued. The same loop runs
+on python-telegram-bot and on aiogram: only the ``BotApi`` differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlmodel import Session
+
+from bot.infra.delivery import DeliveryWorker
+from bot.infra.pipeline import CallbackAnswer, process_pending
+from bot.services import Services
+from bot.telegram.transport import BotApi, BotApiError, Unauthorized
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
+
+
+class BotRuntime:
+    """Polls, processes and delivers until ``stop()``."""
+
+    def __init__(
+        self,
+        services: Services,
+        api: BotApi,
+        *,
+        delivery: DeliveryWorker,
+        poll_timeout: int = 25,
+        batch: int = 100,
+    ) -> None:
+        self.services = services
+        self.api = api
+        self.delivery = delivery
+        self.poll_timeout = poll_timeout
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.received = 0
+
+    async def start_up(self) -> None:
+        """Learn the bot's username and make sure Telegram is not pushing to a webhook."""
+        me = await self.api.call("getMe", {})
+        if isinstance(me, dict):
+            self.services.bot_username = str(me.get("username", ""))
+        await self.api.call("deleteWebhook", {"drop_pending_updates": False})
+        log.info(
+            "bot ready username=%s runtime=%s",
+            self.services.bot_username,
+            self.services.settings.bot_runtime,
+        )
+
+    async def run(self) -> None:
+        """Run the poller, the processor and the delivery worker until stopped."""
+        await self.start_up()
+        tasks = [
+            asyncio.create_task(self._poll(), name="poller"),
+            asyncio.create_task(self._process(), name="processor"),
+            asyncio.create_task(self.delivery.run(), name="delivery"),
+        ]
+        self._wake.set()  # handle whatever was stored before a restart
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in tasks[:2]:
+                task.cancel()
+            for task in tasks[:2]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.delivery.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tasks[2]
+
+    def stop(self) -> None:
+        """Ask every loop to finish."""
+        self._stopping.set()
+
+    async def _poll(self) -> None:
+        """Fetch updates and commit them to the inbox before asking for the next offset."""
+        with Session(self.services.engine) as session:
+            last = inbox.last_update_id(session=session)
+        offset = None if last is None else last + 1
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                updates = await self.api.get_updates(
+                    offset, self.poll_timeout, self.batch, ALLOWED_UPDATES
+                )
+            except Unauthorized:
+                log.error("the bot token was refused: check TELEGRAM_BOT_TOKEN")
+                self.stop()
+                return
+            except BotApiError as error:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("getUpdates failed error=%s retry_in=%.1fs", error.description, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if not updates:
+                continue
+            await asyncio.to_thread(self._store, updates)
+            offset = max(int(u["update_id"]) for u in updates) + 1
+            self.received += len(updates)
+            self._wake.set()
+
+    def _store(self, updates: list[dict]) -> None:  # type: ignore[type-arg]
+        with Session(self.services.engine) as session:
+            inbox.record_updates(session=session, updates=updates, now=self.services.clock())
+            session.commit()
+
+    async def _process(self) -> None:
+        """Handle committed updates, answer presses, and wake the delivery worker."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+            while True:
+                handled, answers = await asyncio.to_thread(process_pending, self.services)
+                if handled:
+                    self.delivery.notify()
+                await asyncio.gather(*(self._answer(a) for a in answers))
+                if handled == 0:
+                    break
+
+    async def _answer(self, answer: CallbackAnswer) -> None:
+        """Answer a button press; a late or failed answer is only a cosmetic loss."""
+        payload: dict[str, object] = {"callback_query_id": answer.callback_id}
+        if answer.text:
+            payload["text"] = answer.text
+            payload["show_alert"] = answer.alert
+        try:
+            await self.api.call("answerCallbackQuery", payload)
+        except BotApiError as error:
+            log.info("callback answer failed error=%s", error.description)
