@@ -67,6 +67,8 @@ async def test_ptb_send_edit_and_button_answer(
     update = (await ptb_bot.get_updates(timeout=1))[-1]
     assert update.callback_query.data == "v1:ok"
     assert update.callback_query.message.message_id == sent.message_id
+    with pytest.raises(BadRequest, match="(?i)message_too_long"):
+        await ptb_bot.answer_callback_query(update.callback_query.id, text="长" * 201)
     assert await ptb_bot.answer_callback_query(update.callback_query.id, text="好的")
     with pytest.raises(BadRequest, match="(?i)query is too old"):
         await ptb_bot.answer_callback_query(update.callback_query.id)
@@ -273,3 +275,62 @@ async def test_aiogram_round_trip_and_errors(
     await control.block_bot(alice["id"])
     with pytest.raises(TelegramForbiddenError, match="(?i)blocked by the user"):
         await aiogram_bot.send_message(alice["id"], "x")
+
+
+async def test_ptb_application_polls_and_answers(
+    loopback: LoopbackServer, control: ControlClient
+) -> None:
+    from telegram import Update
+    from telegram.ext import Application, CommandHandler, ContextTypes
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(f"<b>你好</b> {update.effective_user.first_name}",
+                                                  parse_mode="HTML")  # fmt: skip
+
+    application = (
+        Application.builder()
+        .token(loopback.token)
+        .base_url(f"{loopback.base_url}/bot")
+        .base_file_url(f"{loopback.base_url}/file/bot")
+        .build()
+    )
+    application.add_handler(CommandHandler("start", start))
+    user = await control.create_user("Fay")
+    await control.send_text(user["id"], "/start")
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        replies = await control.wait_sent(user["id"], 1)
+        await application.updater.stop()
+        await application.stop()
+    assert replies[0]["text"] == "你好 Fay"
+    assert (await control.stats())["calls"]["deleteWebhook"] == 1
+
+
+async def test_aiogram_dispatcher_polls_and_answers(
+    aiogram_bot: AiogramBot, control: ControlClient
+) -> None:
+    from aiogram import Dispatcher
+    from aiogram.filters import CommandStart
+    from aiogram.types import Message
+
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer(f"你好 {message.from_user.first_name}")  # type: ignore[union-attr]
+
+    user = await control.create_user("Gus")
+    await control.send_text(user["id"], "/start")
+    polling = asyncio.create_task(
+        dispatcher.start_polling(aiogram_bot, polling_timeout=1, handle_signals=False,
+                                 close_bot_session=False)
+    )  # fmt: skip
+    try:
+        replies = await control.wait_sent(user["id"], 1)
+    finally:
+        await dispatcher.stop_polling()
+        await polling
+    assert replies[0]["text"] == "你好 Gus"

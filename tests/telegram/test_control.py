@@ -91,6 +91,7 @@ async def test_groups_membership_privacy_and_migration(
     card = await ptb_bot.send_message(gid, "卡片")
     await control.send_text(alice["id"], "闲聊", chat_id=gid)  # privacy mode: not delivered
     await control.reply(alice["id"], gid, card.message_id, "回复卡片")
+    await control.send_text(alice["id"], "/my@other_bot", chat_id=gid)  # another bot's
     await control.send_text(alice["id"], "/my", chat_id=gid)
     await control.anonymous_admin_message(owner["id"], gid, "/bind 1234")
     texts = [(u.message.text, u.message.reply_to_message) for u in await _updates(ptb_bot)]

@@ -195,9 +195,21 @@ async def test_request_encodings_tokens_and_unknown_methods(
             "Bad Request: text buttons are unallowed in the inline keyboard"
         )
         answer = await http.post(
-            f"{base}/answerCallbackQuery", json={"callback_query_id": "1", "text": "x" * 201}
+            f"{base}/answerCallbackQuery", json={"callback_query_id": "1", "text": "x"}
         )
-        assert answer.status_code == 400
+        assert answer.json()["description"] == (
+            "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        )
+
+
+async def test_latency_delays_every_call(
+    ptb_bot: PtbBot, control: ControlClient, alice: dict
+) -> None:
+    await control.set_latency(1.0)
+    with pytest.raises(TimedOut):
+        await ptb_bot.send_message(alice["id"], "slow", read_timeout=0.1)
+    await control.set_latency(0.0)
+    assert (await ptb_bot.send_message(alice["id"], "fast", read_timeout=1.0)).text == "fast"
 
 
 def test_threaded_server_with_sync_control() -> None:

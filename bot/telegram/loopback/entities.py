@@ -132,7 +132,10 @@ def _decode_html_entity(text: _Bytes, pos: int) -> tuple[int, int]:
 
 def parse_html(source: str) -> tuple[str, list[Entity]]:
     """Parse Telegram HTML into plain text and entities, or raise EntityParseError."""
+    if "<" not in source and "&" not in source:
+        return source, []
     text = _Bytes(source)
+    data = text.data
     out = bytearray()
     entities: list[Entity] = []
     utf16 = 0
@@ -141,6 +144,15 @@ def parse_html(source: str) -> tuple[str, list[Entity]]:
     i = 0
     while i < text.size:
         c = text[i]
+        if c != 0x26 and c != 0x3C:
+            # copy a run of plain text at once
+            lt, amp = data.find(b"<", i), data.find(b"&", i)
+            end = min(x for x in (lt, amp, text.size) if x >= 0)
+            chunk = data[i:end]
+            out += chunk
+            utf16 += len(chunk.decode("utf-8").encode("utf-16-le")) // 2
+            i = end
+            continue
         if c == 0x26:
             code, new_i = _decode_html_entity(text, i)
             if code:

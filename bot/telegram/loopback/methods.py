@@ -7,6 +7,7 @@ with Telegram's code and description. ``METHODS`` maps lower-case method names t
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -146,6 +147,8 @@ class BotMethods:
         chat = self.world.lookup_chat(p.chat_id())
         if chat.migrated_to is not None:
             raise migrated(chat.migrated_to)
+        if chat.person is not None and chat.person.blocked:
+            raise forbidden("bot was blocked by the user")
         message = self.world.messages.get((chat.id, p.int("message_id") or 0))
         if message is None:
             raise bad_request("message to edit not found")
@@ -239,9 +242,7 @@ class BotMethods:
                     "Conflict: terminated by other getUpdates request; make sure that only one "
                     "bot instance is running",
                 )
-        if len(world.updates) <= limit:
-            return list(world.updates)
-        return [world.updates[i] for i in range(limit)]
+        return list(itertools.islice(world.updates, limit))
 
     async def set_webhook(self, p: Params) -> Any:
         """setWebhook: switch to pushing updates to a URL."""

@@ -519,7 +519,9 @@ class World:
             return True
         text = message.get("text") or message.get("caption") or ""
         if text.startswith("/"):
-            return True
+            command = text.split(maxsplit=1)[0]
+            addressee = command.partition("@")[2].lower()
+            return not addressee or addressee == (self.bot.username or "").lower()
         return bool(self.bot.username and f"@{self.bot.username}".lower() in text.lower())
 
     def user_message(
