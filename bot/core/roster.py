@@ -21,17 +21,14 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import zhconv  # type: ignore[import-untyped]
 
-from bot.core import regions
+from bot.core import regions, xlsx
 from bot.errors import RosterError
 
 FIELDS: tuple[str, ...] = (
@@ -228,21 +225,6 @@ def normalize_code(raw: str) -> str:
     return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
 
 
-def _cell_text(value: Any) -> str:
-    """Return a spreadsheet cell's value as text (numbers without a trailing .0)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 # --- headers -----------------------------------------------------------------------------------
 
 
@@ -386,93 +368,39 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """Yield (row number, cells) of the first sheet with a roster header, merged cells filled."""
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-    from openpyxl.utils.exceptions import (  # type: ignore[import-untyped]
-        InvalidFileException,
-    )
-
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        workbook = xlsx.Workbook(path)
+    except xlsx.XlsxError as exc:
         raise RosterError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
     try:
         sheet = _pick_sheet(workbook)
-        merges = _merged_ranges(path, sheet)
-        fill: dict[tuple[int, int], str] = {}  # (row, col) -> top-left value of its merge
-        pending: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
-        for min_row, min_col, max_row, max_col in merges:
-            pending.setdefault((min_row, min_col), []).append((min_row, min_col, max_row, max_col))
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(value) for value in values]
-            if pending:
-                for col_index, value in enumerate(cells, start=1):
-                    for _r0, _c0, max_row, max_col in pending.pop((number, col_index), ()):
-                        for row in range(number, max_row + 1):
-                            for col in range(col_index, max_col + 1):
-                                fill[(row, col)] = value
-            if fill:
-                for col_index in range(1, len(cells) + 1):
-                    value = fill.pop((number, col_index), "")
-                    if value and not cells[col_index - 1]:
-                        cells[col_index - 1] = value
-                extra = sorted(col for (row, col) in fill if row == number and col > len(cells))
-                for col in extra:
-                    cells.extend([""] * (col - len(cells)))
-                    cells[col - 1] = fill.pop((number, col))
-            yield number, cells
+        yield from workbook.rows(sheet)
+    except xlsx.XlsxError as exc:
+        raise RosterError(f"cannot read {path.name}: {exc}") from None
     finally:
         workbook.close()
 
 
-def _pick_sheet(workbook: Any) -> Any:
+def _pick_sheet(workbook: xlsx.Workbook) -> xlsx.Sheet:
     """Return the first worksheet whose first rows hold a roster header."""
-    for sheet in workbook.worksheets:
-        head = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            head.append((number, [_cell_text(value) for value in values]))
-            if number >= HEADER_SCAN_ROWS:
-                break
+    for sheet in workbook.sheets:
+        head: list[tuple[int, list[str]]] = []
+        rows = workbook.rows(sheet)
+        try:
+            for item in rows:
+                head.append(item)
+                if len(head) >= HEADER_SCAN_ROWS:
+                    break
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
         try:
             _find_header(head)
         except RosterError:
             continue
         return sheet
-    return workbook.worksheets[0]
-
-
-_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
-def _merged_ranges(path: Path, sheet: Any) -> list[tuple[int, int, int, int]]:
-    """Return the sheet's merged ranges (min_row, min_col, max_row, max_col).
-
-    openpyxl's read-only mode (used for speed on large rosters) does not expose merged cells,
-    so the sheet's XML is scanned for its ``<mergeCell ref=...>`` elements in streamed chunks.
-    """
-    from openpyxl.utils import column_index_from_string  # type: ignore[import-untyped]
-
-    member = getattr(sheet, "_worksheet_path", None)
-    if not member:
-        return []
-    ranges: list[tuple[int, int, int, int]] = []
-    with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as handle:
-        carry = b""
-        while chunk := handle.read(1 << 20):
-            buffer = carry + chunk
-            last_end = 0
-            for match in _MERGE_REF.finditer(buffer):
-                col1, row1, col2, row2 = match.groups()
-                ranges.append(
-                    (
-                        int(row1),
-                        column_index_from_string(col1.decode()),
-                        int(row2 or row1),
-                        column_index_from_string((col2 or col1).decode()),
-                    )
-                )
-                last_end = match.end()
-            carry = buffer[max(last_end, len(buffer) - 200) :]
-    return ranges
+    return workbook.sheets[0]
 
 
 def estimate_rows(path: Path) -> int:
@@ -480,16 +408,11 @@ def estimate_rows(path: Path) -> int:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            from openpyxl import load_workbook  # type: ignore[import-untyped]
-
-            workbook = load_workbook(path, read_only=True, data_only=True)
-            try:
-                return max((sheet.max_row or 0 for sheet in workbook.worksheets), default=0)
-            finally:
-                workbook.close()
+            with xlsx.Workbook(path) as workbook:
+                return max(workbook.dimension_rows(sheet) for sheet in workbook.sheets)
         with path.open("rb") as handle:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
+    except (OSError, ValueError, KeyError):
         return 0
 
 
@@ -518,9 +441,36 @@ class _Row:
     problems: list[Problem] = field(default_factory=list)
 
 
+_PLACE_SUFFIX = re.compile(r"(市|区|县|自治县|瑶族自治县)$")
+
+
 def _place_key(name: str) -> str:
     """Return a place name without its administrative suffix, to compare 广州 with 广州市."""
-    return re.sub(r"(市|区|县|自治县|瑶族自治县)$", "", name)
+    return _PLACE_SUFFIX.sub("", name)
+
+
+@lru_cache(maxsize=4096)
+def _region_problems(code: str, city: str, county: str) -> tuple[tuple[str, str], ...]:
+    """Return (column, reason) for what is wrong with a region code and the names beside it."""
+    if not regions.is_well_formed(code):
+        return (("region_code", f"malformed region code {code!r}: expected 6, 9 or 12 digits"),)
+    if not regions.is_known(code):
+        reason = f"unknown region code {code}: not a Guangdong city or county code (GB/T 2260)"
+        return (("region_code", reason),)
+    county_code = code[:6]
+    city_code = regions.region_at(county_code, "city")
+    expected = {
+        "city": regions.name_of(city_code) if city_code else None,
+        "county": regions.name_of(county_code)
+        if regions.level_of(county_code) == "county"
+        else None,
+    }
+    given = {"city": city, "county": county}
+    return tuple(
+        (column, f"{column} {given[column]!r} does not match region code {code} ({wanted})")
+        for column, wanted in expected.items()
+        if given[column] and wanted and _place_key(given[column]) != _place_key(wanted)
+    )
 
 
 def _check_row(row: _Row) -> None:
@@ -534,17 +484,10 @@ def _check_row(row: _Row) -> None:
         problem("station_code", "missing station code")
     code = values["region_code"]
     if code:
-        if not regions.is_well_formed(code):
-            problem("region_code", f"malformed region code {code!r}: expected 6, 9 or 12 digits")
-            values["region_code"] = ""
-        elif not regions.is_known(code):
-            problem(
-                "region_code",
-                f"unknown region code {code}: not a Guangdong city or county code (GB/T 2260)",
-            )
-            values["region_code"] = ""
-        else:
-            _check_names(row, code)
+        for column, reason in _region_problems(code, values["city"], values["county"]):
+            problem(column, reason)
+            if column == "region_code":
+                values["region_code"] = ""
     name, raw_phone = values["observer_name"], values["phone"]
     if raw_phone:
         try:
@@ -555,28 +498,6 @@ def _check_row(row: _Row) -> None:
         problem("phone", "missing phone for observer " + name)
     if raw_phone and not name:
         problem("observer_name", "missing observer name")
-
-
-def _check_names(row: _Row, code: str) -> None:
-    """Record a problem when the city/county cells contradict the region code."""
-    county_code = code[:6]
-    city_code = regions.region_at(county_code, "city")
-    expected = {
-        "city": regions.name_of(city_code) if city_code else None,
-        "county": regions.name_of(county_code)
-        if regions.level_of(county_code) == "county"
-        else None,
-    }
-    for column, wanted in expected.items():
-        given = row.values[column]
-        if given and wanted and _place_key(given) != _place_key(wanted):
-            row.problems.append(
-                Problem(
-                    row.number,
-                    f"{column} {given!r} does not match region code {code} ({wanted})",
-                    column,
-                )
-            )
 
 
 def _station_values(rows: list[_Row]) -> dict[str, str]:
