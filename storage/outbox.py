@@ -211,20 +211,18 @@ def count_pending(*, session: Session, chat_id: int, purpose: str) -> int:
     ).scalar_one()
 
 
-def has_pending(*, session: Session, report_id: int, purpose: str) -> bool:
-    """Return True if a row with ``purpose`` for the report still waits to be sent."""
-    return (
-        session.exec(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.report_id == report_id,
-                OutboxMessage.purpose == purpose,
-                OutboxMessage.status == OutboxStatus.PENDING,
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
+def first_pending(*, session: Session, report_id: int, purpose: str) -> OutboxMessage | None:
+    """Return the oldest pending row with ``purpose`` for the report, if one waits."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.report_id == report_id,
+            OutboxMessage.purpose == purpose,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(1)
+    ).first()
 
 
 def sent_with_purpose(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import warnings
 from typing import Any
 
 from telegram import Bot
@@ -35,17 +34,29 @@ from bot.telegram.transport import (
 
 log = logging.getLogger(__name__)
 
-# do_api_request suggests the typed method for known endpoints; we call by name on purpose.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+class _Bot(Bot):
+    """``telegram.Bot`` that does not suggest typed methods: we call endpoints by name."""
+
+    @classmethod
+    def _warn(
+        cls,
+        message: str | PTBUserWarning,
+        category: type[Warning] = PTBUserWarning,
+        stacklevel: int = 0,
+    ) -> None:
+        if isinstance(message, str) and message.startswith("Please use 'Bot."):
+            return
+        super()._warn(message, category, stacklevel + 1)
 
 
 def translate(exc: tg.TelegramError, method: str) -> BotApiError:
     """Return the neutral error for a python-telegram-bot exception."""
     description = exc.message
     if isinstance(exc, tg.RetryAfter):
-        seconds = exc.retry_after
-        if isinstance(seconds, dt.timedelta):
-            seconds = seconds.total_seconds()
+        # PTB 22 stores a timedelta; reading ``retry_after`` itself warns about its future type.
+        delay = getattr(exc, "_retry_after", None)
+        seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else exc.retry_after
         return RetryAfter(float(seconds), method=method, description=description)
     if isinstance(exc, tg.ChatMigrated):
         return ChatMigrated(exc.new_chat_id, method=method, description=description)
@@ -76,7 +87,7 @@ class PtbBotApi:
         quiet_http_loggers()
         base = api_base_of(api_base)
         self.timeout = timeout
-        self._bot = Bot(
+        self._bot = _Bot(
             token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",

@@ -117,7 +117,7 @@ def quiet_http_loggers() -> None:
     """Keep httpx and httpcore at WARNING: at INFO they log request URLs, which hold the token."""
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.WARNING:
+        if logger.level < logging.WARNING:  # NOTSET (inherit) included
             logger.setLevel(logging.WARNING)
 
 
