@@ -49,6 +49,15 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "phone",
 )
 STATION_FIELDS: tuple[str, ...] = ("station_name", "region_code", "city", "county", "town")
+# The longest text each column may hold (the database refuses longer values).
+MAX_LENGTHS: dict[str, int] = {
+    "station_code": 32,
+    "station_name": 200,
+    "city": 50,
+    "county": 50,
+    "town": 100,
+    "observer_name": 100,
+}
 
 # Normalised header text (see ``_header_key``) -> field. Traditional forms are converted to
 # Simplified before the lookup, so 站點編碼 finds 站点编码.
@@ -482,6 +491,10 @@ def _check_row(row: _Row) -> None:
 
     if not values["station_code"]:
         problem("station_code", "missing station code")
+    for column, limit in MAX_LENGTHS.items():
+        if len(values[column]) > limit:
+            problem(column, f"{column} is {len(values[column])} characters long; at most {limit}")
+            values[column] = ""
     code = values["region_code"]
     if code:
         for column, reason in _region_problems(code, values["city"], values["county"]):

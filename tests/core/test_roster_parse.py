@@ -399,3 +399,12 @@ def test_not_really_an_xlsx(tmp_path: Path) -> None:
     path.write_text("站点编码,站点名称", encoding="utf-8")
     with pytest.raises(RosterError, match="xlsx"):
         parse_roster(path)
+
+
+def test_overlong_cells_are_problems_not_database_errors(tmp_path: Path) -> None:
+    long_name = "越秀区" + "很" * 200 + "社会工作观察站"
+    rows = [HEADER, ["GZ-YX-01", long_name, "", "", "", "440104", "陈志强", "13800138001"]]
+    roster = parse_roster(write_csv(tmp_path / "roster.csv", rows))
+    assert [(p.row, p.column) for p in roster.problems] == [(2, "station_name")]
+    assert "at most 200" in roster.problems[0].reason
+    assert roster.stations == [] and roster.observers == []
