@@ -524,7 +524,9 @@ def _station_values(rows: list[_Row]) -> dict[str, str]:
                 continue
             if column not in settled:
                 settled[column], first_row[column] = value, row.number
-            elif value != settled[column]:
+            elif value != settled[column] and not (
+                column in ("city", "county") and _place_key(value) == _place_key(settled[column])
+            ):
                 row.problems.append(
                     Problem(
                         row.number,

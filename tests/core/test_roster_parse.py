@@ -408,3 +408,19 @@ def test_overlong_cells_are_problems_not_database_errors(tmp_path: Path) -> None
     assert [(p.row, p.column) for p in roster.problems] == [(2, "station_name")]
     assert "at most 200" in roster.problems[0].reason
     assert roster.stations == [] and roster.observers == []
+
+
+def test_conflicting_station_data_but_not_a_shorter_place_name(tmp_path: Path) -> None:
+    station = ["GZ-YX-01", "越秀区北京街社会工作观察站", "广州市", "越秀区", "北京街道", "440104"]
+    rows = [
+        HEADER,
+        [*station, "陈志强", "13800138001"],
+        ["GZ-YX-01", station[1], "广州", "越秀", "北京街道", "440104", "李丽娟", "13800138002"],
+        ["GZ-YX-01", station[1], "广州市", "越秀区", "人民街道", "440104", "王芳", "13800138003"],
+        ["GZ-YX-01", station[1], "广州市", "越秀区", "北京街道", "440106", "张伟", "13800138004"],
+    ]
+    roster = parse_roster(write_csv(tmp_path / "roster.csv", rows))
+    found = [(p.row, p.column) for p in roster.problems]
+    assert found == [(4, "town"), (5, "county"), (5, "region_code")]
+    assert "differs from '北京街道' in row 2" in roster.problems[0].reason
+    assert [o.name for o in roster.observers] == ["陈志强", "李丽娟"]
