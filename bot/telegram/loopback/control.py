@@ -15,7 +15,7 @@ import binascii
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -503,8 +503,8 @@ class _ControlMethods:
         self,
         title: str = "群组",
         *,
-        members: list[int] = (),
-        **fields: Any,  # type: ignore[assignment]
+        members: Sequence[int] = (),
+        **fields: Any,
     ) -> Any:
         """Create a group (type=, admins=, creator=, bot_status=); returns the Chat."""
         return self._call("group", {"title": title, "members": list(members), **fields})

@@ -84,8 +84,8 @@ class BotMethods:
     def _reply_to(self, chat: Chat, p: Params) -> dict[str, Any] | None:
         """Resolve reply_parameters / reply_to_message_id into the replied message."""
         reply = p.json("reply_parameters")
-        allow_missing = p.bool("allow_sending_without_reply")
-        message_id = p.int("reply_to_message_id")
+        allow_missing = p.flag("allow_sending_without_reply")
+        message_id = p.integer("reply_to_message_id")
         if reply is not None:
             if not isinstance(reply, dict) or "message_id" not in reply:
                 raise bad_request("can't parse reply parameters JSON object")
@@ -149,7 +149,7 @@ class BotMethods:
             raise migrated(chat.migrated_to)
         if chat.person is not None and chat.person.blocked:
             raise forbidden("bot was blocked by the user")
-        message = self.world.messages.get((chat.id, p.int("message_id") or 0))
+        message = self.world.messages.get((chat.id, p.integer("message_id") or 0))
         if message is None:
             raise bad_request("message to edit not found")
         if message.get("from", {}).get("id") != self.world.bot.id:
@@ -224,11 +224,11 @@ class BotMethods:
         self.poll_generation += 1
         generation = self.poll_generation
         world.update_signal.fire()  # an older pending poll wakes up and ends with 409
-        offset = p.int("offset")
+        offset = p.integer("offset")
         if offset:
             world.confirm(offset)
-        limit = max(1, min(100, p.int("limit", 100) or 100))
-        timeout = max(0, p.int("timeout", 0) or 0)
+        limit = max(1, min(100, p.integer("limit", 100) or 100))
+        timeout = max(0, p.integer("timeout", 0) or 0)
         world.set_allowed(p.json("allowed_updates"))
         deadline = time.monotonic() + timeout
         while not world.updates:
@@ -246,24 +246,24 @@ class BotMethods:
 
     async def set_webhook(self, p: Params) -> Any:
         """setWebhook: switch to pushing updates to a URL."""
-        url = (p.str("url") or "").strip()
+        url = (p.string("url") or "").strip()
         if not url:
             return await self.delete_webhook(p)
         if not url.startswith(("http://", "https://")):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        secret = p.str("secret_token")
+        secret = p.string("secret_token")
         if secret is not None and (
             not 1 <= len(secret) <= 256
             or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret)
         ):
             raise bad_request("secret token contains unallowed characters")
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             self.world.updates.clear()
         self.world.set_allowed(p.json("allowed_updates"))
         self.world.webhook = {
             "url": url,
             "secret_token": secret,
-            "max_connections": max(1, min(100, p.int("max_connections", 40) or 40)),
+            "max_connections": max(1, min(100, p.integer("max_connections", 40) or 40)),
             "last_error_date": None,
             "last_error_message": None,
         }
@@ -272,7 +272,7 @@ class BotMethods:
 
     async def delete_webhook(self, p: Params) -> Any:
         """deleteWebhook: back to getUpdates."""
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             self.world.updates.clear()
         self.world.webhook = None
         self.world.update_signal.fire()
@@ -299,7 +299,7 @@ class BotMethods:
     async def send_message(self, p: Params) -> Any:
         """sendMessage."""
         chat = self.world.writable_chat(p.chat_id())
-        text, entities = parse_text(p.str("text"), p.str("parse_mode"), p.json("entities"))
+        text, entities = parse_text(p.string("text"), p.string("parse_mode"), p.json("entities"))
         markup = self._markup(p, chat)
         content: dict[str, Any] = {"text": text}
         if entities:
@@ -313,7 +313,7 @@ class BotMethods:
     async def _send_media(self, p: Params, method: str, field: str, kind: str) -> Any:
         chat = self.world.writable_chat(p.chat_id())
         caption, entities = parse_text(
-            p.str("caption"), p.str("parse_mode"), p.json("caption_entities"), caption=True
+            p.string("caption"), p.string("parse_mode"), p.json("caption_entities"), caption=True
         )
         markup = self._markup(p, chat)
         stored = self._file(p, field, kind)
@@ -339,7 +339,7 @@ class BotMethods:
     async def send_location(self, p: Params) -> Any:
         """sendLocation."""
         chat = self.world.writable_chat(p.chat_id())
-        latitude, longitude = p.float("latitude"), p.float("longitude")
+        latitude, longitude = p.number("latitude"), p.number("longitude")
         if latitude is None or longitude is None:
             raise bad_request("wrong latitude or longitude specified")
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -399,7 +399,7 @@ class BotMethods:
     async def send_chat_action(self, p: Params) -> Any:
         """sendChatAction."""
         self.world.writable_chat(p.chat_id())
-        if not p.str("action"):
+        if not p.string("action"):
             raise bad_request("wrong parameter action in request")
         return True
 
@@ -410,7 +410,7 @@ class BotMethods:
         chat, message = self._editable(p)
         if "text" not in message:
             raise bad_request("there is no text in the message to edit")
-        text, entities = parse_text(p.str("text"), p.str("parse_mode"), p.json("entities"))
+        text, entities = parse_text(p.string("text"), p.string("parse_mode"), p.json("entities"))
         markup = self._markup(p, chat)
         if markup is not None and "inline_keyboard" not in markup:
             raise bad_request("inline keyboard expected")
@@ -434,7 +434,7 @@ class BotMethods:
         if "text" in message:
             raise bad_request("there is no caption in the message to edit")
         caption, entities = parse_text(
-            p.str("caption"), p.str("parse_mode"), p.json("caption_entities"), caption=True
+            p.string("caption"), p.string("parse_mode"), p.json("caption_entities"), caption=True
         )
         markup = self._markup(p, chat)
         if (
@@ -481,7 +481,7 @@ class BotMethods:
     async def delete_message(self, p: Params) -> Any:
         """deleteMessage."""
         chat = self.world.lookup_chat(p.chat_id())
-        key = (chat.id, p.int("message_id") or 0)
+        key = (chat.id, p.integer("message_id") or 0)
         message = self.world.messages.get(key)
         if message is None:
             raise bad_request("message to delete not found")
@@ -494,7 +494,7 @@ class BotMethods:
 
     async def answer_callback_query(self, p: Params) -> Any:
         """answerCallbackQuery: once per query, within Telegram's time."""
-        query = self.world.callbacks.get(p.str("callback_query_id") or "")
+        query = self.world.callbacks.get(p.string("callback_query_id") or "")
         too_old = bad_request(
             "query is too old and response timeout expired or query ID is invalid"
         )
@@ -502,14 +502,14 @@ class BotMethods:
             raise too_old
         if time.monotonic() - query.created > CALLBACK_TTL:
             raise too_old
-        text = p.str("text")
+        text = p.string("text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
         query.answer = {
             "text": text,
-            "show_alert": p.bool("show_alert"),
-            "url": p.str("url"),
-            "cache_time": p.int("cache_time", 0),
+            "show_alert": p.flag("show_alert"),
+            "url": p.string("url"),
+            "cache_time": p.integer("cache_time", 0),
         }
         query.answered.set()
         self.world.changed()
@@ -519,7 +519,7 @@ class BotMethods:
 
     async def get_file(self, p: Params) -> Any:
         """getFile."""
-        stored = self.world.files.get((p.str("file_id") or "").strip())
+        stored = self.world.files.get((p.string("file_id") or "").strip())
         if stored is None:
             raise bad_request("wrong file_id or the file is temporarily unavailable")
         if len(stored.data) > FILE_DOWNLOAD_LIMIT:
@@ -559,7 +559,7 @@ class BotMethods:
     async def get_chat_member(self, p: Params) -> Any:
         """getChatMember."""
         chat = self.world.lookup_chat(p.chat_id())
-        user_id = p.int("user_id")
+        user_id = p.integer("user_id")
         if user_id is None:
             raise bad_request("user_id is empty")
         if user_id == self.world.bot.id:
@@ -631,7 +631,7 @@ class BotMethods:
             parts.append(str(scope["chat_id"]))
         if "user_id" in scope:
             parts.append(str(scope["user_id"]))
-        return "/".join(parts) + "|" + (p.str("language_code") or "")
+        return "/".join(parts) + "|" + (p.string("language_code") or "")
 
     async def set_my_commands(self, p: Params) -> Any:
         """setMyCommands."""

@@ -169,9 +169,9 @@ class LoopbackServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
         self._webhook_task = asyncio.create_task(self._webhook_loop())
         log.info("loopback Bot API started base=%s", self.base_url)
 

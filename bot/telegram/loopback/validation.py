@@ -119,7 +119,7 @@ class Params:
         value = self.raw.get(name)
         return default if value is None else value
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def string(self, name: str, default: str | None = None) -> str | None:
         """A string parameter (numbers are accepted and converted)."""
         value = self.raw.get(name)
         if value is None:
@@ -128,7 +128,7 @@ class Params:
             raise bad_request(f"field {name!r} must be of type String")
         return value if isinstance(value, str) else str(value)
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def integer(self, name: str, default: int | None = None) -> int | None:
         """An integer parameter; a malformed one is refused like Telegram."""
         value = self.raw.get(name)
         if value is None or value == "":
@@ -142,7 +142,7 @@ class Params:
         except ValueError:
             raise bad_request(f"invalid {name} specified") from None
 
-    def float(self, name: str, default: float | None = None) -> float | None:
+    def number(self, name: str, default: float | None = None) -> float | None:
         """A floating-point parameter."""
         value = self.raw.get(name)
         if value is None or value == "":
@@ -152,7 +152,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         """A Boolean parameter ("true"/"false"/"1"/"0" from forms)."""
         value = self.raw.get(name)
         if value is None or value == "":
