@@ -334,3 +334,29 @@ async def test_aiogram_dispatcher_polls_and_answers(
         await dispatcher.stop_polling()
         await polling
     assert replies[0]["text"] == "你好 Gus"
+
+
+async def test_ptb_copy_forward_and_voice_relay(
+    ptb_bot: PtbBot, control: ControlClient, alice: dict
+) -> None:
+    from telegram import ReplyKeyboardRemove
+
+    group = await control.create_group("部门群", members=[alice["id"]])
+    photo = (await control.send_photo(alice["id"], caption="现场"))["message"]
+    voice = (await control.send_voice(alice["id"]))["message"]
+    copied = await ptb_bot.copy_message(
+        group["id"], alice["id"], photo["message_id"], caption="<b>ZT-1</b> 附件", parse_mode="HTML"
+    )
+    relayed = await control.get_message(group["id"], copied.message_id)
+    assert relayed["photo"] == photo["photo"] and relayed["caption"] == "ZT-1 附件"
+    forwarded = await ptb_bot.forward_message(group["id"], alice["id"], voice["message_id"])
+    assert forwarded.forward_origin.sender_user.id == alice["id"] and forwarded.voice
+    again = await ptb_bot.send_voice(group["id"], voice["voice"]["file_id"])
+    assert again.voice.file_id == voice["voice"]["file_id"]
+    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+        await ptb_bot.copy_message(group["id"], alice["id"], 999)
+    await ptb_bot.send_message(alice["id"], "键盘", reply_markup=ReplyKeyboardMarkup([["是"]]))
+    assert (await control.keyboard(alice["id"]))["keyboard"] == [[{"text": "是"}]]
+    await ptb_bot.send_message(alice["id"], "收起", reply_markup=ReplyKeyboardRemove())
+    assert await control.keyboard(alice["id"]) is None
+    assert "press" in await control.help()

@@ -91,6 +91,7 @@ class Controller:
             "clear_faults": self.clear_faults,
             "latency": self.latency,
             "limits": self.limits,
+            "help": self.help,
         }
 
     async def run(self, action: str, payload: dict[str, Any]) -> Any:
@@ -123,6 +124,13 @@ class Controller:
         except ControlError as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
         return web.json_response({"ok": True, "result": result})
+
+    async def help(self, p: dict[str, Any]) -> Any:
+        """Every action with its one-line description."""
+        return {
+            name: " ".join((action.__doc__ or "").split())
+            for name, action in sorted(self.actions.items())
+        }
 
     # ------------------------------------------------------------ people
 
@@ -493,6 +501,10 @@ class _ControlMethods:
 
     def _call(self, action: str, payload: dict[str, Any]) -> Any:  # pragma: no cover
         raise TypeError("use ControlClient or SyncControlClient")
+
+    def help(self) -> Any:
+        """Every control action with its description."""
+        return self._call("help", {})
 
     # people
     def create_user(self, first_name: str = "用户", **fields: Any) -> Any:

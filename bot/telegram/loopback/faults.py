@@ -27,7 +27,7 @@ class Fault:
     chat_id: int | None = None
     retry_after: int = 1
     migrate_to_chat_id: int | None = None
-    hang: float = 30.0
+    hang: float = 65.0  # longer than PTB's 5 s and aiogram's 60 s default timeouts
     when: Literal["before", "after"] = "before"
     served: int = 0
 

@@ -36,6 +36,10 @@ FILE_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 _SEND_FIELDS = {"sendphoto": "photo", "senddocument": "document"}
 
 Handler = Callable[[Params], Awaitable[Any]]
+_COPYABLE = (
+    "text", "entities", "photo", "document", "voice", "sticker", "animation", "location",
+    "contact", "poll", "dice", "caption", "caption_entities",
+)  # fmt: skip
 
 
 class BotMethods:
@@ -59,7 +63,10 @@ class BotMethods:
             "answercallbackquery": self.answer_callback_query,
             "sendphoto": self.send_photo,
             "senddocument": self.send_document,
+            "sendvoice": self.send_voice,
             "sendlocation": self.send_location,
+            "copymessage": self.copy_message,
+            "forwardmessage": self.forward_message,
             "sendmediagroup": self.send_media_group,
             "sendchataction": self.send_chat_action,
             "getfile": self.get_file,
@@ -131,7 +138,9 @@ class BotMethods:
     ) -> dict[str, Any]:
         message["message_id"] = self.world.next_message_id(chat)
         self.world.messages[(chat.id, message["message_id"])] = message
-        if markup is not None and "inline_keyboard" not in markup:
+        if markup is not None and markup.get("remove_keyboard"):
+            self.world.keyboards.pop(chat.id, None)
+        elif markup is not None and "keyboard" in markup:
             self.world.keyboards[chat.id] = markup
         self.world.record("sent", chat.id, message, method, markup)
         return message
@@ -335,6 +344,66 @@ class BotMethods:
     async def send_document(self, p: Params) -> Any:
         """sendDocument (upload or file_id)."""
         return await self._send_media(p, "sendDocument", "document", "document")
+
+    async def send_voice(self, p: Params) -> Any:
+        """sendVoice (upload or file_id)."""
+        return await self._send_media(p, "sendVoice", "voice", "voice")
+
+    def _source(self, p: Params, what: str) -> tuple[Chat, dict[str, Any]]:
+        source_chat = self.world.lookup_chat(p.chat_id("from_chat_id"))
+        if source_chat.person is None and source_chat.bot_status in ("left", "kicked"):
+            raise bad_request("chat not found")
+        message = self.world.messages.get((source_chat.id, p.integer("message_id") or 0))
+        if message is None:
+            raise bad_request(f"message to {what} not found")
+        return source_chat, message
+
+    async def copy_message(self, p: Params) -> Any:
+        """copyMessage: the content of a message, without a link to the original."""
+        chat = self.world.writable_chat(p.chat_id())
+        _, source = self._source(p, "copy")
+        content = {k: source[k] for k in _COPYABLE if k in source}
+        if not content:
+            raise bad_request("message can't be copied")
+        if "text" not in content and "caption" in p:
+            caption, entities = parse_text(
+                p.string("caption"), p.string("parse_mode"), p.json("caption_entities"),
+                caption=True,
+            )  # fmt: skip
+            content.pop("caption", None)
+            content.pop("caption_entities", None)
+            if caption:
+                content["caption"] = caption
+            if entities:
+                content["caption_entities"] = entities
+        markup = self._markup(p, chat)
+        if markup is not None and "inline_keyboard" in markup:
+            content["reply_markup"] = markup
+        message = self._new_message(chat, p, **content)
+        self._rate(chat)
+        return {"message_id": self._commit(chat, message, "copyMessage", markup)["message_id"]}
+
+    async def forward_message(self, p: Params) -> Any:
+        """forwardMessage: the message with a forward_origin naming its sender."""
+        chat = self.world.writable_chat(p.chat_id())
+        source_chat, source = self._source(p, "forward")
+        content = {k: source[k] for k in _COPYABLE if k in source}
+        if not content:
+            raise bad_request("message can't be forwarded")
+        if "sender_chat" in source:
+            origin = {"type": "chat", "date": source["date"], "sender_chat": source["sender_chat"]}
+        else:
+            origin = {"type": "user", "date": source["date"], "sender_user": source["from"]}
+        message = {
+            "message_id": 0,
+            "from": self.world.bot.as_user(),
+            "chat": chat.as_chat(),
+            "date": self.world.now(),
+            "forward_origin": origin,
+            **content,
+        }
+        self._rate(chat)
+        return self._commit(chat, message, "forwardMessage")
 
     async def send_location(self, p: Params) -> Any:
         """sendLocation."""
