@@ -20,6 +20,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -86,7 +87,13 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 class LoopbackServer:
-    """A Bot API server on 127.0.0.1 simulating Telegram for one bot."""
+    """A Bot API server on 127.0.0.1 simulating Telegram for one bot.
+
+    ``enforce_limits`` switches Telegram's flood limits (``rate_limits``) on; ``latency`` (+ up
+    to ``jitter``) seconds delay every call; ``privacy_mode`` hides ordinary group chatter from
+    the bot as Telegram does; ``clock`` stamps message dates (Unix seconds); ``seed`` makes
+    random-fraction faults repeatable.
+    """
 
     def __init__(
         self,
@@ -102,13 +109,16 @@ class LoopbackServer:
         bot_username: str = "loopback_bot",
         seed: int = 0,
         call_log_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.host = host
         self.port = port
         self.latency = latency
         self.jitter = jitter
-        self.world = World(token=token, bot_username=bot_username, privacy_mode=privacy_mode)
+        self.world = World(
+            token=token, bot_username=bot_username, privacy_mode=privacy_mode, clock=clock
+        )
         self.limiter = RateLimiter(limits=rate_limits or RateLimits(), enabled=enforce_limits)
         self.faults = FaultPlan(seed=seed)
         self.methods = BotMethods(self.world, self.limiter)
@@ -305,7 +315,8 @@ class LoopbackServer:
             self._record(method, raw, 0, "fault: dropped connection")
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError("loopback fault: dropped connection")
+            # the client never sees this: its connection is gone
+            return web.Response(status=500)
         if kind == "502":
             self._record(method, raw, 502, "fault: 502")
             return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
