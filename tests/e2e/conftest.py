@@ -155,3 +155,9 @@ def _new_runtime(server: LoopbackServer, services: Services, dispatch_chat: int)
 @pytest.fixture
 def sqlite_file_engine(tmp_path: Path) -> Engine:
     return make_engine(f"sqlite:///{tmp_path / 'e2e.sqlite'}")
+
+
+@pytest.fixture(params=["ptb", "aiogram"])
+def runtime_name(request: pytest.FixtureRequest) -> str:
+    """Each end-to-end test runs on python-telegram-bot and again on aiogram."""
+    return str(request.param)

@@ -1,4 +1,4 @@
-"""The whole observer → department flow on python-telegram-bot against the loopback server."""
+"""The whole observer → department flow on both libraries against the loopback server."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ def _button(message: dict, label_part: str) -> str:
     raise AssertionError(f"no button {label_part!r} in {message.get('reply_markup')}")
 
 
-async def test_register_report_sign_resolve_rate(sqlite_file_engine: Engine) -> None:
-    async with running_bot("ptb", sqlite_file_engine) as stage:
+async def test_register_report_sign_resolve_rate(
+    sqlite_file_engine: Engine, runtime_name: str
+) -> None:
+    async with running_bot(runtime_name, sqlite_file_engine) as stage:
         control, me = stage.control, stage.observer["id"]
         water = stage.water_group["id"]
 
@@ -77,9 +79,9 @@ async def test_register_report_sign_resolve_rate(sqlite_file_engine: Engine) -> 
 
 
 async def test_updates_sent_while_the_bot_is_down_are_handled(
-    sqlite_file_engine: Engine,
+    sqlite_file_engine: Engine, runtime_name: str
 ) -> None:
-    async with running_bot("ptb", sqlite_file_engine) as stage:
+    async with running_bot(runtime_name, sqlite_file_engine) as stage:
         me = stage.observer["id"]
         await stage.control.share_contact(me)
         await stage.texts(me, 1)
