@@ -14,7 +14,8 @@ them through a ``BotApi`` and never loses one:
 - **429** (``RetryAfter``): the chat waits ``retry_after`` and the same row is sent again; the
   attempt does not count.
 - **Transient errors** (network, timeouts, 5xx): retried with capped exponential backoff and
-  jitter; after ``RetryPolicy.give_up_after`` the row is failed like a permanent error.
+  jitter; after ``RetryPolicy.give_up_after`` the row is failed like a permanent error. A
+  refused token (``Unauthorized``) is logged as an error and retried without giving up.
 - **Permanent errors** (blocked, chat not found, kicked, bad request): the row is failed with
   ``last_error``, a ``delivery_failed`` report event is recorded, and — for a report's message,
   once per chat and report — a notice is queued to the dispatch chat.
@@ -418,7 +419,12 @@ class DeliveryWorker:
         """Send one claimed row (or a combined message) and record the outcome."""
         calling = False
         try:
-            plan = await asyncio.to_thread(self._plan, row)
+            try:
+                plan = await asyncio.to_thread(self._plan, row)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database went away for a moment
+                log.exception("could not prepare outbox=%s", row.id)
+                await asyncio.to_thread(self._retry_later, row, BotApiError(repr(exc)))
+                return
             if plan.action == "wait":
                 await asyncio.to_thread(
                     self._reschedule, row, self.retry.card_wait, plan.reason, False
@@ -692,7 +698,8 @@ class DeliveryWorker:
 
     def _retry_later(self, row: Claimed, error: BotApiError) -> None:
         now = self.now()
-        if now - row.created_at > self.retry.give_up_after:
+        # A refused token is the operator's to fix; the messages wait for it, however long.
+        if not isinstance(error, Unauthorized) and now - row.created_at > self.retry.give_up_after:
             self._fail(row, error)
             return
         delay = self.retry.backoff(row.attempts, self.rng)
