@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "roster": ("bot.cli.roster:roster", "Import the station and observer roster (CSV or XLSX)."),
     "invite": ("bot.cli.invite:invite", "Print one-time invite codes for a station."),
     "rules": ("bot.cli.rules:rules", "Check, try (test) and measure (eval) the routing rules."),
-    "route": ("bot.cli.route:route", "Route JSON Lines reports from stdin to JSON Lines on stdout."),
+    "route": ("bot.cli.route:route", "Route JSON Lines reports on stdin; decisions on stdout."),
 }
 
 

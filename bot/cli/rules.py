@@ -89,7 +89,7 @@ def evaluate(pairs: Iterable[tuple[str, str, bool]], label_map: dict[str, list[s
 
 def read_label_map(path: Path) -> dict[str, list[str]]:
     """Read a department -> [labels] YAML map."""
-    data = yaml.safeload_or_exit(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise click.ClickException(f"{path}: expected a mapping of department id to labels")
     return {str(k): [str(x) for x in (v or [])] for k, v in data.items()}
@@ -220,18 +220,29 @@ def eval_(
     click.echo(f"macro-F1: {ev.macro_f1:.3f}")
     click.echo(f"dispatch share: {ev.dispatch_share:.1%}")
     click.echo("")
-    click.echo(f"{'label':14} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
+    click.echo(f"{_pad('label', 16)} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
     for label in ev.labels:
         if not ev.confusion.get(label):
             continue
         p, r, f = ev.precision_recall(label)
         n = sum(ev.confusion[label].values())
-        click.echo(f"{label:14} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
+        click.echo(f"{_pad(label, 16)} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
     columns = [*ev.labels, NO_LABEL]
     click.echo("")
-    click.echo("confusion (rows: gold, columns: routed):")
-    click.echo(" " * 14 + "".join(f"{c[:6]:>8}" for c in columns))
-    for label in ev.labels:
-        row = ev.confusion.get(label)
-        if row:
-            click.echo(f"{label:14}" + "".join(f"{row[c]:8d}" for c in columns))
+    click.echo("confusion (rows: gold, columns: routed; columns in the order of the rows):")
+    click.echo(_pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
+    for i, label in enumerate(ev.labels):
+        row = ev.confusion.get(label, Counter())
+        click.echo(
+            _pad(f"{i + 1} {label}", 18)
+            + "".join(f"{row[c]:6d}" for c in columns[:-1])
+            + f"{row[NO_LABEL]:8d}"
+        )
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, width - used)

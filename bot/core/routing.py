@@ -173,6 +173,7 @@ class Router:
             model = load_model(ruleset.model_path)
         self.model = model
         self.model_weight = ruleset.model.weight if ruleset.model is not None else 0.0
+        self._full_weight_words = ruleset.model.full_weight_words if ruleset.model else 1
         self._order = {dept: i for i, dept in enumerate(ruleset.departments)}
 
         # word -> [(tag id, weight)], and negative word -> [tag id]
@@ -261,10 +262,11 @@ class Router:
             return self._dispatch(kind, region, (), (), (), "normal", "explain.empty")
 
         fired = self._tags(hits)
+        region_chain = ancestors(region) if region and is_well_formed(region) else []
         # Best rule per department.
         rule_score: dict[str, tuple[float, str, list[str]]] = {}
         for rule in self._rules:
-            if rule.regions and (region is None or not region.startswith(tuple(rule.regions))):
+            if rule.regions and not (region_chain and any(c in region_chain for c in rule.regions)):
                 continue
             if rule.kinds and kind not in rule.kinds:
                 continue
@@ -295,6 +297,10 @@ class Router:
         model_words: list[str] = []
         if self.model is not None and self.model_weight > 0:
             probs = self.model.probabilities(hits)
+            # The model learned from long messages: on a report with few of its words it
+            # speaks with proportionally less weight.
+            known = sum(1 for w in hits if w in self.model.weights)
+            weight = self.model_weight * min(1.0, known / self._full_weight_words)
             top = max(range(len(probs)), key=lambda i: (probs[i], -i))
             model_label, model_prob = self.model.labels[top], probs[top]
             model_words = self.model.evidence(hits, top, EVIDENCE_WORDS)
@@ -304,7 +310,7 @@ class Router:
                     if (dept == default or dept in rule_score) and p > support.get(dept, 0.0):
                         support[dept] = p
             for dept, p in support.items():
-                totals[dept] = totals.get(dept, 0.0) + self.model_weight * p
+                totals[dept] = totals.get(dept, 0.0) + weight * p
 
         chosen_dept = None
         if category is not None:

@@ -183,6 +183,7 @@ class LearnedModel(_Model):
 
     file: str
     weight: float = Field(default=1.0, ge=0)
+    full_weight_words: int = Field(default=1, ge=1)
     labels: dict[str, list[Ident]]
 
 
@@ -413,7 +414,7 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
 
     rule_ids: dict[str, int] = {}
     signatures: dict[tuple[Any, ...], int] = {}
-    claims: dict[str, dict[float, set[str]]] = {}
+    claims: dict[str, dict[float, dict[str, int]]] = {}
     for i, rule in enumerate(f.rules):
         at = ("rules", i)
         if rule.id in rule_ids:
@@ -457,18 +458,16 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
             signatures[signature] = i
         if not rule.all_tags:
             for word, weight in words.items():
-                claims.setdefault(word, {}).setdefault(round(weight, 6), set()).add(rule.department)
+                by_dept = claims.setdefault(word, {}).setdefault(round(weight, 6), {})
+                by_dept.setdefault(rule.department, i)
 
     for word, by_weight in sorted(claims.items()):
-        for weight, depts in sorted(by_weight.items()):
-            if len(depts) > 1:
-                problems.append(
-                    Problem(
-                        None,
-                        "rules",
-                        f"keyword {word!r} is claimed at equal weight {weight:g} by rules of "
-                        f"different departments ({', '.join(sorted(depts))}): give one more weight",
-                    )
+        for weight, by_dept in sorted(by_weight.items()):
+            if len(by_dept) > 1:
+                add(
+                    ("rules", max(by_dept.values())),
+                    f"keyword {word!r} is claimed at equal weight {weight:g} by rules of "
+                    f"different departments ({', '.join(sorted(by_dept))}): give one more weight",
                 )
 
     if f.model is not None:
@@ -486,21 +485,23 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
     return problems
 
 
-def check_rules(path: str | Path) -> list[Problem]:
-    """Return every problem of a rules file (empty when it is fine); never raises."""
-    source = Path(path)
+def _problems(source: Path) -> tuple[RulesFile | None, dict[tuple[Any, ...], int], list[Problem]]:
     parsed, lines, problems = _read(source)
     if parsed is not None:
         problems.extend(_cross_check(parsed, lines, source))
-    return problems
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return parsed, lines, problems
+
+
+def check_rules(path: str | Path) -> list[Problem]:
+    """Return every problem of a rules file in line order (empty when it is fine); never raises."""
+    return _problems(Path(path))[2]
 
 
 def load_rules(path: str | Path) -> RuleSet:
     """Read, validate and index a rules file; raise RulesError listing every problem."""
     source = Path(path)
-    parsed, lines, problems = _read(source)
-    if parsed is not None:
-        problems.extend(_cross_check(parsed, lines, source))
+    parsed, lines, problems = _problems(source)
     if problems or parsed is None:
         raise RulesError(str(source), problems)
     return RuleSet(

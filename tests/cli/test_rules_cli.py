@@ -1,0 +1,163 @@
+"""`obsbot rules check|test|eval` and `obsbot route`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from bot.cli.rules import evaluate, held_out
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = str(ROOT / "routing_rules.yaml")
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+def test_check_accepts_the_shipped_rules() -> None:
+    result = run("rules", "check", SHIPPED)
+    assert result.exit_code == 0, result.stderr
+    assert "OK (20 departments" in result.stdout
+
+
+def test_check_lists_every_problem_with_its_line_and_exits_1(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "dispatch: social_work\n"
+        "sla_classes:\n"
+        "  normal: {sign_for: 1 workdays, resolve: 5 workdays}\n"
+        "departments:\n"
+        "  - {id: social_work, name: 社会工作部, levels: [province]}\n"
+        "  - {id: social_work, name: 又一个, levels: [city]}\n"
+        "rules:\n"
+        "  - {id: r1, department: nowhere, keywords: [河涌]}\n",
+        encoding="utf-8",
+    )
+    result = run("rules", "check", str(broken))
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.stderr
+    assert "line 6 (departments[1].id): duplicate department id 'social_work'" in result.stderr
+    assert "line 8 (rules[0].department): unknown department 'nowhere'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_check_defaults_to_the_routing_rules_variable(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ROUTING_RULES", str(tmp_path / "absent.yaml"))
+    result = run("rules", "check")
+    assert result.exit_code == 1
+    assert "cannot read the file" in result.stderr
+
+
+def test_test_prints_the_decision() -> None:
+    result = run(
+        "rules", "test", "河涌發臭冇人理", "--region", "440104001", "--rules-file", SHIPPED
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "department:     water (水务局)" in result.stdout
+    assert "target region:  440104" in result.stdout
+    assert "explanation:    命中关键词：河涌、发臭" in result.stdout
+
+
+def test_route_turns_json_lines_into_decisions_and_reports_bad_lines() -> None:
+    stdin = "\n".join(
+        [
+            json.dumps({"id": "a", "text": "工地老板欠薪三个月", "region": "440104"}),
+            "{not json",
+            json.dumps({"id": 3, "text": 42}),
+            "",
+            json.dumps({"id": "d", "text": "出租屋着火了", "category": "问题反映"}),
+        ]
+    )
+    result = run("route", "--rules-file", SHIPPED, stdin=stdin)
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", "d"]
+    assert out[0]["department"] == "hrss"
+    assert out[0]["target_region"] == "440104"
+    assert out[1]["priority"] == "urgent"
+    for key in ("id", "kind", "department", "tags", "keywords", "rule", "priority"):
+        assert key in out[0]
+    assert "line 2:" in result.stderr
+    assert 'line 3: "text" must be a string' in result.stderr
+    assert "2 bad line(s)" in result.stderr
+
+
+def test_route_refuses_a_broken_rules_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dispatch: [\n", encoding="utf-8")
+    result = run("route", "--rules-file", str(bad), stdin="")
+    assert result.exit_code == 1
+    assert "not valid YAML" in result.stderr
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_eval_prints_accuracy_f1_per_class_confusion_and_dispatch(tmp_path: Path) -> None:
+    data = tmp_path / "msgs.csv"
+    write_csv(
+        data,
+        [
+            {"id": "1", "body": "工地老板欠薪三个月", "cat": "劳动"},
+            {"id": "2", "body": "退休后养老金迟迟没发放", "cat": "劳动"},
+            {"id": "3", "body": "河涌发臭好多天", "cat": "环境"},
+            {"id": "4", "body": "你好", "cat": "环境"},
+        ],
+    )
+    label_map = tmp_path / "map.yaml"
+    label_map.write_text("hrss: [劳动]\nwater: [环境]\n", encoding="utf-8")
+    result = run(
+        "rules", "eval", str(data), "--text-col", "body", "--label-col", "cat",
+        "--map", str(label_map), "--rules-file", SHIPPED,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "messages: 4  split: all" in lines
+    assert "accuracy: 0.750" in lines
+    assert "dispatch share: 25.0%" in lines
+    assert any(line.startswith("macro-F1: ") for line in lines)
+    assert any(line.startswith("劳动") and "1.000   1.000  1.000     2" in line for line in lines)
+    assert any(line.startswith("confusion (rows: gold, columns: routed") for line in lines)
+
+
+def test_eval_names_missing_columns(tmp_path: Path) -> None:
+    data = tmp_path / "msgs.csv"
+    write_csv(data, [{"id": "1", "content": "x", "label": "y"}])
+    result = run("rules", "eval", str(data), "--rules-file", SHIPPED)
+    assert result.exit_code != 0
+    assert "no column(s) text" in result.stderr
+    assert "--text-col" in result.stderr
+
+
+def test_held_out_fold_is_deterministic_and_about_one_in_five() -> None:
+    ids = [str(i) for i in range(2000)]
+    chosen = [i for i in ids if held_out(i)]
+    assert chosen == [i for i in ids if held_out(i)]
+    assert 300 < len(chosen) < 500
+
+
+def test_evaluate_scores_a_department_by_its_label_family() -> None:
+    label_map = {"water": ["城乡建设", "环境保护"], "environment": ["环境保护"]}
+    ev = evaluate(
+        [
+            ("环境保护", "water", False),
+            ("城乡建设", "water", False),
+            ("城乡建设", "environment", False),
+            ("城乡建设", "social_work", True),
+        ],
+        label_map,
+    )
+    assert ev.accuracy == 0.5
+    assert ev.dispatch_share == 0.25
+    assert ev.precision_recall("环境保护") == (0.5, 1.0, 2 / 3)
+    assert ev.precision_recall("城乡建设") == (1.0, 1 / 3, 0.5)
+    assert abs(ev.macro_f1 - (2 / 3 + 0.5) / 2) < 1e-9

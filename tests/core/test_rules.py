@@ -1,0 +1,226 @@
+"""The rules file: the shipped default, the schema, and every problem with its line number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.rules import Problem, RulesError, check_rules, load_rules
+from bot.core.windows import Window
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "routing_rules.yaml"
+
+DEPARTMENT_IDS = {
+    "social_work", "township", "housing", "urban_management", "environment", "water",
+    "transport", "public_security", "education", "health", "medical_insurance", "civil_affairs",
+    "hrss", "market_regulation", "agriculture", "natural_resources", "emergency",
+    "culture_tourism", "commerce", "justice",
+}  # fmt: skip
+
+MINIMAL = """\
+version: 1
+dispatch: social_work
+sla_classes:
+  normal: {sign_for: 1 workdays, resolve: 5 workdays}
+departments:
+  - {id: social_work, name: 社会工作部, levels: [province, city, county]}
+  - {id: water, name: 水务局, levels: [city, county]}
+tags:
+  - id: rivers
+    name: 河涌
+    keywords: {河涌: 2, 水闸: 1}
+rules:
+  - id: water
+    department: water
+    tags: [rivers]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> list[Problem]:
+    return check_rules(write(tmp_path, text))
+
+
+def test_shipped_rules_pass_their_own_check() -> None:
+    assert check_rules(SHIPPED) == []
+
+
+def test_shipped_rules_have_the_agreed_departments_and_defaults() -> None:
+    rs = load_rules(SHIPPED)
+    assert set(rs.departments) == DEPARTMENT_IDS
+    assert rs.dispatch == "social_work"
+    assert rs.departments["environment"].name == "生态环境局"
+    assert rs.timezone == "Asia/Shanghai"
+    assert rs.close_of_business == "18:00"
+    assert rs.reminder_thresholds == (0.5, 0.8)
+    assert rs.escalation.escalate_after == Window(1, "workdays")
+    assert rs.escalate_to == "social_work"
+    assert rs.sla_classes["urgent"].sign_for == Window(2, "hours")
+    assert rs.sla_classes["normal"].resolve == Window(5, "workdays")
+    assert rs.model_path is not None and rs.model_path.is_file()
+    every_rule_department = {r.department for r in rs.rules}
+    assert every_rule_department == DEPARTMENT_IDS - {"social_work"}
+
+
+def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
+    rs = load_rules(write(tmp_path, MINIMAL))
+    assert rs.timezone == "Asia/Shanghai"
+    assert rs.reminder_thresholds == (0.5, 0.8)
+    assert rs.sla_classes["normal"].reply == Window(10, "workdays")
+    assert rs.holiday_file is None
+    assert rs.model is None
+    assert rs.tags["rivers"].keywords == {"河涌": 2.0, "水闸": 1.0}
+
+
+def test_keywords_are_normalised_like_report_text(tmp_path: Path) -> None:
+    text = MINIMAL.replace("{河涌: 2, 水闸: 1}", "[水浸街, 河涌, {水閘: 2}]")
+    rs = load_rules(write(tmp_path, text))
+    assert rs.tags["rivers"].keywords == {"水淹街": 1.0, "河涌": 1.0, "水闸": 2.0}
+
+
+def test_loading_twice_gives_equal_rule_sets(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    assert load_rules(path) == load_rules(path)
+
+
+def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None:
+    text = """\
+version: 1
+dispatch: social_work
+sla_classes:
+  normal: {sign_for: 1 workdays, resolve: 5 fortnights}
+departments:
+  - {id: social_work, name: 社会工作部, levels: [province]}
+  - {id: water, name: 水务局, levels: [city]}
+  - {id: water, name: 水利局, levels: [county]}
+tags:
+  - id: rivers
+    name: 河涌
+    keywords: []
+rules:
+  - id: water
+    department: waterworks
+    tags: [rivers]
+"""
+    problems = problems_of(tmp_path, text)
+    # pydantic problems come first; cross-checks need a valid shape
+    assert [(p.line, "fortnights" in p.message) for p in problems] == [(4, True)]
+    fixed = text.replace("5 fortnights", "5 workdays")
+    problems = problems_of(tmp_path, fixed)
+    lines = {p.line: p.message for p in problems}
+    assert "duplicate department id 'water'" in lines[8]
+    assert "empty keyword list" in lines[12]
+    assert "unknown department 'waterworks'" in lines[15]
+    assert "never win" in lines[14]
+
+
+def test_unknown_tag_sla_and_malformed_region(tmp_path: Path) -> None:
+    text = MINIMAL + "    sla: rush\n    regions: ['4401']\n    all_tags: [lakes]\n"
+    problems = problems_of(tmp_path, text)
+    by_line = {p.line: p.message for p in problems}
+    assert "unknown SLA class 'rush'" in by_line[16]
+    assert "malformed region code '4401'" in by_line[17]
+    assert "unknown tag 'lakes'" in by_line[18]
+
+
+def test_duplicate_rule_and_tag_ids(tmp_path: Path) -> None:
+    text = (
+        MINIMAL.replace(
+            "rules:\n",
+            "  - id: rivers\n    name: 又一个\n    keywords: [水库]\nrules:\n",
+        )
+        + "  - id: water\n    department: water\n    keywords: [水库]\n"
+    )
+    messages = [str(p) for p in problems_of(tmp_path, text)]
+    assert any("line 12" in m and "duplicate tag id 'rivers'" in m for m in messages)
+    assert any("line 19" in m and "duplicate rule id 'water'" in m for m in messages)
+
+
+def test_keyword_claimed_by_two_departments_at_equal_weight(tmp_path: Path) -> None:
+    text = (
+        MINIMAL.replace(
+            "  - {id: water,",
+            "  - {id: environment, name: 生态环境局, levels: [city]}\n  - {id: water,",
+        )
+        + "  - id: env\n    department: environment\n    keywords: {河涌: 2}\n"
+    )
+    problems = problems_of(tmp_path, text)
+    assert [(p.line, p.path) for p in problems] == [(17, "rules[1]")]
+    assert "'河涌' is claimed at equal weight 2 by rules of different departments" in str(
+        problems[0]
+    )
+    # a different weight settles it
+    assert problems_of(tmp_path, text.replace("{河涌: 2}\n", "{河涌: 2.5}\n")) == []
+
+
+def test_rule_shadowed_by_an_identical_earlier_rule_can_never_win(tmp_path: Path) -> None:
+    text = MINIMAL + "  - id: water_again\n    department: water\n    tags: [rivers]\n"
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 1
+    assert problems[0].line == 16
+    assert "rule 'water_again' can never win" in problems[0].message
+
+
+def test_negative_keywords_that_cancel_every_keyword(tmp_path: Path) -> None:
+    text = MINIMAL + "  - id: lock\n    department: water\n    keywords: [水库]\n"
+    text += "    negative_keywords: [水库]\n"
+    problems = problems_of(tmp_path, text)
+    assert any(p.line == 16 and "negative keywords cancel" in p.message for p in problems)
+
+
+def test_bad_values_are_explained(tmp_path: Path) -> None:
+    text = (
+        MINIMAL.replace("version: 1", "version: 1\ntimezone: Mars/Olympus\nclose_of_business: 6pm")
+        + "reminders:\n  thresholds: [0.8, 0.5]\n"
+    )
+    by_line = {p.line: p.message for p in problems_of(tmp_path, text)}
+    assert "unknown time zone" in by_line[2]
+    assert "HH:MM" in by_line[3]
+    assert "increasing fractions" in by_line[19]
+
+
+def test_unknown_keys_are_refused(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, MINIMAL + "    colour: blue\n")
+    assert [p.line for p in problems] == [16]
+    assert "colour" in problems[0].path
+
+
+def test_duplicate_mapping_key_is_reported(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, MINIMAL.replace("version: 1\n", "version: 1\nversion: 2\n"))
+    assert any(p.line == 2 and "appears twice" in p.message for p in problems)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, MINIMAL + "  - id: [unclosed\n")
+    assert len(problems) == 1
+    assert problems[0].line is not None and problems[0].line >= 16
+    assert "not valid YAML" in problems[0].message
+
+
+def test_missing_or_empty_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    assert "cannot read" in check_rules(tmp_path / "nope.yaml")[0].message
+    assert "must be a YAML mapping" in problems_of(tmp_path, "")[0].message
+
+
+def test_load_rules_raises_with_every_problem_readable(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("department: water", "department: sea"))
+    with pytest.raises(RulesError) as info:
+        load_rules(path)
+    assert len(info.value.problems) == 1
+    assert str(info.value).splitlines() == [
+        f"{path}: 1 problem(s)",
+        "  line 14 (rules[0].department): unknown department 'sea'",
+    ]
+
+
+def test_missing_model_file_is_a_problem(tmp_path: Path) -> None:
+    text = MINIMAL + "model:\n  file: missing.json\n  labels: {环境保护: [water]}\n"
+    problems = problems_of(tmp_path, text)
+    assert [(p.line, "not found" in p.message) for p in problems] == [(17, True)]
