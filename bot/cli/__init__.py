@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:attribute", one-line help shown by `obsbot --help`)
     "db": ("bot.cli.db:db", "Create or upgrade the database schema."),
     "run": ("bot.cli.run:run", "Run the bot (long polling)."),
+    "demo": ("bot.cli.demo:demo", "Play the whole flow offline and print what everyone sees."),
     "sandbox": ("bot.cli.sandbox:sandbox", "Run the loopback Bot API server on 127.0.0.1."),
     "deadline": ("bot.cli.deadline:deadline", "Print the due time of a window (ISO 8601)."),
     "roster": ("bot.cli.roster:roster", "Import the station and observer roster (CSV or XLSX)."),

@@ -1,0 +1,40 @@
+"""`obsbot demo`: the whole flow offline, printed as each participant sees it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from bot.cli.common import configure_logging, friendly_errors
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the transcript (and later the digest's chart and workbook).",
+)
+@click.option("--keep", is_flag=True, help="Keep the demo's database folder and print its path.")
+@click.option(
+    "--runtime",
+    "runtime_name",
+    type=click.Choice(["ptb", "aiogram"]),
+    default="ptb",
+    show_default=True,
+    help="The Telegram library the bot runs on.",
+)
+@friendly_errors
+def demo(out: Path | None, keep: bool, runtime_name: str) -> None:
+    """Play the whole story offline: no token, no network, a throw-away database."""
+    from bot.demo import run_demo
+
+    configure_logging("WARNING")
+    logging.getLogger("bot").setLevel(logging.WARNING)
+    kept = run_demo(runtime_name=runtime_name, out=out, keep=keep, write=click.echo)
+    if out is not None:
+        click.echo(f"\ntranscript written to {out / 'transcript.txt'}")
+    if kept is not None:
+        click.echo(f"database kept in {kept}")

@@ -1,0 +1,387 @@
+"""The offline demo: the whole flow on the loopback Bot API, printed as each person sees it.
+
+Nothing here is simulated inside the bot: the real runtime (python-telegram-bot or aiogram),
+pipeline, handlers and delivery worker run against the loopback server on 127.0.0.1, with a
+SQLite database created by the real migrations and the sample roster imported by the real
+importer. The script only plays the people: an administrator, an observer, department handlers
+and a dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.app import build_services
+from bot.core.roster import parse_roster
+from bot.infra.config import Settings
+from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
+from bot.telegram.loopback import ControlClient, LoopbackServer
+from bot.telegram.runtime import BotRuntime
+from bot.telegram.transport import open_bot_api
+from storage.db import make_engine, upgrade
+from storage.models import InboxUpdate, OutboxMessage, Report
+from storage.roster import import_roster
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_ROSTER = ROOT / "examples" / "roster_sample.csv"
+OBSERVER_PHONE = "+8613800138000"  # 罗淑仪, 越秀区北京街社会工作观察站 in the sample roster
+# The demo shows the flow, not Telegram's pacing; the loopback server's flood limits are off.
+FAST = Limits(
+    global_rate=1000,
+    global_burst=100,
+    private_rate=500,
+    private_burst=50,
+    group_rate=500,
+    group_burst=50,
+)
+
+
+@dataclass
+class Transcript:
+    """What each participant has seen so far, printed step by step."""
+
+    control: ControlClient
+    write: Callable[[str], None]
+    chats: dict[int, str] = field(default_factory=dict)
+    seen: dict[tuple[int, int], str] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        self.lines.append(text)
+        self.write(text)
+
+    def stage(self, title: str) -> None:
+        self.say("")
+        self.say(f"=== {title} ===")
+
+    def person(self, who: str, action: str) -> None:
+        self.say(f"  ▶ {who}: {action}")
+
+    async def show(self) -> None:
+        """Print every bot message each participant received or saw change since last time."""
+        for chat_id, label in self.chats.items():
+            for message in await self.control.bot_messages(chat_id):
+                key = (chat_id, int(message["message_id"]))
+                rendered = _render(message)
+                if self.seen.get(key) == rendered:
+                    continue
+                mark = "◀" if key not in self.seen else "✎ (edited)"
+                self.seen[key] = rendered
+                self.say(f"  {mark} [{label}] {rendered}")
+
+
+def _render(message: dict[str, Any]) -> str:
+    text = message.get("text") or message.get("caption") or ""
+    if not text:
+        kinds = [k for k in ("photo", "location", "document", "voice") if k in message]
+        text = f"<{kinds[0] if kinds else 'message'}>"
+    body = text.replace("\n", "\n      ")
+    buttons = [
+        b["text"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    if buttons:
+        body += "\n      [" + "] [".join(buttons) + "]"
+    return body
+
+
+def _last_card(messages: list[dict[str, Any]], where: str) -> dict[str, Any]:
+    """Return the newest report card among ``messages`` (a card carries a 签收 button)."""
+    cards = [m for m in messages if "签收" in _render(m)]
+    if not cards:
+        raise RuntimeError(f"the demo expected a report card in {where}; routing rules changed?")
+    return cards[-1]
+
+
+def _button(message: dict[str, Any], label: str) -> str:
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            if label in button["text"]:
+                return str(button["callback_data"])
+    raise RuntimeError(f"the demo expected a button {label!r}")
+
+
+async def _settle(engine: Any, control: ControlClient, seconds: float = 10.0) -> None:
+    """Wait until every update is handled and every queued message delivered."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    await control.wait_idle(timeout=seconds)
+    while asyncio.get_running_loop().time() < deadline:
+        with Session(engine) as session:
+            busy = (
+                session.exec(
+                    select(InboxUpdate.update_id).where(InboxUpdate.status == "pending").limit(1)
+                ).first()
+                is not None
+            )
+            busy = (
+                busy
+                or session.exec(
+                    select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
+                ).first()
+                is not None
+            )
+        if not busy:
+            await asyncio.sleep(0.05)
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the demo bot did not settle in time")
+
+
+async def play(*, runtime_name: str, workdir: Path, write: Callable[[str], None]) -> list[str]:
+    """Run the demo story in ``workdir``; return the transcript lines."""
+    database = workdir / "demo.sqlite"
+    url = f"sqlite:///{database}"
+    upgrade(url)
+    engine = make_engine(url)
+    roster = parse_roster(SAMPLE_ROSTER)
+    with Session(engine) as session:
+        imported = import_roster(
+            session=session,
+            stations=roster.stations,
+            observers=roster.observers,
+            now=dt.datetime.now(dt.UTC),
+        )
+        session.commit()
+
+    async with LoopbackServer(enforce_limits=False, bot_username="gd_observer_bot") as server:
+        control = server.control
+        admin = await control.create_user("管理员", started=True)
+        observer = await control.create_user("罗淑仪", phone=OBSERVER_PHONE, started=True)
+        water_handler = await control.create_user("水务·张工")
+        housing_handler = await control.create_user("住建·李科")
+        dispatcher = await control.create_user("社工部·陈姐")
+        groups = {
+            "water": await control.create_group(
+                "广州市水务局承办群", type="supergroup", members=[water_handler["id"], admin["id"]]
+            ),
+            "housing": await control.create_group(
+                "越秀区住建局承办群",
+                type="supergroup",
+                members=[housing_handler["id"], admin["id"]],
+            ),
+            "social_work": await control.create_group(
+                "社会工作部分拨群", type="supergroup", members=[dispatcher["id"], admin["id"]]
+            ),
+        }
+        transcript = Transcript(control, write)
+        transcript.chats = {
+            admin["id"]: "管理员",
+            observer["id"]: "观察员 罗淑仪",
+            groups["water"]["id"]: "水务群",
+            groups["housing"]["id"]: "住建群",
+            groups["social_work"]["id"]: "分拨群",
+        }
+        settings = Settings(
+            routing_rules=ROOT / "routing_rules.yaml",
+            database_url=url,
+            telegram_api_base=server.base_url,
+            bot_runtime=runtime_name,
+            admin_user_ids=[admin["id"]],
+        )  # type: ignore[arg-type]
+        services = build_services(settings, engine=engine)
+        api = open_bot_api(runtime_name, server.token, api_base=server.base_url, timeout=5)
+        delivery = DeliveryWorker(
+            engine,
+            api,
+            poll_interval=0.1,
+            limits=FAST,
+            retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
+        )
+        runtime = BotRuntime(services, api, delivery=delivery, poll_timeout=1)
+        task = asyncio.create_task(runtime.run())
+        try:
+            transcript.say(f"observer-bot demo — runtime: {runtime_name}, database: {database}")
+            transcript.say(
+                f"roster: {imported.stations.total} stations, "
+                f"{imported.observers.total} observers imported from "
+                f"{SAMPLE_ROSTER.relative_to(ROOT)}"
+            )
+            await _story(
+                transcript,
+                control,
+                engine,
+                admin,
+                observer,
+                water_handler,
+                housing_handler,
+                dispatcher,
+                groups,
+            )
+        finally:
+            runtime.stop()
+            await asyncio.wait_for(task, timeout=15)
+            await api.close()
+    return transcript.lines
+
+
+async def _story(
+    tr: Transcript,
+    control: ControlClient,
+    engine: Any,
+    admin: dict,
+    observer: dict,
+    water_handler: dict,
+    housing_handler: dict,
+    dispatcher: dict,
+    groups: dict[str, dict],
+) -> None:
+    """The scripted story, one stage at a time."""
+    me = observer["id"]
+
+    async def step() -> None:
+        await _settle(engine, control)
+        await tr.show()
+
+    tr.stage("1. The administrator binds department groups")
+    for department, region in (
+        ("water", "440100"),
+        ("housing", "440104"),
+        ("social_work", "440000"),
+    ):
+        tr.person("管理员", f"/bindcode {department} {region}")
+        await control.send_text(admin["id"], f"/bindcode {department} {region}")
+        await step()
+        issued = (await control.bot_messages(admin["id"]))[-1]["text"]
+        code = re.search(r"/bind (\w+)", issued)
+        assert code is not None
+        tr.person("管理员", f"在{tr.chats[groups[department]['id']]}发送 /bind {code.group(1)}")
+        await control.send_text(
+            admin["id"], f"/bind {code.group(1)}", chat_id=groups[department]["id"]
+        )
+        await step()
+
+    tr.stage("2. An observer registers by sharing her phone number")
+    tr.person("观察员", "/start")
+    await control.send_text(me, "/start")
+    await step()
+    tr.person("观察员", "点击“分享手机号”")
+    await control.share_contact(me)
+    await step()
+
+    tr.stage("3. She reports a problem in free text, with a photo")
+    tr.person("观察员", "发送照片")
+    await control.send_photo(me)
+    await step()
+    text = "北京街某小区自来水发黄好几天了，还经常停水，请尽快处理"
+    tr.person("观察员", text)
+    await control.send_text(me, text)
+    await step()
+    preview = (await control.bot_messages(me))[-1]
+    tr.person("观察员", "点击“提交”")
+    await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+    await step()
+
+    water = groups["water"]["id"]
+    card = _last_card(await control.bot_messages(water), "水务群")
+    tr.stage("4. The water department signs for it and replies")
+    tr.person("水务·张工", "点击“签收”")
+    await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "签收"))
+    await step()
+    tr.person("水务·张工", "回复卡片：已安排供水所明天上门检测水质")
+    await control.reply(
+        water_handler["id"], water, card["message_id"], "已安排供水所明天上门检测水质"
+    )
+    await step()
+
+    tr.stage("5. It is resolved; the observer rates the result")
+    current = await control.get_message(water, card["message_id"])
+    tr.person("水务·张工", "点击“办结”")
+    await control.press(
+        water_handler["id"], water, card["message_id"], data=_button(current, "办结")
+    )
+    await step()
+    prompt = (await control.bot_messages(water))[-1]
+    tr.person("水务·张工", "回复：已更换老化管段，水质检测合格，恢复正常供水")
+    await control.reply(
+        water_handler["id"],
+        water,
+        prompt["message_id"],
+        "已更换老化管段，水质检测合格，恢复正常供水",
+    )
+    await step()
+    rating = (await control.bot_messages(me))[-1]
+    tr.person("观察员", "点击“满意”")
+    await control.press(me, me, rating["message_id"], data=_button(rating, "满意"))
+    await step()
+
+    tr.stage("6. A report outside a department's remit is returned, and dispatch re-routes it")
+    text = "小区楼道墙体开裂，外墙瓷砖脱落，随时可能砸到人，请尽快处理"
+    tr.person("观察员", text)
+    await control.send_text(me, text)
+    await step()
+    preview = (await control.bot_messages(me))[-1]
+    await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+    await step()
+    housing = groups["housing"]["id"]
+    card = _last_card(await control.bot_messages(housing), "住建群")
+    tr.person("住建·李科", "点击“退回”")
+    await control.press(
+        housing_handler["id"], housing, card["message_id"], data=_button(card, "退回")
+    )
+    await step()
+    prompt = (await control.bot_messages(housing))[-1]
+    tr.person("住建·李科", "回复：属物业管理范围，请分拨至属地镇街")
+    await control.reply(
+        housing_handler["id"], housing, prompt["message_id"], "属物业管理范围，请分拨至属地镇街"
+    )
+    await step()
+    dispatch = groups["social_work"]["id"]
+    dispatch_card = (await control.bot_messages(dispatch))[-1]
+    tr.person("社工部·陈姐", "点击候选部门“住房和城乡建设局”")
+    await control.press(
+        dispatcher["id"], dispatch, dispatch_card["message_id"], data=_button(dispatch_card, "住房")
+    )
+    await step()
+
+    tr.stage("7. A suggestion and a reading of public sentiment")
+    for text in (
+        "建议在社区增设长者饭堂，方便独居老人就餐",
+        "群众议论今年天气反常，担心台风季内涝，希望提前做好准备",
+    ):
+        tr.person("观察员", text)
+        await control.send_text(me, text)
+        await step()
+        preview = (await control.bot_messages(me))[-1]
+        await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+        await step()
+
+    tr.stage("8. The observer follows her reports; the administrator checks the numbers")
+    tr.person("观察员", "/my")
+    await control.send_text(me, "/my")
+    await step()
+    tr.person("管理员", "/stats")
+    await control.send_text(admin["id"], "/stats")
+    await step()
+    with Session(engine) as session:
+        reports = session.exec(select(Report)).all()
+    tr.stage("Done")
+    tr.say(
+        f"{len(reports)} reports: " + ", ".join(f"{r.number} {r.kind}/{r.status}" for r in reports)
+    )
+
+
+def run_demo(
+    *, runtime_name: str, out: Path | None, keep: bool, write: Callable[[str], None]
+) -> Path | None:
+    """Run the demo in a temporary folder (kept with ``keep``); write the transcript to ``out``."""
+    if keep:
+        workdir = Path(tempfile.mkdtemp(prefix="obsbot-demo-"))
+        lines = asyncio.run(play(runtime_name=runtime_name, workdir=workdir, write=write))
+    else:
+        with tempfile.TemporaryDirectory(prefix="obsbot-demo-") as folder:
+            workdir = Path(folder)
+            lines = asyncio.run(play(runtime_name=runtime_name, workdir=workdir, write=write))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "transcript.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return workdir if keep else None
