@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.core.regions import ancestors, is_well_formed, level_of
+from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
 from bot.core.tagging import Matcher, default_idf, tfidf_keywords
 from bot.core.text import has_content, normalise
@@ -82,12 +83,13 @@ class LinearModel:
 
     def probabilities(self, words: Iterable[str]) -> list[float]:
         """Return the softmax probability of each label given the words that fired."""
-        scores = list(self.bias)
+        scores: Iterable[float] = self.bias
         weights = self.weights
         for word in words:
             vector = weights.get(word)
             if vector is not None:
-                scores = [a + b for a, b in zip(scores, vector, strict=True)]
+                scores = map(operator.add, scores, vector)
+        scores = list(scores)
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -111,6 +113,14 @@ def _load_model(path: str, mtime_ns: int) -> LinearModel:
 def load_model(path: Path) -> LinearModel:
     """Load a model file once per (path, modification time)."""
     return _load_model(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _chain(region: str | None) -> tuple[tuple[str, Level], ...]:
+    """Return (code, level) of a region and of every region containing it, most local first."""
+    if region is None or not is_well_formed(region):
+        return ()
+    return tuple((code, level_of(code)) for code in ancestors(region))
 
 
 # --------------------------------------------------------------------------- decision
@@ -202,7 +212,9 @@ class Router:
         for rule in ruleset.rules:
             rule_words.update(rule.keywords, rule.negative_keywords)
         self._rule_vocabulary = frozenset(self._tag_words) | rule_words
-        words = set(self._rule_vocabulary) | set(self._idf)
+        # The scan looks for rule and cue words and the model's vocabulary only (the IDF table
+        # weighs what is found; scanning for all its words would halve the speed).
+        words = set(self._rule_vocabulary)
         for negatives in self._tag_negatives.values():
             words.update(negatives)
         for cues in self._cues.values():
@@ -240,13 +252,11 @@ class Router:
 
     def target_region(self, department: str, region: str | None) -> str | None:
         """Return the most local region at or above ``region`` where ``department`` exists."""
-        if region is None or not is_well_formed(region):
-            return None
         dept = self.ruleset.departments.get(department)
         if dept is None:
             return None
-        for code in ancestors(region):
-            if level_of(code) in dept.levels:
+        for code, level in _chain(region):
+            if level in dept.levels:
                 return code
         return None
 
@@ -259,10 +269,11 @@ class Router:
         hits = self._matcher.find(norm) if has_content(norm) else {}
         kind = self._kind(hits, category)
         if not hits:
-            return self._dispatch(kind, region, (), (), (), "normal", "explain.empty")
+            reason = "explain.none" if has_content(norm) else "explain.empty"
+            return self._dispatch(kind, region, (), (), (), "normal", reason)
 
         fired = self._tags(hits)
-        region_chain = ancestors(region) if region and is_well_formed(region) else []
+        region_chain = [code for code, _ in _chain(region)]
         # Best rule per department.
         rule_score: dict[str, tuple[float, str, list[str]]] = {}
         for rule in self._rules:

@@ -3,9 +3,9 @@
 Two ways of finding words live here:
 
 - :class:`Matcher`, a compiled dictionary scan used on the hot path of routing. It finds
-  every occurrence of every dictionary word (rule keywords, the project user dictionary, the
-  learned model's vocabulary, the IDF vocabulary) in one pass over the normalised text, indexed
-  by each word's first two characters. It is several times faster than a full segmentation
+  every occurrence of every dictionary word (the router's: rule keywords, negative and cue
+  words, the learned model's vocabulary) in one pass over the normalised text, indexed by each
+  word's first two characters. It is several times faster than a full segmentation
   and finds a keyword even where a segmenter would cut it differently (``河涌发臭`` holds both
   ``河涌`` and ``发臭``).
 - :func:`segment`, jieba with the project user dictionary, for whole-text segmentation (used by
@@ -19,8 +19,8 @@ citizen messages about local government (``bot/core/data/idf.txt``).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
-import math
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -126,23 +126,29 @@ class Matcher:
         for word in self.words:
             if len(word) >= 2:
                 index.setdefault(word[:2], []).append(word)
-        self._index: dict[str, tuple[str, ...]] = {
-            k: tuple(sorted(v, key=len, reverse=True)) for k, v in index.items()
+        # first two characters -> (is itself a word, longer words starting with them)
+        self._index: dict[str, tuple[bool, tuple[str, ...]]] = {
+            key: (key in self.words, tuple(sorted((w for w in v if len(w) > 2), key=len)))
+            for key, v in index.items()
         }
         self._singles: frozenset[str] = frozenset(w for w in self.words if len(w) == 1)
 
     def find(self, text: str) -> dict[str, int]:
         """Return each dictionary word found in ``text`` with its number of occurrences."""
         found: dict[str, int] = {}
-        index = self._index
-        get = index.get
+        count = found.get
+        get = self._index.get
+        startswith = text.startswith
         for i in range(len(text) - 1):
-            bucket = get(text[i : i + 2])
-            if bucket is None:
+            key = text[i : i + 2]
+            entry = get(key)
+            if entry is None:
                 continue
-            for word in bucket:
-                if len(word) == 2 or text.startswith(word, i):
-                    found[word] = found.get(word, 0) + 1
+            if entry[0]:
+                found[key] = count(key, 0) + 1
+            for word in entry[1]:
+                if startswith(word, i):
+                    found[word] = count(word, 0) + 1
         if self._singles:
             for char in self._singles.intersection(text):
                 found[char] = text.count(char)
@@ -167,21 +173,21 @@ def tfidf_keywords(
 ) -> list[Keyword]:
     """Rank found words by count x IDF; only IDF words and ``extra`` words are candidates."""
     stops = stop_words()
-    allowed = set(extra)
-    scored: list[tuple[float, str]] = []
+    allowed = extra if isinstance(extra, frozenset | set) else frozenset(extra)
+    scored: list[tuple[float, int, str]] = []
     for word, count in counts.items():
-        if word in stops or word.isdigit():
-            continue
         weight = idf.get(word)
         if weight is None:
             if word not in allowed:
                 continue
             weight = default_idf
-        scored.append((count * weight, word))
+        if word in stops or word.isdigit():
+            continue
+        scored.append((-count * weight, -len(word), word))
     # Drop words contained in a longer found word with at least the same count (河涌 in 河涌发臭).
-    scored.sort(key=lambda item: (-item[0], -len(item[1]), item[1]))
     chosen: list[tuple[float, str]] = []
-    for score, word in scored:
+    for neg_score, _, word in heapq.nsmallest(top * 3, scored):
+        score = -neg_score
         if any(word in longer and counts[longer] >= counts[word] for _, longer in chosen):
             continue
         chosen.append((score, word))
@@ -191,8 +197,3 @@ def tfidf_keywords(
         return []
     best = chosen[0][0]
     return [Keyword(word, round(score / best, 3)) for score, word in chosen]
-
-
-def entropy_bits(probabilities: Iterable[float]) -> float:
-    """Return the Shannon entropy of a distribution in bits (used to judge a model's certainty)."""
-    return -sum(p * math.log2(p) for p in probabilities if p > 0)
