@@ -203,7 +203,7 @@ class FakeClock:
 
 def test_pacer_keeps_private_group_and_global_limits() -> None:
     clock = FakeClock()
-    pacer = Pacer(Limits(private_burst=1, group_burst=1), clock)
+    pacer = Pacer(Limits(global_rate=30, global_burst=20, private_burst=1, group_burst=1), clock)
     assert pacer.reserve_chat(42) == 0
     assert pacer.reserve_chat(42) == pytest.approx(1.0)  # 1/s in a private chat
     assert pacer.reserve_chat(42) == pytest.approx(2.0)
