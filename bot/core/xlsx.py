@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
-_REL_TYPE_SHEET = "/worksheet"
 _REL_TYPE_STRINGS = "/sharedStrings"
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
@@ -86,33 +85,55 @@ class Workbook:
                 raise XlsxError(f"{member} is empty")
             return root
 
-    def _structure(self) -> tuple[list[Sheet], str | None]:
-        """Read workbook.xml and its relationships: sheet order, names and parts."""
-        workbook_member = "xl/workbook.xml"
-        rels_root = self._parse("xl/_rels/workbook.xml.rels")
-        targets: dict[str, str] = {}
-        strings_member: str | None = None
-        for rel in rels_root:
+    def _relationships(self, rels_member: str, base: str) -> list[tuple[str, str, str]]:
+        """Return (id, type, archive member) of each relationship in a .rels part."""
+        found: list[tuple[str, str, str]] = []
+        for rel in self._parse(rels_member):
             target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                continue
             member = (
                 target.lstrip("/")
                 if target.startswith("/")
-                else posixpath.normpath(posixpath.join("xl", target))
+                else posixpath.normpath(posixpath.join(base, target))
             )
-            targets[rel.get("Id", "")] = member
-            if rel.get("Type", "").endswith(_REL_TYPE_STRINGS):
-                strings_member = member
-        sheets: list[Sheet] = []
+            found.append((rel.get("Id", ""), rel.get("Type", ""), member))
+        return found
+
+    def _structure(self) -> tuple[list[Sheet], str | None]:
+        """Read the workbook part and its relationships: sheet order, names and parts.
+
+        Hidden sheets come after the visible ones, so a roster is looked for where a person
+        sees it first.
+        """
+        workbook_member = next(
+            (
+                member
+                for _id, kind, member in self._relationships("_rels/.rels", "")
+                if kind.endswith("/officeDocument")
+            ),
+            "xl/workbook.xml",
+        )
+        folder, name = posixpath.split(workbook_member)
+        rels = self._relationships(posixpath.join(folder, "_rels", name + ".rels"), folder)
+        targets = {rel_id: member for rel_id, _kind, member in rels}
+        strings_member = next(
+            (member for _id, kind, member in rels if kind.endswith(_REL_TYPE_STRINGS)), None
+        )
+        visible: list[Sheet] = []
+        hidden: list[Sheet] = []
         for element in self._parse(workbook_member).iter():
             if _local(element.tag) != "sheet":
                 continue
             rel_id = next((v for k, v in element.attrib.items() if _local(k) == "id"), "")
             sheet_member = targets.get(rel_id)
-            if sheet_member is not None:
-                sheets.append(Sheet(name=element.get("name", ""), member=sheet_member))
-        if not sheets:
+            if sheet_member is None:
+                continue
+            sheet = Sheet(name=element.get("name", ""), member=sheet_member)
+            (hidden if element.get("state", "visible") != "visible" else visible).append(sheet)
+        if not visible and not hidden:
             raise XlsxError("the workbook has no worksheets")
-        return sheets, strings_member
+        return visible + hidden, strings_member
 
     def _shared_strings(self) -> list[str]:
         """Load the shared strings table once (phonetic hints excluded)."""

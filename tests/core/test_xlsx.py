@@ -98,7 +98,12 @@ def excel_style(path: Path, *, namespace: str = MAIN) -> Path:
         f'<Relationship Id="rId2" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
         "</Relationships>"
     )
+    package_rels = (
+        f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+        f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
     with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("_rels/.rels", package_rels)
         archive.writestr("xl/workbook.xml", workbook)
         archive.writestr("xl/_rels/workbook.xml.rels", rels)
         archive.writestr("xl/sharedStrings.xml", shared)
@@ -130,6 +135,23 @@ def test_excel_style_workbook_with_shared_strings_and_merges(
         ("陈志强", "+8613800138001", 2),
         ("李丽娟", "+8613800138002", 3),
     ]
+
+
+def test_hidden_sheets_come_last(tmp_path: Path) -> None:
+    book = OpenpyxlWorkbook()
+    book.active.title = "旧名册"
+    book.active.sheet_state = "hidden"
+    book.active.append(["站点编码", "站点名称", "行政区划代码", "观察员姓名", "手机号"])
+    book.active.append(["OLD-01", "旧站", "440104", "旧人", "13800138009"])
+    current = book.create_sheet("名册")
+    current.append(["站点编码", "站点名称", "行政区划代码", "观察员姓名", "手机号"])
+    current.append(["GZ-YX-01", "越秀区北京街社会工作观察站", "440104", "陈志强", "13800138001"])
+    book.active = 1
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    with xlsx.Workbook(path) as opened:
+        assert [sheet.name for sheet in opened.sheets] == ["名册", "旧名册"]
+    assert [o.name for o in parse_roster(path).observers] == ["陈志强"]
 
 
 def test_damaged_files_raise_xlsx_error(tmp_path: Path) -> None:
