@@ -20,7 +20,6 @@ from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 _REL_TYPE_STRINGS = "/sharedStrings"
-_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
 
@@ -198,15 +197,19 @@ class Workbook:
             yield from _parse_rows(handle, strings)
 
 
+def _namespace(tag: str) -> str:
+    """Return the ``{uri}`` prefix of a qualified tag ('' when it has none)."""
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
 def _text_of(element: Element) -> str:
     """Return the text of a string item (<si> or <is>), skipping phonetic runs (<rPh>)."""
-    parts: list[str] = []
-    for child in element:
-        name = _local(child.tag)
-        if name == "t":
-            parts.append(child.text or "")
-        elif name == "r":
-            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    ns = _namespace(element.tag)
+    direct = element.find(ns + "t")
+    if direct is not None and len(element) == 1:
+        return direct.text or ""
+    parts = [t.text or "" for t in element.findall(ns + "t")]
+    parts += [t.text or "" for t in element.iterfind(f"{ns}r/{ns}t")]
     return "".join(parts)
 
 
@@ -226,6 +229,7 @@ def _number_text(value: str) -> str:
 def _parse_rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, list[str]]]:
     """Stream <row>/<c> elements of a worksheet part."""
     names: dict[str, str] = {}
+    columns: dict[str, int] = {}
     cells: dict[int, str] = {}
     next_row = 1
     next_col = 1
@@ -236,18 +240,22 @@ def _parse_rows(handle: IO[bytes], strings: list[str]) -> Iterator[tuple[int, li
             if name is None:
                 name = names[tag] = _local(tag)
             if name == "c":
+                ns = tag[: len(tag) - 1]  # "{uri}c" -> "{uri}"
                 ref = element.get("r")
-                match = _CELL_REF.match(ref) if ref else None
-                col = column_index(match.group(1)) if match else next_col
+                letters = ref.rstrip("0123456789") if ref else ""
+                col = columns.get(letters) if letters else None
+                if col is None:
+                    col = column_index(letters) if letters else next_col
+                    if letters:
+                        columns[letters] = col
                 next_col = col + 1
                 kind = element.get("t", "n")
                 text = ""
                 if kind == "inlineStr":
-                    inline = next((c for c in element if _local(c.tag) == "is"), None)
+                    inline = element.find(ns + "is")
                     text = _text_of(inline) if inline is not None else ""
                 else:
-                    value_element = next((c for c in element if _local(c.tag) == "v"), None)
-                    value = value_element.text if value_element is not None else None
+                    value = element.findtext(ns + "v")
                     if value is not None:
                         if kind == "s":
                             text = strings[int(value)]
