@@ -1,11 +1,12 @@
 """A small streaming reader of .xlsx cell values (the standard library's expat, no openpyxl).
 
-openpyxl's read-only mode builds an object per cell and reads about 2,400 roster rows a
-second; a 100,000-row roster took over 40 s. This reader streams the sheet's XML with
-``xml.etree.ElementTree.iterparse`` and only turns cells into text, several times faster.
-It reads what spreadsheets write: shared strings, inline strings, numbers, booleans, cached
-formula results, merged ranges (filled from their top-left cell) and Strict OOXML namespaces.
-Styles, dates (returned as their serial number) and formulas themselves are ignored.
+openpyxl's read-only mode builds an object per cell; on a 100,000-row roster it needed about
+three times the CPU of this reader (``benchmarks/roster_import.py --xlsx`` measures both), which
+put a large XLSX import past the 30 s goal. This reader streams the sheet's XML with
+``xml.etree.ElementTree.iterparse`` and only turns cells into text. It reads what spreadsheets
+write: shared strings (without phonetic runs), inline strings, numbers, booleans, cached formula
+results, merged ranges (filled from their top-left cell), hidden sheets and Strict OOXML
+namespaces. Styles, dates (returned as their serial number) and formulas themselves are ignored.
 """
 
 from __future__ import annotations
