@@ -319,3 +319,38 @@ class OutboxMessage(SQLModel, table=True):
     result_message_id: int | None = _bigint()
     created_at: datetime = _created()
     sent_at: datetime | None = _ts()
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+class ReminderState(StrEnum):
+    PLANNED = "planned"  # computed, its instant not reached yet (or not swept yet)
+    SENT = "sent"  # fired: its messages were queued in the same transaction
+    SKIPPED = "skipped"  # passed while a later threshold of the same deadline also passed
+    VOID = "void"  # the deadline no longer applies (signed, transferred, closed, extended)
+
+
+class ReminderMark(SQLModel, table=True):
+    """One threshold of one deadline instance of a report, planned once and fired once.
+
+    A deadline instance is (report, deadline, due_at): a transfer or reopen gives the report a
+    new due time and so fresh marks. Thresholds are the configured fractions ("0.5", "0.8"),
+    "overdue" (the due time) and "escalated" (督办, after ``escalation.escalate_after``).
+    """
+
+    __table_args__ = (
+        UniqueConstraint(
+            "report_id", "deadline", "due_at", "threshold", name="uq_remindermark_instance"
+        ),
+        Index("ix_remindermark_state_fire", "state", "fire_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id")
+    deadline: str = Field(max_length=16)  # "sign" | "resolve"
+    due_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    threshold: str = Field(max_length=16)  # "0.5", "0.8", "overdue", "escalated"
+    fire_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    state: str = Field(default=ReminderState.PLANNED, max_length=16)
+    fired_at: datetime | None = _ts()
