@@ -253,7 +253,7 @@ def mark_coalesced(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id).in_(list(message_ids)),
-            OutboxMessage.status == OutboxStatus.PENDING,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
         )
         .values(status=OutboxStatus.SENT, sent_at=now, result_message_id=result_message_id)
         .execution_options(synchronize_session=False)
@@ -299,14 +299,14 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> dic
     """
     counts: dict[str, int] = {}
     for name, model, column in (
-        ("bindings", GroupBinding, GroupBinding.chat_id),
-        ("leaders", Leader, Leader.chat_id),
-        ("cards", Report, Report.card_chat_id),
+        ("bindings", GroupBinding, "chat_id"),
+        ("leaders", Leader, "chat_id"),
+        ("cards", Report, "card_chat_id"),
     ):
         result = session.execute(
             update(model)
-            .where(column == old_chat_id)
-            .values({column.key: new_chat_id})
+            .where(getattr(model, column) == old_chat_id)
+            .values({column: new_chat_id})
             .execution_options(synchronize_session=False)
         )
         counts[name] = int(result.rowcount)  # type: ignore[attr-defined]

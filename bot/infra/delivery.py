@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -391,7 +392,7 @@ class DeliveryWorker:
         for row in rows:
             task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
             self._tasks[row.chat_id] = task
-            task.add_done_callback(lambda done, chat=row.chat_id: self._finished(chat, done))
+            task.add_done_callback(functools.partial(self._finished, row.chat_id))
         return len(rows)
 
     def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
@@ -438,10 +439,12 @@ class DeliveryWorker:
                 await asyncio.to_thread(self._skip, row, plan.reason)
                 return
             chat_id = int(plan.payload.get("chat_id", row.chat_id))
-            for reserve in (lambda: self.pacer.reserve_chat(chat_id), self.pacer.reserve_global):
-                delay = reserve()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            delay = self.pacer.reserve_chat(chat_id)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            delay = self.pacer.reserve_global()  # booked only once the chat is ready
+            if delay > 0:
+                await asyncio.sleep(delay)
             calling = True
             self._calling.add(row.chat_id)
             try:

@@ -56,8 +56,10 @@ def translate(exc: tg.TelegramError, method: str) -> BotApiError:
     if isinstance(exc, tg.RetryAfter):
         # PTB 22 stores a timedelta; reading ``retry_after`` itself warns about its future type.
         delay = getattr(exc, "_retry_after", None)
-        seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else exc.retry_after
-        return RetryAfter(float(seconds), method=method, description=description)
+        if not isinstance(delay, dt.timedelta):
+            delay = exc.retry_after
+        seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
+        return RetryAfter(seconds, method=method, description=description)
     if isinstance(exc, tg.ChatMigrated):
         return ChatMigrated(exc.new_chat_id, method=method, description=description)
     if isinstance(exc, tg.Forbidden):
