@@ -71,12 +71,12 @@ def load_texts(synthetic: bool) -> list[str]:
     if not synthetic and DATA.exists():
         with DATA.open(encoding="utf-8", newline="") as fh:
             texts = [row["text"][:LENGTH] for row in csv.DictReader(fh)]
-        return [t for t in texts if len(t) >= LENGTH // 2]
+        return [t for t in texts if len(t) == LENGTH]
     rng = random.Random(2026)
     texts = []
     for _ in range(1000):
         parts = [rng.choice(PLACES)]
-        while sum(map(len, parts)) < LENGTH - 20:
+        while sum(map(len, parts)) < LENGTH:
             parts.append(rng.choice(SUBJECTS) + "，" + rng.choice(TAILS))
         texts.append("".join(parts)[:LENGTH])
     return texts

@@ -232,11 +232,11 @@ def eval_(
     click.echo("confusion (rows: gold, columns: routed; columns in the order of the rows):")
     click.echo(_pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
     for i, label in enumerate(ev.labels):
-        row = ev.confusion.get(label, Counter())
+        routed = ev.confusion.get(label, Counter())
         click.echo(
             _pad(f"{i + 1} {label}", 18)
-            + "".join(f"{row[c]:6d}" for c in columns[:-1])
-            + f"{row[NO_LABEL]:8d}"
+            + "".join(f"{routed[c]:6d}" for c in columns[:-1])
+            + f"{routed[NO_LABEL]:8d}"
         )
 
 

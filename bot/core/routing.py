@@ -365,9 +365,9 @@ class Router:
 
         rule_entry = rule_score.get(best_dept)
         rule_id = rule_entry[1] if rule_entry else None
-        rule = next((r for r in self._rules if r.id == rule_id), None)
-        sla = rule.sla if rule is not None else "normal"
-        if rule is not None and rule.priority == "urgent":
+        chosen_rule = next((r for r in self._rules if r.id == rule_id), None)
+        sla = chosen_rule.sla if chosen_rule is not None else "normal"
+        if chosen_rule is not None and chosen_rule.priority == "urgent":
             priority = "urgent"
         if priority == "urgent":
             sla = next((rs.tags[t].sla for t in urgent_tags if rs.tags[t].sla), None) or (
@@ -377,13 +377,13 @@ class Router:
         name = rs.department_name(best_dept)
         prob = f"{model_prob:.0%}"
         if rule_entry is not None:
-            words = sep.join(dict.fromkeys(rule_entry[2]))
+            matched = sep.join(dict.fromkeys(rule_entry[2]))
             if model_label is not None and best_dept in self._family_of(model_label):
                 text_ = ROUTING_TEXT["explain.rule_and_model"].format(
-                    words=words, label=model_label, prob=prob, department=name
+                    words=matched, label=model_label, prob=prob, department=name
                 )
             else:
-                text_ = ROUTING_TEXT["explain.rule"].format(words=words, department=name)
+                text_ = ROUTING_TEXT["explain.rule"].format(words=matched, department=name)
         else:
             text_ = ROUTING_TEXT["explain.model"].format(
                 label=model_label, prob=prob, words=sep.join(model_words) or "-", department=name

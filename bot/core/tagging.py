@@ -50,7 +50,7 @@ def get_tokenizer() -> Any:
         return _tokenizer
     with _jieba_lock:
         if _tokenizer is None:
-            import jieba
+            import jieba  # type: ignore[import-untyped]
 
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()

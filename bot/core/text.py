@@ -22,7 +22,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import zhconv
+import zhconv  # type: ignore[import-untyped]
 
 # Cantonese (粤语) written colloquialisms -> standard written Chinese. Applied after
 # Traditional -> Simplified, so keys are in Simplified characters. Longest keys win.
