@@ -1,0 +1,247 @@
+"""Load a scope's week from the database and compute its digest (bot.core.digest).
+
+A scope is a region code; its reports are those whose station region starts with the scope's
+prefix (``4401`` for 广州市 440100), found with a range on the indexed ``region_code`` column
+(``ix_report_region_created``), never a LIKE. Only the columns the figures need are read, as
+plain tuples, in four queries: the week's reports, those open (or finished) across its start,
+their audit trail, and the four weeks before (tags and keywords only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session, col
+
+from bot.core.digest import (
+    HANDLED_KINDS,
+    RISING_WEEKS,
+    Digest,
+    EventRow,
+    ReportRow,
+    StationRow,
+    TopicRow,
+    Week,
+    compute_digest,
+)
+from bot.core.regions import is_well_formed, level_of
+from bot.core.rules import RuleSet
+from bot.errors import DomainError
+from storage.models import Report, ReportEvent, Station
+
+EVENT_ACTIONS = ("transferred", "returned", "rated", "reopened", "resolved", "replied")
+ID_CHUNK = 5000
+
+_REPORT_COLUMNS = (
+    Report.id,
+    Report.number,
+    Report.kind,
+    Report.status,
+    Report.department,
+    Report.region_code,
+    Report.station_code,
+    Report.text,
+    Report.created_at,
+    Report.tags,
+    Report.keywords,
+    Report.category,
+    Report.priority,
+    Report.target_region,
+    Report.sign_due_at,
+    Report.resolve_due_at,
+    Report.signed_at,
+    Report.resolved_at,
+    Report.closed_at,
+    Report.rating,
+)
+
+
+class ScopeError(DomainError):
+    """A scope that is not a region code."""
+
+
+def scope_prefix(scope: str) -> str:
+    """Return the code prefix every region inside ``scope`` starts with."""
+    if not is_well_formed(scope):
+        raise ScopeError(f"scope {scope!r} is not a region code such as 440000, 440100 or 440104")
+    level = level_of(scope)
+    return {"province": scope[:2], "city": scope[:4], "county": scope[:6]}.get(level, scope)
+
+
+def scope_range(column: Any, scope: str) -> Any:
+    """Return a condition keeping region codes inside ``scope`` (an index-friendly range)."""
+    prefix = scope_prefix(scope)
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    return and_(column >= prefix, column < upper)
+
+
+def _report_row(values: Sequence[Any]) -> ReportRow:
+    (
+        id_,
+        number,
+        kind,
+        status,
+        department,
+        region_code,
+        station_code,
+        text,
+        created_at,
+        tags,
+        keywords,
+        category,
+        priority,
+        target_region,
+        sign_due_at,
+        resolve_due_at,
+        signed_at,
+        resolved_at,
+        closed_at,
+        rating,
+    ) = values
+    return ReportRow(
+        id=id_,
+        number=number,
+        kind=kind,
+        status=status,
+        department=department,
+        region_code=region_code,
+        station_code=station_code,
+        text=text,
+        created_at=created_at,
+        tags=tuple(tags or ()),
+        keywords=tuple((str(pair[0]), float(pair[1])) for pair in keywords or ()),
+        category=category,
+        priority=priority,
+        target_region=target_region,
+        sign_due_at=sign_due_at,
+        resolve_due_at=resolve_due_at,
+        signed_at=signed_at,
+        resolved_at=resolved_at,
+        closed_at=closed_at,
+        rating=rating,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WeekRows:
+    """The plain rows one digest is computed from."""
+
+    reports: list[ReportRow]
+    events: list[EventRow]
+    stations: list[StationRow]
+    history: list[TopicRow]
+
+
+def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
+    """Read what the digest of ``scope`` for ``week`` needs, as of ``now``."""
+    cut = min(now, week.end)
+    in_scope = scope_range(col(Report.region_code), scope)
+    created_in_week = session.execute(
+        select(*_REPORT_COLUMNS).where(
+            in_scope, col(Report.created_at) >= week.start, col(Report.created_at) < cut
+        )
+    ).all()
+    # Handled reports created earlier that were still open at the week's start, or whose
+    # signing, resolution or closing fell after it.
+    carried_over = session.execute(
+        select(*_REPORT_COLUMNS).where(
+            in_scope,
+            col(Report.created_at) < week.start,
+            col(Report.kind).in_(HANDLED_KINDS),
+            or_(
+                and_(col(Report.resolved_at).is_(None), col(Report.closed_at).is_(None)),
+                col(Report.resolved_at) >= week.start,
+                col(Report.closed_at) >= week.start,
+            ),
+        )
+    ).all()
+    reports = [_report_row(values) for values in (*created_in_week, *carried_over)]
+
+    ids = sorted(report.id for report in reports)
+    events: list[EventRow] = []
+    for chunk in _chunks(ids):
+        for report_id, action, at, details in session.execute(
+            select(
+                ReportEvent.report_id, ReportEvent.action, ReportEvent.at, ReportEvent.details
+            ).where(
+                col(ReportEvent.report_id).in_(chunk),
+                col(ReportEvent.action).in_(EVENT_ACTIONS),
+                col(ReportEvent.at) < cut,
+            )
+        ):
+            events.append(EventRow(report_id, action, at, details or {}))
+
+    earlier = week.shifted(-RISING_WEEKS).start
+    history = [
+        TopicRow(created_at, tuple(tags or ()), tuple((str(w), float(x)) for w, x in kw or ()))
+        for created_at, tags, kw in session.execute(
+            select(Report.created_at, Report.tags, Report.keywords).where(
+                in_scope,
+                col(Report.created_at) >= earlier,
+                col(Report.created_at) < week.start,
+            )
+        )
+    ]
+    stations = [
+        StationRow(code, name, region_code)
+        for code, name, region_code in session.execute(
+            select(Station.code, Station.name, Station.region_code).where(
+                scope_range(col(Station.region_code), scope)
+            )
+        )
+    ]
+    return WeekRows(reports, events, stations, history)
+
+
+def build_digest(
+    *, session: Session, rules: RuleSet, scope: str, week: Week, now: dt.datetime
+) -> Digest:
+    """Return the digest of ``scope`` for ``week`` as of ``now``."""
+    rows = load_week(session=session, scope=scope, week=week, now=now)
+
+    def tag_name(tag: str) -> str:
+        found = rules.tags.get(tag)
+        return found.name if found else tag
+
+    return compute_digest(
+        scope=scope,
+        week=week,
+        now=now,
+        reports=rows.reports,
+        events=rows.events,
+        stations=rows.stations,
+        history=rows.history,
+        tag_name=tag_name,
+    )
+
+
+def export_rows(
+    *,
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    scope: str | None = None,
+    department: str | None = None,
+    status: str | None = None,
+) -> list[ReportRow]:
+    """Return the reports created in [start, end), filtered, oldest first."""
+    query = select(*_REPORT_COLUMNS).where(
+        col(Report.created_at) >= start, col(Report.created_at) < end
+    )
+    if scope is not None:
+        query = query.where(scope_range(col(Report.region_code), scope))
+    if department is not None:
+        query = query.where(col(Report.department) == department)
+    if status is not None:
+        query = query.where(col(Report.status) == status)
+    query = query.order_by(col(Report.created_at), col(Report.id))
+    return [_report_row(values) for values in session.execute(query)]
