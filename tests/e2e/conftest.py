@@ -56,6 +56,26 @@ class Stage:
         """Wait for ``count`` new bot messages in ``chat_id`` and return them."""
         return await self.control.wait_sent(chat_id, count, since=since, timeout=10)
 
+    async def message_when(self, chat_id: int, message_id: int, has: str) -> dict[str, Any]:
+        """Wait until message ``message_id`` (text or buttons) contains ``has``; return it."""
+        for _ in range(200):
+            message = await self.control.get_message(chat_id, message_id)
+            if has in str(message.get("text")) + str(message.get("reply_markup")):
+                return message
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"message {message_id} never showed {has!r}: {message}")
+
+    async def message_containing(self, chat_id: int, has: str) -> dict[str, Any]:
+        """Wait for the newest bot message in ``chat_id`` whose text contains ``has``."""
+        for _ in range(200):
+            found = [
+                m for m in await self.control.bot_messages(chat_id) if has in (m.get("text") or "")
+            ]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no bot message containing {has!r} in chat {chat_id}")
+
     async def sent_count(self, chat_id: int) -> int:
         return len(await self.control.bot_messages(chat_id))
 
