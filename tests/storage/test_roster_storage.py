@@ -12,6 +12,7 @@ from bot.errors import DomainError
 from storage.models import InviteCode, Observer, Station
 from storage.roster import (
     INVITE_ALPHABET,
+    ImportResult,
     count_rows,
     get_observer_by_phone,
     get_station,
@@ -38,7 +39,7 @@ OBSERVERS = [
 ]
 
 
-def counts(result) -> tuple[tuple[int, int, int], tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+def counts(result: ImportResult) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     s, o = result.stations, result.observers
     return (s.created, s.updated, s.unchanged), (o.created, o.updated, o.unchanged)
 
