@@ -48,6 +48,7 @@ ROUTING_TEXT: dict[str, str] = {
     "explain.close": "{first}与{second}得分接近 → {department}（人工分拨）",
     "explain.empty": "内容为空或无法识别 → {department}（人工分拨）",
     "explain.category": "观察员选择：{category}",
+    "explain.category_only": "观察员选择：{category}",
     "explain.urgent": "涉及{tags}，按紧急处理",
     "separator": "、",
     "clause": "；",
@@ -186,7 +187,7 @@ class Router:
         self._full_weight_words = ruleset.model.full_weight_words if ruleset.model else 1
         self._order = {dept: i for i, dept in enumerate(ruleset.departments)}
 
-        # word -> [(tag id, weight)], and negative word -> [tag id]
+        # keyword -> [(tag id, weight)], and tag id -> its negative keywords
         self._tag_words: dict[str, list[tuple[str, float]]] = {}
         self._tag_negatives: dict[str, set[str]] = {}
         for tag in ruleset.tags.values():
@@ -306,6 +307,7 @@ class Router:
         model_label: str | None = None
         model_prob = 0.0
         model_words: list[str] = []
+        support: dict[str, float] = {}
         if self.model is not None and self.model_weight > 0:
             probs = self.model.probabilities(hits)
             # The model learned from long messages: on a report with few of its words it
@@ -315,7 +317,6 @@ class Router:
             top = max(range(len(probs)), key=lambda i: (probs[i], -i))
             model_label, model_prob = self.model.labels[top], probs[top]
             model_words = self.model.evidence(hits, top, EVIDENCE_WORDS)
-            support: dict[str, float] = {}
             for (default, family), p in zip(self._families, probs, strict=True):
                 for dept in family:
                     if (dept == default or dept in rule_score) and p > support.get(dept, 0.0):
@@ -378,19 +379,21 @@ class Router:
         prob = f"{model_prob:.0%}"
         if rule_entry is not None:
             matched = sep.join(dict.fromkeys(rule_entry[2]))
-            if model_label is not None and best_dept in self._family_of(model_label):
+            if support.get(best_dept, 0.0) > 0:
                 text_ = ROUTING_TEXT["explain.rule_and_model"].format(
                     words=matched, label=model_label, prob=prob, department=name
                 )
             else:
                 text_ = ROUTING_TEXT["explain.rule"].format(words=matched, department=name)
-        else:
+        elif support.get(best_dept, 0.0) > 0:
             text_ = ROUTING_TEXT["explain.model"].format(
                 label=model_label, prob=prob, words=sep.join(model_words) or "-", department=name
             )
+        else:  # only the observer's choice put it there
+            text_ = ROUTING_TEXT["explain.category_only"].format(category=name, department=name)
         clauses = [text_]
-        if chosen_dept is not None:
-            clauses.append(ROUTING_TEXT["explain.category"].format(category=category))
+        if best_dept == chosen_dept and (rule_entry is not None or support.get(best_dept, 0.0)):
+            clauses.append(ROUTING_TEXT["explain.category"].format(category=name))
         if urgent_tags:
             clauses.append(
                 ROUTING_TEXT["explain.urgent"].format(
@@ -412,11 +415,6 @@ class Router:
             explanation=ROUTING_TEXT["clause"].join(clauses),
             model_label=model_label,
         )
-
-    def _family_of(self, label: str) -> frozenset[str]:
-        if self.model is None:
-            return frozenset()
-        return self._families[self.model.labels.index(label)][1]
 
     def _dispatch(
         self,

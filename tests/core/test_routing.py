@@ -97,7 +97,10 @@ def test_observer_chosen_department_counts(router: Router) -> None:
     plain = router.route("门口这条路晚上很黑")
     chosen = router.route("门口这条路晚上很黑", category="urban_management")
     assert chosen.department == "urban_management"
-    assert "观察员选择：urban_management" in chosen.explanation
+    assert chosen.explanation == "观察员选择：城市管理和综合执法局"
+    ignored = router.route("路灯坏了", category="water")
+    assert ignored.department == "urban_management"
+    assert "观察员选择" not in ignored.explanation
     by_name = router.route("门口这条路晚上很黑", category="城市管理和综合执法局")
     assert by_name.department == "urban_management"
     assert plain.department != "urban_management" or plain.score < chosen.score
