@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "invite": ("bot.cli.invite:invite", "Print one-time invite codes for a station."),
     "rules": ("bot.cli.rules:rules", "Check, try (test) and measure (eval) the routing rules."),
     "route": ("bot.cli.route:route", "Route JSON Lines reports on stdin; decisions on stdout."),
+    "digest": ("bot.cli.digest:digest", "Write a scope's weekly digest: text, PNG chart, XLSX."),
+    "export": ("bot.cli.digest:export", "Export reports between two dates as CSV, XLSX or JSONL."),
 }
 
 

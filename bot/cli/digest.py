@@ -1,0 +1,212 @@
+"""`obsbot digest` and `obsbot export`: the weekly digest's files, and reports as CSV/XLSX/JSONL."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.common import engine_for, fail, friendly_errors, settings
+
+STATUSES = ("routed", "dispatch", "signed", "resolved", "closed", "recorded")
+EXPORT_COLUMNS = (
+    "number",
+    "kind",
+    "status",
+    "priority",
+    "department",
+    "region_code",
+    "target_region",
+    "station_code",
+    "tags",
+    "created_at",
+    "sign_due_at",
+    "signed_at",
+    "resolve_due_at",
+    "resolved_at",
+    "closed_at",
+    "rating",
+    "text",
+)
+
+
+def _scope(value: str | None) -> str | None:
+    from bot.core.regions import is_known
+
+    if value is not None and not is_known(value):
+        fail(f"--scope {value}: not a Guangdong region code (e.g. 440000, 440100, 440104)")
+    return value
+
+
+@click.command()
+@click.option("--week", "week_label", help="ISO week, e.g. 2026-W47 (default: last full week).")
+@click.option("--scope", default="440000", show_default=True, help="Region code of the scope.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the text, PNG chart and XLSX workbook.",
+)
+@friendly_errors
+def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
+    """Write the weekly digest of SCOPE (text, chart, workbook) into a folder."""
+    from zoneinfo import ZoneInfo
+
+    from bot.core.digest import parse_week, previous_week
+    from bot.core.rules import load_rules
+    from bot.infra.digest_render import write_digest
+    from bot.services.digest import build_digest
+    from storage.db import ensure_current, session_scope
+
+    current = settings()
+    _scope(scope)
+    rules = load_rules(current.routing_rules)
+    tz = ZoneInfo(rules.timezone)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        week = parse_week(week_label, tz) if week_label else previous_week(now, tz)
+    except ValueError as exc:
+        fail(f"--week: {exc}")
+        raise
+    engine = engine_for(current)
+    ensure_current(engine)
+    with session_scope(engine) as session:
+        result = build_digest(session=session, rules=rules, scope=scope, week=week, now=now)
+    files = write_digest(result, rules, out_dir)
+    click.echo(
+        f"digest {scope} {week.label}: {result.total.new} new, {result.total.open} open, "
+        f"{result.total.overdue_now} overdue",
+        err=True,
+    )
+    for path in (files.text, files.chart, files.workbook):
+        click.echo(str(path))
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value}: expected a date like 2026-11-16")
+        raise
+
+
+@click.command()
+@click.option("--from", "date_from", required=True, help="First day (YYYY-MM-DD, local time).")
+@click.option("--to", "date_to", required=True, help="Last day, included (YYYY-MM-DD).")
+@click.option("--scope", help="Region code: only reports from stations inside it.")
+@click.option("--department", help="Department id from routing_rules.yaml.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only reports in this status.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("csv", "xlsx", "jsonl")), default="csv", show_default=True
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File (default: stdout).",
+)
+@friendly_errors
+def export(
+    date_from: str,
+    date_to: str,
+    scope: str | None,
+    department: str | None,
+    status: str | None,
+    fmt: str,
+    out_file: Path | None,
+) -> None:
+    """Export the reports created between two dates; personal numbers in texts are masked."""
+    from zoneinfo import ZoneInfo
+
+    from bot.core.rules import load_rules
+    from bot.services.digest import export_rows
+    from storage.db import ensure_current, session_scope
+
+    first, last = _date(date_from, "--from"), _date(date_to, "--to")
+    if last < first:
+        fail(f"--to {date_to} is before --from {date_from}")
+    if fmt == "xlsx" and out_file is None:
+        fail("--format xlsx needs --out FILE (a workbook is not written to the terminal)")
+    current = settings()
+    _scope(scope)
+    rules = load_rules(current.routing_rules)
+    if department is not None and department not in rules.departments:
+        fail(f"--department {department}: unknown; use one of {', '.join(rules.departments)}")
+    tz = ZoneInfo(rules.timezone)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    engine = engine_for(current)
+    ensure_current(engine)
+    with session_scope(engine) as session:
+        rows = export_rows(
+            session=session,
+            start=start,
+            end=end,
+            scope=scope,
+            department=department,
+            status=status,
+        )
+    records = [_record(row, tz) for row in rows]
+    if fmt == "xlsx":
+        assert out_file is not None
+        _write_xlsx(records, out_file)
+    else:
+        text = (
+            _csv(records)
+            if fmt == "csv"
+            else "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+        )
+        if out_file is None:
+            sys.stdout.write(text)
+        else:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            out_file.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    click.echo(f"exported {len(records)} report(s)", err=True)
+
+
+def _record(row: Any, tz: dt.tzinfo) -> dict[str, Any]:
+    from bot.core.masking import mask_personal_numbers
+
+    record: dict[str, Any] = {}
+    for column in EXPORT_COLUMNS:
+        value = getattr(row, column)
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(tz).isoformat()
+        elif column == "tags":
+            value = " ".join(value)
+        elif column == "text":
+            value = mask_personal_numbers(value)
+        record[column] = value
+    return record
+
+
+def _csv(records: Sequence[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def _write_xlsx(records: Sequence[dict[str, Any]], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("reports")
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(EXPORT_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = 60 if column == "text" else 20
+    sheet.append(list(EXPORT_COLUMNS))
+    for record in records:
+        sheet.append([record[column] for column in EXPORT_COLUMNS])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
