@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.core.messages import t
 from bot.core.regions import is_known
-from bot.core.rules import RulesError, load_rules
+from bot.core.rules import RulesError
 from bot.services import people
 from handlers.context import Ctx
 from handlers.events import Event
@@ -100,11 +100,10 @@ def _bindcode(event: Event, ctx: Ctx) -> None:
 def _reload(event: Event, ctx: Ctx) -> None:
     """Reloads routing_rules.yaml; a broken file keeps the old rules in force."""
     try:
-        rules = load_rules(ctx.services.settings.routing_rules)
+        rules = ctx.services.reload_rules()
     except RulesError as error:
         ctx.out.send(event.chat_id, t("admin.reload_failed", problems=str(error)[:3500]))
         return
-    ctx.services.replace_rules(rules)
     ctx.out.send(event.chat_id, t("admin.reloaded", version=rules.version))
 
 

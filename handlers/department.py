@@ -12,9 +12,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.core.messages import t
+from bot.infra.delivery import CARD_BATCH
 from bot.services import people
 from bot.services import reports as flows
 from bot.services.reports import Refused, binding_of_chat
+from handlers.actions import Keyboard, card_of
 from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text, rating_keyboard, transfer_keyboard
 from handlers.context import Ctx
@@ -140,17 +142,19 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, *, who: str, acto
         if report.status not in (ReportStatus.ROUTED, ReportStatus.SIGNED, ReportStatus.DISPATCH):
             raise Refused("department.not_allowed_now")
         ctx.out.reply_answer(t("department.choose_department"))
-        ctx.out.edit(
+        _edit_card(
+            ctx,
             chat,
-            event.message_id or 0,
+            event.message_id,
+            report,
             card_text(ctx, report),
-            keyboard=transfer_keyboard(ctx, report),
-            report_id=rid,
+            transfer_keyboard(ctx, report),
         )
     elif press.act == Act.BACK:
         ctx.out.reply_answer("↩")
         _redraw(event, ctx, report, "")
     elif press.act == Act.TRANSFER_TO:
+        card_is_current = _is_current_card(report, chat, event.message_id)
         report, previous = flows.transfer(
             ctx.session,
             ctx.services,
@@ -164,11 +168,13 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, *, who: str, acto
         ctx.out.reply_answer(
             t("department.transferred_note", number=report.number, department=name, who=who)
         )
-        ctx.out.edit(
+        _close_card(
+            ctx,
             chat,
-            event.message_id or 0,
+            event.message_id,
+            rid,
             t("department.transferred_note", number=report.number, department=name, who=who),
-            report_id=rid,
+            card_is_current,
         )
         post_card(ctx, report)
         tell_observer(ctx, report, "transferred", department=name)
@@ -183,13 +189,14 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, *, who: str, acto
         action = {Act.RETURN: "return", Act.RESOLVE: "resolve", Act.CLOSE: "close"}[press.act]
         _ask_for_text(event, ctx, report, action, who)
     elif press.act == Act.ROUTE_TO:
+        card_is_current = _is_current_card(report, chat, event.message_id)
         report = flows.route_from_dispatch(
             ctx.session, ctx.services, report_id=rid, department=press.arg, actor=actor, now=ctx.now
         )
         name = ctx.department_name(report.department)
         note = t("dispatch.routed_note", number=report.number, department=name, who=who)
         ctx.out.reply_answer(note)
-        ctx.out.edit(chat, event.message_id or 0, note, report_id=rid)
+        _close_card(ctx, chat, event.message_id, rid, note, card_is_current)
         post_card(ctx, report)
         tell_observer(ctx, report, "routed_by_dispatch", department=name)
     else:
@@ -205,13 +212,60 @@ def _check_dispatch(ctx: Ctx, report: Report, chat_id: int) -> None:
 
 def _redraw(event: Event, ctx: Ctx, report: Report, who: str) -> None:
     """Edits the pressed card to show the report's status, who acted and the next buttons."""
-    ctx.out.edit(
+    _edit_card(
+        ctx,
         event.chat_id,
-        event.message_id or 0,
+        event.message_id,
+        report,
         card_text(ctx, report, actor=who),
-        keyboard=card_keyboard(ctx, report),
-        report_id=report.id,
+        card_keyboard(ctx, report),
     )
+
+
+def _is_current_card(report: Report, chat_id: int, message_id: int | None) -> bool:
+    """True if ``message_id`` in ``chat_id`` is the report's card (or the burst list holding it)."""
+    return report.card_chat_id == chat_id and report.card_message_id == message_id
+
+
+def _edit_card(
+    ctx: Ctx,
+    chat_id: int,
+    message_id: int | None,
+    report: Report,
+    text: str,
+    keyboard: Keyboard | None,
+) -> None:
+    """Edits the card a button was pressed on.
+
+    The report's current card is addressed through its placeholder: when several new reports
+    arrived at once and share one list message, the delivery worker turns the edit into a new
+    card replying to the list instead of overwriting the list.
+    """
+    target: int | dict[str, int] = message_id or 0
+    if _is_current_card(report, chat_id, message_id):
+        target = card_of(report.id or 0)
+    ctx.out.edit(chat_id, target, text, keyboard=keyboard, report_id=report.id)
+
+
+def _close_card(
+    ctx: Ctx, chat_id: int, message_id: int | None, report_id: int, note: str, was_current: bool
+) -> None:
+    """Replaces a card the report has left (transferred, returned, routed) by a short note.
+
+    The report's placeholder now points at its next card, so the old message is addressed by
+    id — unless it is a burst list shared with other reports, which gets a reply instead.
+    """
+    shared = ctx.session.exec(
+        select(OutboxMessage.id).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.result_message_id == message_id,
+            OutboxMessage.purpose == CARD_BATCH,
+        )
+    ).first()
+    if message_id is None or (was_current and shared is not None):
+        ctx.out.send(chat_id, note, reply_to=message_id, report_id=report_id)
+    else:
+        ctx.out.edit(chat_id, message_id, note, report_id=report_id)
 
 
 def _ask_for_text(event: Event, ctx: Ctx, report: Report, action: str, who: str) -> None:
@@ -258,6 +312,8 @@ def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:
     actor = f"user:{event.user_id}"
     card_message = pending.data.get("card_message_id")
     rid = pending.report_id or 0
+    before = ctx.session.get(Report, rid)
+    card_is_current = before is not None and _is_current_card(before, event.chat_id, card_message)
     try:
         if pending.action == "return":
             report, _ = flows.return_to_dispatch(
@@ -296,13 +352,23 @@ def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:
     except Refused as refused:
         ctx.out.send(event.chat_id, t(refused.key), reply_to=event.message_id)
         return
-    if card_message:
-        ctx.out.edit(
+    if card_message and pending.action == "return":
+        _close_card(
+            ctx,
             event.chat_id,
             int(card_message),
+            rid,
             card_text(ctx, report, actor=who),
-            keyboard=card_keyboard(ctx, report),
-            report_id=report.id,
+            card_is_current,
+        )
+    elif card_message:
+        _edit_card(
+            ctx,
+            event.chat_id,
+            int(card_message),
+            report,
+            card_text(ctx, report, actor=who),
+            card_keyboard(ctx, report),
         )
     ctx.out.send(event.chat_id, note, reply_to=event.message_id, report_id=report.id)
 

@@ -20,6 +20,8 @@ def run() -> None:
     """Run the bot: poll Telegram, handle reports, deliver messages (Ctrl-C stops)."""
     from bot.app import build_services
     from bot.infra.delivery import DeliveryWorker
+    from bot.infra.instance import hold_instance_lock
+    from bot.infra.scheduler import SweepScheduler
     from bot.services.reports import find_dispatch_chat
     from bot.telegram.runtime import BotRuntime
     from bot.telegram.transport import open_bot_api
@@ -27,17 +29,32 @@ def run() -> None:
 
     current = settings()
     token = current.require_token()
+    instance_lock = hold_instance_lock(current.database_url)  # noqa: F841 - held until exit
     services = build_services(current)
     ensure_current(services.engine)
     api = open_bot_api(current.bot_runtime, token, api_base=current.telegram_api_base)
     delivery = DeliveryWorker(services.engine, api, dispatch_chat_id=find_dispatch_chat(services))
-    runtime = BotRuntime(services, api, delivery=delivery)
+    sweeps = SweepScheduler(services, on_queued=delivery.notify)
+    runtime = BotRuntime(services, api, delivery=delivery, sweeps=sweeps)
+
+    def reload_rules() -> None:
+        """SIGHUP: load routing_rules.yaml again; a broken file keeps the old rules."""
+        from bot.core.rules import RulesError
+
+        try:
+            rules = services.reload_rules()
+        except RulesError as error:
+            log.error("rules reload refused, old rules stay in force: %s", error)
+            return
+        log.info("rules reloaded version=%s rules=%d", rules.version, len(rules.rules))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, runtime.stop)
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, reload_rules)
         try:
             await runtime.run()
         finally:

@@ -53,3 +53,12 @@ class Services:
         """Put newly loaded rules in force (the caller has validated them)."""
         self.rules = rules
         self.router = Router(rules)
+
+    def reload_rules(self) -> RuleSet:
+        """Load the rules file again and put it in force; a broken file raises ``RulesError``
+        and leaves the old rules in force."""
+        from bot.core.rules import load_rules
+
+        rules = load_rules(self.settings.routing_rules)
+        self.replace_rules(rules)
+        return rules

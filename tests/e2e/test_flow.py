@@ -53,8 +53,8 @@ async def test_register_report_sign_resolve_rate(
         assert answer["answer"]["text"] == t("department.signed_answer")
         signed = (await stage.texts(me, 1, since=4))[0]
         assert report.number in signed["text"]
-        current = await control.get_message(water, card["message_id"])
-        assert "办理中" in current["text"] and "水务小张" in current["text"]
+        current = await stage.message_when(water, card["message_id"], "办理中")
+        assert "水务小张" in current["text"]
 
         second = await control.press(
             stage.colleague["id"], water, card["message_id"], data=_button(card, "签收")

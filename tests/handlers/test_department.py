@@ -251,3 +251,13 @@ def test_group_migration_moves_bindings_and_cards(world: World) -> None:
         binding = session.exec(select(GroupBinding).where(GroupBinding.department == "water")).one()
         assert binding.chat_id == -1009999
     assert _report(world).card_chat_id == -1009999
+
+
+def test_reload_with_a_broken_file_keeps_the_old_rules(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("version: 1\nrules:\n  - id: x\n    department: nowhere\n", encoding="utf-8")
+    before = world.services.rules
+    world.services.settings.routing_rules = broken
+    answer = world.message(ADMIN, "/reload")[0].text
+    assert answer.startswith("规则文件有误") and "line" in answer
+    assert world.services.rules is before
