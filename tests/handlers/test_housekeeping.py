@@ -1,0 +1,76 @@
+"""Unbound groups are left after a grace period; sentiment is summarised for dispatch daily."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from bot.services.housekeeping import leave_unbound_groups, queue_sentiment_summary
+from storage.models import KnownGroup, OutboxMessage, ReportEvent
+from tests.handlers.conftest import DISPATCH_GROUP, NOW, OBSERVER, STRANGER, WATER_GROUP, register
+from tests.handlers.harness import World
+
+
+def _bot_added(world: World, chat_id: int) -> None:
+    world.update(
+        {
+            "my_chat_member": {
+                "chat": {"id": chat_id, "type": "supergroup", "title": "某群"},
+                "from": {"id": STRANGER, "is_bot": False, "first_name": "x"},
+                "date": 0,
+                "old_chat_member": {
+                    "status": "left",
+                    "user": {"id": 1, "is_bot": True, "first_name": "b"},
+                },
+                "new_chat_member": {
+                    "status": "member",
+                    "user": {"id": 1, "is_bot": True, "first_name": "b"},
+                },
+            }
+        }
+    )
+
+
+def test_an_unbound_group_is_left_after_the_grace_period(world: World) -> None:
+    _bot_added(world, -100555)
+    _bot_added(world, WATER_GROUP)  # bound: stays
+    with Session(world.services.engine) as session:
+        assert leave_unbound_groups(session, now=NOW + dt.timedelta(hours=1)) == []
+        left = leave_unbound_groups(session, now=NOW + dt.timedelta(hours=25))
+        again = leave_unbound_groups(session, now=NOW + dt.timedelta(hours=26))
+        session.commit()
+        calls = session.exec(select(OutboxMessage).where(OutboxMessage.method == "leaveChat")).all()
+        group = session.get(KnownGroup, -100555)
+        events = session.exec(
+            select(ReportEvent).where(ReportEvent.action == "left_unbound_group")
+        ).all()
+    assert left == [-100555] and again == []
+    assert [c.chat_id for c in calls] == [-100555]
+    assert group is not None and group.left_at is not None and len(events) == 1
+
+
+def test_yesterdays_sentiment_goes_to_dispatch_once(world: World) -> None:
+    register(world)
+    for text in ("群众议论最近菜价上涨较快，13800138000反映", "群众议论菜价又涨了"):
+        preview = world.message(OBSERVER, text)[0]
+        choose = world.press(OBSERVER, preview, preview.button("改类型"))[0]
+        updated = world.press(OBSERVER, choose, choose.button("社情民意"))[0]
+        world.press(OBSERVER, updated, updated.button("提交"))
+    next_morning = dt.datetime(2026, 11, 27, 1, 30, tzinfo=dt.UTC)  # 09:30 in Guangzhou
+    with Session(world.services.engine) as session:
+        too_early = queue_sentiment_summary(
+            session, world.services, now=dt.datetime(2026, 11, 26, 23, 0, tzinfo=dt.UTC)
+        )
+        first = queue_sentiment_summary(session, world.services, now=next_morning)
+        second = queue_sentiment_summary(
+            session, world.services, now=next_morning + dt.timedelta(hours=3)
+        )
+        session.commit()
+        rows = session.exec(
+            select(OutboxMessage).where(OutboxMessage.purpose == "sentiment_summary")
+        ).all()
+    assert (too_early, first, second) == (False, True, False)
+    (row,) = rows
+    assert row.chat_id == DISPATCH_GROUP
+    assert "共2条" in row.payload["text"] and "13800138000" not in row.payload["text"]
