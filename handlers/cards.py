@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from handlers.actions import Button, Keyboard
@@ -43,13 +45,22 @@ def deadlines_line(ctx: Ctx, report: Report, *, prefix: str) -> str:
     )
 
 
+def is_overdue(report: Report, now: dt.datetime) -> bool:
+    """Return True when the report's running deadline (sign-for, or resolve once signed) passed."""
+    if report.status == ReportStatus.ROUTED:
+        return report.sign_due_at is not None and report.sign_due_at <= now
+    if report.status == ReportStatus.SIGNED:
+        return report.resolve_due_at is not None and report.resolve_due_at <= now
+    return False
+
+
 def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
     """Return the text of a report's card in a department or dispatch group (numbers masked)."""
     station = ctx.session.get(Station, report.station_code)
     body = mask_personal_numbers(report.text)
     if len(body) > CARD_TEXT_LIMIT:
         body = body[:CARD_TEXT_LIMIT] + "…" + t("department.text_truncated")
-    overdue = ""
+    overdue = t("reminder.card_overdue") if is_overdue(report, ctx.now) else ""
     text = t(
         "department.card",
         badge=t(

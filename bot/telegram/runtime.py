@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.infra.delivery import DeliveryWorker
 from bot.infra.pipeline import CallbackAnswer, process_pending
+from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.transport import BotApi, BotApiError, Unauthorized
 from storage import inbox
@@ -38,12 +39,14 @@ class BotRuntime:
         delivery: DeliveryWorker,
         poll_timeout: int = 25,
         batch: int = 100,
+        sweeps: SweepScheduler | None = None,
     ) -> None:
         self.services = services
         self.api = api
         self.delivery = delivery
         self.poll_timeout = poll_timeout
         self.batch = batch
+        self.sweeps = sweeps  # reminder sweeps (bot/infra/scheduler.py); None runs none
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.received = 0
@@ -69,9 +72,13 @@ class BotRuntime:
             asyncio.create_task(self.delivery.run(), name="delivery"),
         ]
         self._wake.set()  # handle whatever was stored before a restart
+        if self.sweeps is not None:
+            self.sweeps.start()
         try:
             await self._stopping.wait()
         finally:
+            if self.sweeps is not None:
+                self.sweeps.shutdown()
             for task in tasks[:2]:
                 task.cancel()
             for task in tasks[:2]:

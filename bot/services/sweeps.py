@@ -1,0 +1,458 @@
+"""Reminder sweeps: each threshold of each report's deadline fires exactly once (DESIGN.md 4).
+
+A sweep is disposable: it can run at any time, any number of times, in several processes;
+everything it knows is in rows. One sweep does three things:
+
+1. **Plan.** An open report has one running deadline: sign-for while routed, resolve (a
+   suggestion's reply) while signed. The first sweep that sees a deadline instance
+   (report, deadline, due_at) computes its thresholds once and stores them as planned
+   ``ReminderMark`` rows: each configured fraction of the window (of working time for a
+   working-day window, ``deadlines.threshold_times``, measured from the event that started the
+   clock), ``overdue`` at the due time and ``escalated`` one ``escalation.escalate_after``
+   later. A transfer or a reopen gives the report a new due time, which is a new instance with
+   fresh marks; marks of an instance that no longer runs are voided when they come due.
+2. **Fire.** Reports with a planned mark whose instant has passed are claimed (on PostgreSQL
+   ``FOR UPDATE SKIP LOCKED``: a second instance skips them). Each due mark is settled and its
+   messages are queued in the outbox in the same transaction, with idempotency keys derived
+   from (report, deadline, due_at, threshold): a repeated sweep, a crash before the commit or a
+   second instance can never queue a message twice.
+3. **Catch up quietly.** When several thresholds of one deadline passed since the last sweep
+   (the bot was down), only the latest is sent; the earlier ones are marked ``skipped``. When
+   ``overdue`` is skipped because ``escalated`` passed too, the card is still marked 已超时
+   (an edit, not a notice), but dispatch gets the red card only.
+
+Who is told:
+
+- a fraction (50 %, 80 %): the department group, replying to the report's card;
+- ``overdue``: the card is edited to show 已超时, and the dispatch group (the report's region,
+  falling back upward) gets a yellow card 🟡;
+- ``escalated``: a red card 🔴 督办 to the escalation department's group and, when
+  ``escalation.leaders`` is on, to every supervising leader whose scope contains the report's
+  region.
+
+Thresholds are planned with the rules in force when the deadline instance is first seen; a
+rules reload applies to new instances. The sweep also warns administrators once a day (from
+09:00 local time) while next year's working-day calendar is missing, from 1 December.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.core.deadlines import DEFAULT_OPEN_OF_BUSINESS, Due, due_at, threshold_times
+from bot.core.masking import mask_personal_numbers
+from bot.core.messages import t
+from bot.core.regions import ancestors, is_well_formed
+from bot.core.windows import Window
+from bot.services import Services
+from bot.services.reports import find_binding
+from handlers.actions import Outbox, card_of
+from handlers.cards import card_keyboard, card_text
+from handlers.context import Ctx
+from storage import outbox, reminders
+from storage.db import session_scope
+from storage.models import ReminderMark, ReminderState, Report, ReportKind, ReportStatus
+
+log = logging.getLogger(__name__)
+
+SIGN = reminders.SIGN
+RESOLVE = reminders.RESOLVE
+OVERDUE = "overdue"
+ESCALATED = "escalated"
+DEFAULT_LIMIT = 1000
+# The events after which a report's running deadline was computed from the event's time.
+CLOCK_STARTS = ("created", "transferred", "routed_by_dispatch", "reopened")
+WARN_FROM = dt.time(9, 0)  # administrators' calendar warning: not before this local time
+SUMMARY_LIMIT = 80
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """What one sweep did."""
+
+    planned: int = 0  # deadline instances whose thresholds were computed
+    fired: int = 0  # thresholds whose messages were queued
+    skipped: int = 0  # thresholds passed together with a later one of the same deadline
+    voided: int = 0  # planned thresholds of deadlines that no longer run
+    queued: int = 0  # outbox rows queued
+    warnings: int = 0  # calendar warnings queued to administrators
+    more: bool = False  # a limit was reached: sweep again soon
+
+
+def threshold_label(fraction: float) -> str:
+    """Return the stored name of a fraction threshold, e.g. ``"0.5"``."""
+    return f"{fraction:g}"
+
+
+def _rank(threshold: str) -> float:
+    """Order thresholds of one deadline: fractions, then overdue, then escalated."""
+    if threshold == ESCALATED:
+        return 3.0
+    if threshold == OVERDUE:
+        return 2.0
+    return float(threshold)
+
+
+def running_deadline(report: Report) -> tuple[str, dt.datetime] | None:
+    """Return the deadline the report's handlers are working against now, and its due time."""
+    if report.status == ReportStatus.ROUTED and report.sign_due_at is not None:
+        return SIGN, report.sign_due_at
+    if report.status == ReportStatus.SIGNED and report.resolve_due_at is not None:
+        return RESOLVE, report.resolve_due_at
+    return None
+
+
+def _window(services: Services, report: Report, deadline: str) -> Window:
+    """Return the SLA window the running deadline was computed with."""
+    rules = services.rules
+    sla = rules.sla_classes.get(report.sla_class or "normal") or next(
+        iter(rules.sla_classes.values())
+    )
+    if deadline == SIGN:
+        return sla.sign_for
+    return sla.reply if report.kind == ReportKind.SUGGESTION else sla.resolve
+
+
+def escalation_time(services: Services, due: dt.datetime) -> dt.datetime:
+    """Return when an overdue deadline is escalated (督办): ``escalate_after`` past ``due``."""
+    later = due_at(
+        due,
+        services.rules.escalation.escalate_after,
+        calendar=services.calendar,
+        tz=services.tz,
+        close_of_business=services.close_of_business,
+    )
+    return later.at.astimezone(dt.UTC)
+
+
+def plan_marks(services: Services, report: Report, *, start: dt.datetime) -> list[dict[str, Any]]:
+    """Return the planned marks of the report's running deadline whose clock began at ``start``."""
+    running = running_deadline(report)
+    if running is None or report.id is None:
+        return []
+    deadline, due = running
+    start = min(start, due)
+    window = _window(services, report, deadline)
+    zone = services.tz
+    due_info = Due(
+        at=due.astimezone(zone),
+        start=start.astimezone(zone),
+        window=window,
+        tz=zone,
+        close_of_business=services.close_of_business,
+    )
+    fractions = services.rules.reminder_thresholds
+    instants = threshold_times(
+        start,
+        due_info,
+        fractions,
+        calendar=services.calendar,
+        open_of_business=DEFAULT_OPEN_OF_BUSINESS,
+    )
+    planned = [(threshold_label(f), at) for f, at in zip(fractions, instants, strict=True)]
+    planned += [(OVERDUE, due), (ESCALATED, escalation_time(services, due))]
+    return [
+        {
+            "report_id": report.id,
+            "deadline": deadline,
+            "due_at": due,
+            "threshold": threshold,
+            "fire_at": at.astimezone(dt.UTC),
+        }
+        for threshold, at in planned
+    ]
+
+
+def sweep(services: Services, *, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> SweepResult:
+    """Plan new deadlines, fire every threshold due by ``now`` once, warn about the calendar."""
+    result = SweepResult()
+    _plan(services, now=now, limit=limit, result=result)
+    _fire(services, now=now, limit=limit, result=result)
+    _warn_missing_calendar(services, now=now, result=result)
+    if result.fired or result.planned or result.voided or result.warnings:
+        log.info(
+            "sweep planned=%s fired=%s skipped=%s voided=%s queued=%s warnings=%s more=%s",
+            result.planned,
+            result.fired,
+            result.skipped,
+            result.voided,
+            result.queued,
+            result.warnings,
+            result.more,
+        )
+    return result
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def _plan(services: Services, *, now: dt.datetime, limit: int, result: SweepResult) -> None:
+    """Compute and store the thresholds of deadline instances no sweep has seen yet."""
+    with session_scope(services.engine) as session:
+        reports = reminders.unplanned_reports(session=session, limit=limit)
+        if not reports:
+            return
+        starts = reminders.latest_events(
+            session=session,
+            report_ids=[report.id for report in reports if report.id is not None],
+            actions=CLOCK_STARTS,
+        )
+        marks: list[dict[str, Any]] = []
+        for report in reports:
+            start = starts.get(report.id or 0, report.created_at)
+            marks.extend(plan_marks(services, report, start=start))
+        reminders.add_planned(session=session, marks=marks)
+    result.planned = len(reports)
+    result.more = result.more or len(reports) >= limit
+
+
+# --- firing ------------------------------------------------------------------------------------
+
+
+def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResult) -> None:
+    """Claim reports with due thresholds, settle the thresholds and queue their messages."""
+    with session_scope(services.engine) as session:
+        claimed = reminders.claim_due_reports(session=session, now=now, limit=limit)
+        if not claimed:
+            return
+        result.more = result.more or len(claimed) >= limit
+        reports = {report.id: report for report in claimed}
+        marks = reminders.due_marks(session=session, report_ids=list(reports), now=now)
+        ctx = Ctx(services=services, session=session, now=now)
+        skipped_ids: list[int] = []
+
+        def instance(mark: ReminderMark) -> tuple[int, str, dt.datetime]:
+            return mark.report_id, mark.deadline, mark.due_at
+
+        for (report_id, deadline, due), group in groupby(marks, key=instance):
+            report = reports[report_id]
+            if running_deadline(report) != (deadline, due):
+                result.voided += reminders.void_instance(
+                    session=session, report_id=report_id, deadline=deadline, due_at=due, now=now
+                )
+                continue
+            ordered = sorted(group, key=lambda mark: (mark.fire_at, _rank(mark.threshold)))
+            latest, earlier = ordered[-1], ordered[:-1]
+            # The conditional update is the fence: a mark settled by anyone else is not sent.
+            if not reminders.settle(
+                session=session, mark_ids=[latest.id or 0], state=ReminderState.SENT, now=now
+            ):
+                continue
+            skipped = {mark.threshold for mark in earlier}
+            _announce(ctx, report, deadline, due, latest.threshold, skipped=skipped)
+            skipped_ids.extend(mark.id or 0 for mark in earlier)
+            result.fired += 1
+            log.info(
+                "threshold fired report=%s deadline=%s threshold=%s skipped=%s",
+                report.number,
+                deadline,
+                latest.threshold,
+                ",".join(sorted(skipped)) or "-",
+            )
+        result.skipped += reminders.settle(
+            session=session, mark_ids=skipped_ids, state=ReminderState.SKIPPED, now=now
+        )
+        result.queued += _queue(session, ctx.out, now=now)
+
+
+def _queue(session: Session, out: Outbox, *, now: dt.datetime) -> int:
+    """Write the collected calls to the outbox (keys make a repeat a no-op); return how many."""
+    queued = 0
+    for call in out.calls:
+        assert call.key is not None, "every sweep message carries its idempotency key"
+        queued += outbox.enqueue(
+            session=session,
+            chat_id=call.chat_id,
+            method=call.method,
+            payload=call.payload,
+            purpose=call.purpose,
+            report_id=call.report_id,
+            idempotency_key=call.key,
+            now=now,
+        )
+    return queued
+
+
+def _card_chat(session: Session, report: Report) -> int | None:
+    """Return the chat holding the report's card (sent or still queued), None without one."""
+    if report.card_message_id is not None and report.card_chat_id is not None:
+        return report.card_chat_id
+    pending = outbox.first_pending(session=session, report_id=report.id or 0, purpose="card")
+    return pending.chat_id if pending is not None else None
+
+
+def _step(report: Report, deadline: str) -> str:
+    """Return the catalogue suffix of the deadline's step: sign, resolve or reply."""
+    if deadline == SIGN:
+        return "sign"
+    return "reply" if report.kind == ReportKind.SUGGESTION else "resolve"
+
+
+def _summary(report: Report) -> str:
+    """Return the report's text, numbers masked, cut short for a notice."""
+    text = " ".join(mask_personal_numbers(report.text).split())
+    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT] + "…"
+
+
+def _announce(
+    ctx: Ctx,
+    report: Report,
+    deadline: str,
+    due: dt.datetime,
+    threshold: str,
+    *,
+    skipped: set[str],
+) -> None:
+    """Queue the messages of one fired threshold (see the module docstring for who is told)."""
+    rid = report.id or 0
+    key = f"rm:{rid}:{deadline}:{int(due.timestamp())}:{threshold}"
+    card_chat = _card_chat(ctx.session, report)
+    marks_card = threshold == OVERDUE or (threshold == ESCALATED and OVERDUE in skipped)
+    if marks_card and card_chat is not None:
+        ctx.out.edit(
+            card_chat,
+            card_of(rid),
+            card_text(ctx, report),
+            keyboard=card_keyboard(ctx, report),
+            report_id=rid,
+            key=f"{key}:card",
+        )
+    if threshold == OVERDUE:
+        _yellow_card(ctx, report, deadline, due, key=key)
+    elif threshold == ESCALATED:
+        _red_card(ctx, report, deadline, due, key=key)
+    else:
+        _fraction_reminder(ctx, report, deadline, due, threshold, card_chat=card_chat, key=key)
+
+
+def _fraction_reminder(
+    ctx: Ctx,
+    report: Report,
+    deadline: str,
+    due: dt.datetime,
+    threshold: str,
+    *,
+    card_chat: int | None,
+    key: str,
+) -> None:
+    """Remind the department group, replying to the card, that part of the window has passed."""
+    chat = card_chat
+    if chat is None:
+        binding = find_binding(
+            ctx.session, department=report.department, region=report.target_region
+        )
+        chat = binding.chat_id if binding is not None else None
+    if chat is None:
+        log.warning("no department group for reminder report=%s", report.number)
+        return
+    text = t(
+        f"reminder.fraction_{_step(report, deadline)}",
+        number=report.number,
+        percent=f"{round(float(threshold) * 100)}%",
+        due=ctx.local(due),
+    )
+    reply_to = card_of(report.id or 0) if card_chat is not None else None
+    ctx.out.send(
+        chat, text, reply_to=reply_to, purpose="reminder", report_id=report.id, key=f"{key}:group"
+    )
+
+
+def _card_values(ctx: Ctx, report: Report, deadline: str, due: dt.datetime) -> dict[str, str]:
+    """Return the placeholders the yellow and red cards share."""
+    return {
+        "badge": t(
+            "department.badge_urgent" if report.priority == "urgent" else "department.badge_normal"
+        ),
+        "kind": t(f"kind.{report.kind}"),
+        "number": report.number,
+        "department": ctx.department_name(report.department),
+        "region": ctx.region_name(report.target_region),
+        "step": t(f"reminder.step_{_step(report, deadline)}"),
+        "due": ctx.local(due),
+        "summary": _summary(report),
+    }
+
+
+def _yellow_card(ctx: Ctx, report: Report, deadline: str, due: dt.datetime, *, key: str) -> None:
+    """Tell the dispatch group a report is overdue (黄牌)."""
+    binding = find_binding(ctx.session, department=ctx.rules.dispatch, region=report.region_code)
+    if binding is None:
+        log.warning("no dispatch group for overdue report=%s", report.number)
+        return
+    text = t(
+        "reminder.yellow",
+        escalate_at=ctx.local(escalation_time(ctx.services, due)),
+        **_card_values(ctx, report, deadline, due),
+    )
+    ctx.out.send(
+        binding.chat_id,
+        text,
+        purpose="overdue",
+        report_id=report.id,
+        key=f"{key}:dispatch",
+    )
+
+
+def supervisor_chats(session: Session, services: Services, report: Report) -> list[int]:
+    """Return the chats a report's escalation goes to: leaders in scope, the escalation group."""
+    chats: list[int] = []
+    if services.rules.escalation.leaders and is_well_formed(report.region_code):
+        chats.extend(
+            leader.chat_id
+            for leader in reminders.supervising_leaders(
+                session=session, regions=ancestors(report.region_code)
+            )
+        )
+    binding = find_binding(
+        session, department=services.rules.escalate_to, region=report.region_code
+    )
+    if binding is not None:
+        chats.append(binding.chat_id)
+    return list(dict.fromkeys(chats))
+
+
+def _red_card(ctx: Ctx, report: Report, deadline: str, due: dt.datetime, *, key: str) -> None:
+    """Ask the supervising leaders and the escalation department to supervise (督办, 红牌)."""
+    chats = supervisor_chats(ctx.session, ctx.services, report)
+    if not chats:
+        log.warning("nobody to escalate to report=%s", report.number)
+        return
+    text = t("reminder.red", **_card_values(ctx, report, deadline, due))
+    for chat in chats:
+        ctx.out.send(chat, text, purpose="escalation", report_id=report.id, key=f"{key}:chat{chat}")
+
+
+# --- the administrators' calendar warning ------------------------------------------------------
+
+
+def _warn_missing_calendar(services: Services, *, now: dt.datetime, result: SweepResult) -> None:
+    """Warn each administrator once a day while next year's working days are only a guess."""
+    local = now.astimezone(services.tz)
+    if local.time() < WARN_FROM:
+        return
+    year = services.calendar.missing_next_year(local.date())
+    if year is None:
+        return
+    if not services.admin_ids:
+        log.warning("working-day calendar missing year=%s and no ADMIN_USER_IDS to tell", year)
+        return
+    text = t("reminder.calendar_missing", year=year)
+    with session_scope(services.engine) as session:
+        for admin in sorted(services.admin_ids):
+            result.warnings += outbox.enqueue(
+                session=session,
+                chat_id=admin,
+                payload={"chat_id": admin, "text": text},
+                idempotency_key=f"calendar:{year}:{local.date().isoformat()}:{admin}",
+                now=now,
+                purpose="calendar_warning",
+            )
+    result.queued += result.warnings
+    if result.warnings:
+        log.warning("working-day calendar missing year=%s admins_told=%s", year, result.warnings)

@@ -1,0 +1,202 @@
+"""Queries on reminder marks: planning, claiming and settling thresholds. No formatting.
+
+A mark is one threshold of one deadline instance (report, deadline, due_at); see
+``storage.models.ReminderMark`` and ``bot.services.sweeps`` for how they are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from storage.models import Leader, ReminderMark, ReminderState, Report, ReportEvent, ReportStatus
+from storage.sql import insert_for
+
+SIGN = "sign"
+RESOLVE = "resolve"
+_INSERT_CHUNK = 500  # rows per INSERT: 8 parameters each stays far below SQLite's limit
+
+
+def _has_marks(deadline: str, due: Any) -> Any:
+    """Return EXISTS(any mark of the report's deadline instance with due time ``due``)."""
+    return (
+        select(ReminderMark.id)
+        .where(
+            ReminderMark.report_id == Report.id,
+            ReminderMark.deadline == deadline,
+            ReminderMark.due_at == due,
+        )
+        .exists()
+    )
+
+
+def running_deadline_filter() -> Any:
+    """Return the WHERE clause of reports with a running deadline (routed or signed, due set)."""
+    return or_(
+        and_(Report.status == ReportStatus.ROUTED, col(Report.sign_due_at).is_not(None)),
+        and_(Report.status == ReportStatus.SIGNED, col(Report.resolve_due_at).is_not(None)),
+    )
+
+
+def unplanned_reports(*, session: Session, limit: int) -> Sequence[Report]:
+    """Return up to ``limit`` reports whose running deadline has no marks yet, oldest first.
+
+    The running deadline is sign-for while routed and resolve (a suggestion's reply) while
+    signed; a new due time (transfer, reopen) is a new instance without marks.
+    """
+    query = (
+        select(Report)
+        .where(
+            or_(
+                and_(
+                    Report.status == ReportStatus.ROUTED,
+                    col(Report.sign_due_at).is_not(None),
+                    ~_has_marks(SIGN, Report.sign_due_at),
+                ),
+                and_(
+                    Report.status == ReportStatus.SIGNED,
+                    col(Report.resolve_due_at).is_not(None),
+                    ~_has_marks(RESOLVE, Report.resolve_due_at),
+                ),
+            )
+        )
+        .order_by(col(Report.id))
+        .limit(limit)
+    )
+    return session.exec(query).all()
+
+
+def count_running(*, session: Session) -> int:
+    """Return how many reports have a running deadline (the sweep's candidate set)."""
+    return session.execute(
+        select(func.count()).select_from(Report).where(running_deadline_filter())
+    ).scalar_one()
+
+
+def latest_events(
+    *, session: Session, report_ids: Collection[int], actions: Collection[str]
+) -> dict[int, datetime]:
+    """Return, per report, when the latest event with one of ``actions`` happened."""
+    if not report_ids:
+        return {}
+    rows = session.execute(
+        select(ReportEvent.report_id, func.max(ReportEvent.at))
+        .where(
+            col(ReportEvent.report_id).in_(list(report_ids)),
+            col(ReportEvent.action).in_(list(actions)),
+        )
+        .group_by(col(ReportEvent.report_id))
+    ).all()
+    return {int(report_id): at for report_id, at in rows}
+
+
+def add_planned(*, session: Session, marks: Iterable[dict[str, Any]]) -> None:
+    """Insert planned marks; a mark that exists already (another sweeper planned it) is kept."""
+    batch = [{**mark, "state": ReminderState.PLANNED, "fired_at": None} for mark in marks]
+    for start in range(0, len(batch), _INSERT_CHUNK):
+        statement = (
+            insert_for(session, ReminderMark)
+            .values(batch[start : start + _INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["report_id", "deadline", "due_at", "threshold"])
+        )
+        session.execute(statement)
+
+
+def claim_due_reports(*, session: Session, now: datetime, limit: int) -> Sequence[Report]:
+    """Lock and return up to ``limit`` reports that have a planned mark due by ``now``.
+
+    On PostgreSQL the report rows are locked ``FOR UPDATE SKIP LOCKED`` until the caller
+    commits, so a second sweeper skips them; the caller settles every due mark of a claimed
+    report in that transaction.
+    """
+    due = select(ReminderMark.report_id).where(
+        ReminderMark.state == ReminderState.PLANNED, col(ReminderMark.fire_at) <= now
+    )
+    query = (
+        select(Report)
+        .where(col(Report.id).in_(due))
+        .order_by(col(Report.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(query).all()
+
+
+def due_marks(
+    *, session: Session, report_ids: Collection[int], now: datetime
+) -> Sequence[ReminderMark]:
+    """Return the planned marks of ``report_ids`` due by ``now``, by report and instant."""
+    if not report_ids:
+        return []
+    return session.exec(
+        select(ReminderMark)
+        .where(
+            col(ReminderMark.report_id).in_(list(report_ids)),
+            ReminderMark.state == ReminderState.PLANNED,
+            col(ReminderMark.fire_at) <= now,
+        )
+        .order_by(
+            col(ReminderMark.report_id),
+            col(ReminderMark.deadline),
+            col(ReminderMark.due_at),
+            col(ReminderMark.fire_at),
+        )
+    ).all()
+
+
+def settle(*, session: Session, mark_ids: Collection[int], state: str, now: datetime) -> int:
+    """Move planned marks to ``state`` (sent, skipped, void); return how many were planned."""
+    if not mark_ids:
+        return 0
+    result = session.execute(
+        update(ReminderMark)
+        .where(
+            col(ReminderMark.id).in_(list(mark_ids)),
+            ReminderMark.state == ReminderState.PLANNED,
+        )
+        .values(state=state, fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def void_instance(
+    *, session: Session, report_id: int, deadline: str, due_at: datetime, now: datetime
+) -> int:
+    """Void every planned mark of one deadline instance that no longer applies."""
+    result = session.execute(
+        update(ReminderMark)
+        .where(
+            ReminderMark.report_id == report_id,
+            ReminderMark.deadline == deadline,
+            ReminderMark.due_at == due_at,
+            ReminderMark.state == ReminderState.PLANNED,
+        )
+        .values(state=ReminderState.VOID, fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def supervising_leaders(*, session: Session, regions: Collection[str]) -> Sequence[Leader]:
+    """Return the leaders who supervise (督办) one of ``regions``."""
+    if not regions:
+        return []
+    return session.exec(
+        select(Leader)
+        .where(col(Leader.supervises).is_(True), col(Leader.scope_region).in_(list(regions)))
+        .order_by(col(Leader.id))
+    ).all()
+
+
+def marks_of(*, session: Session, report_id: int) -> Sequence[ReminderMark]:
+    """Return a report's marks, by instance and instant."""
+    return session.exec(
+        select(ReminderMark)
+        .where(ReminderMark.report_id == report_id)
+        .order_by(col(ReminderMark.due_at), col(ReminderMark.fire_at), col(ReminderMark.id))
+    ).all()
