@@ -11,7 +11,7 @@ Callback data that is not ours (another bot's, an old version, forged) gets a po
 from __future__ import annotations
 
 from bot.core.messages import t
-from handlers import admin, department, observer
+from handlers import admin, department, leader, observer
 from handlers.callbacks import parse
 from handlers.context import Ctx
 from handlers.events import Event
@@ -34,6 +34,9 @@ def handle(event: Event, ctx: Ctx) -> None:
         department.on_bot_membership(event, ctx)
         return
     if event.kind not in ("message", "edited"):
+        return
+    if event.command in leader.COMMANDS:
+        leader.on_command(event, ctx)
         return
     if event.command in admin.COMMANDS:
         if event.private or event.user_id in ctx.services.admin_ids:

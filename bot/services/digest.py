@@ -147,7 +147,10 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     in_scope = scope_range(col(Report.region_code), scope)
     created_in_week = session.execute(
         select(*_REPORT_COLUMNS).where(
-            in_scope, col(Report.created_at) >= week.start, col(Report.created_at) < cut
+            in_scope,
+            col(Report.created_at) >= week.start,
+            col(Report.created_at) < week.end,
+            col(Report.created_at) <= cut,
         )
     ).all()
     # Handled reports created earlier that were still open at the week's start, or whose

@@ -1,0 +1,95 @@
+"""The Monday digest: each subscribed leader gets last week's digest of their scope, once.
+
+``send_due_digests`` is a sweep, safe to call as often as you like (from a cron trigger on
+Monday 09:00 Asia/Shanghai, and on every periodic sweep): once the send time of the last full
+week has passed it queues each subscriber's digest in the outbox under the key
+``digest:{chat_id}:{week}``, which the outbox ignores when repeated. A run missed while the bot
+was down is therefore sent once on recovery, and the same week never goes twice to a chat.
+Digests already queued are skipped before any figures are computed; each scope is computed
+once per run however many leaders share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from bot.core.digest import Digest, Week, previous_week
+from bot.infra.digest_render import render_text
+from bot.services import Services
+from bot.services.digest import build_digest
+from storage import outbox
+from storage.models import Leader, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+SEND_AT = dt.time(9, 0)  # local time on the Monday after the week
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    """What one sweep did: the week it considered and how many digests it queued."""
+
+    week: Week
+    due: bool
+    queued: int
+    skipped: int
+
+
+def digest_key(chat_id: int, week: Week) -> str:
+    """Return the outbox idempotency key of one chat's digest for one week."""
+    return f"digest:{chat_id}:{week.label}"
+
+
+def send_due_digests(
+    services: Services, now: dt.datetime, *, send_at: dt.time = SEND_AT
+) -> DigestRun:
+    """Queue last week's digest for every subscribed leader not yet sent it; commit."""
+    week = previous_week(now, services.tz)
+    due_at = week.end + dt.timedelta(hours=send_at.hour, minutes=send_at.minute)
+    if now < due_at:
+        return DigestRun(week, False, 0, 0)
+    queued = skipped = 0
+    with Session(services.engine, expire_on_commit=False) as session:
+        leaders = session.exec(
+            select(Leader).where(col(Leader.subscribed).is_(True)).order_by(col(Leader.id))
+        ).all()
+        keys = {digest_key(leader.chat_id, week): leader for leader in leaders}
+        sent = set(
+            session.exec(
+                select(OutboxMessage.idempotency_key).where(
+                    col(OutboxMessage.idempotency_key).in_(list(keys))
+                )
+            ).all()
+        )
+        digests: dict[str, Digest] = {}
+        for key, leader in keys.items():
+            if key in sent:
+                skipped += 1
+                continue
+            scope = leader.scope_region
+            if scope not in digests:
+                digests[scope] = build_digest(
+                    session=session, rules=services.rules, scope=scope, week=week, now=now
+                )
+            if outbox.enqueue(
+                session=session,
+                chat_id=leader.chat_id,
+                payload={
+                    "chat_id": leader.chat_id,
+                    "text": render_text(digests[scope], services.rules),
+                },
+                idempotency_key=key,
+                now=now,
+                purpose="digest",
+            ):
+                queued += 1
+            else:
+                skipped += 1
+        session.commit()
+    if queued:
+        log.info("digests queued week=%s count=%d", week.label, queued)
+    return DigestRun(week, True, queued, skipped)

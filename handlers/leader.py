@@ -1,0 +1,125 @@
+"""Leaders (领导) and leaders' groups: their scope's weekly digest, on demand or subscribed.
+
+A leader is a ``Leader`` row: a Telegram user's private chat or a leaders' group, with a scope
+region. Only a chat with such a row gets a digest, and only of its own scope. Administrators
+register leaders with ``/leader add CHAT_ID SCOPE [supervises]``; the change is recorded in the
+audit trail.
+
+    /digest [last|2026-W47]   this week so far (or the last full week, or a named week)
+    /subscribe, /unsubscribe  the Monday digest through the outbox (bot.services.digest_jobs)
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.core.digest import parse_week, previous_week, week_of
+from bot.core.messages import t
+from bot.core.regions import is_known, level_of
+from bot.infra.digest_render import region_label, render_text
+from bot.services.digest import build_digest
+from handlers.context import Ctx
+from handlers.events import Event
+from storage import reports as report_queries
+from storage.models import Leader
+
+COMMANDS = ("digest", "subscribe", "unsubscribe", "leader")
+SCOPE_LEVELS = ("province", "city", "county")
+
+
+def on_command(event: Event, ctx: Ctx) -> None:
+    """Runs a leader's command (or an administrator's /leader) for the chat it came from."""
+    if event.kind != "message":
+        return
+    if event.command == "leader":
+        _leader_admin(event, ctx)
+        return
+    leader = leader_of_chat(ctx, event.chat_id)
+    if leader is None:
+        if event.private:
+            ctx.out.send(event.chat_id, t("leader.not_leader"))
+        return  # a group that is not a leaders' group: stay quiet
+    if event.command == "digest":
+        _digest(event, ctx, leader)
+    elif event.command == "subscribe":
+        leader.subscribed = True
+        ctx.session.add(leader)
+        scope = region_label(leader.scope_region)
+        ctx.out.send(event.chat_id, t("leader.subscribed", scope=scope))
+    elif event.command == "unsubscribe":
+        leader.subscribed = False
+        ctx.session.add(leader)
+        ctx.out.send(event.chat_id, t("leader.unsubscribed"))
+
+
+def leader_of_chat(ctx: Ctx, chat_id: int) -> Leader | None:
+    """Return the leader registered for ``chat_id``, if any."""
+    return ctx.session.exec(select(Leader).where(Leader.chat_id == chat_id)).first()
+
+
+def _digest(event: Event, ctx: Ctx, leader: Leader) -> None:
+    """Sends the digest of the leader's scope: this week so far, the last week, or a named one."""
+    tz = ctx.services.tz
+    argument = event.args.strip().lower()
+    if argument in ("last", "上周"):
+        week = previous_week(ctx.now, tz)
+    elif argument:
+        try:
+            week = parse_week(argument, tz)
+        except ValueError:
+            week = week_of(ctx.now, tz)
+    else:
+        week = week_of(ctx.now, tz)
+    digest = build_digest(
+        session=ctx.session,
+        rules=ctx.rules,
+        scope=leader.scope_region,
+        week=week,
+        now=ctx.now,
+    )
+    ctx.out.send(event.chat_id, render_text(digest, ctx.rules), purpose="digest")
+
+
+def _leader_admin(event: Event, ctx: Ctx) -> None:
+    """Registers (or updates) a leader: /leader add CHAT_ID SCOPE [supervises]; admins only."""
+    if event.user_id not in ctx.services.admin_ids:
+        report_queries.add_event(
+            session=ctx.session,
+            report_id=None,
+            actor=f"user:{event.user_id}",
+            action="admin_refused",
+            at=ctx.now,
+            details={"command": "leader"},
+        )
+        ctx.out.send(event.chat_id, t("common.admins_only"))
+        return
+    parts = event.args.split()
+    if len(parts) not in (3, 4) or parts[0] != "add" or parts[3:] not in ([], ["supervises"]):
+        ctx.out.send(event.chat_id, t("leader.add_usage"))
+        return
+    chat_text, scope = parts[1], parts[2]
+    if not chat_text.lstrip("-").isdigit() or int(chat_text) == 0:
+        ctx.out.send(event.chat_id, t("leader.bad_chat", chat=chat_text))
+        return
+    if not is_known(scope) or level_of(scope) not in SCOPE_LEVELS:
+        ctx.out.send(event.chat_id, t("leader.bad_scope", scope=scope))
+        return
+    chat_id, supervises = int(chat_text), len(parts) == 4
+    leader = leader_of_chat(ctx, chat_id)
+    created = leader is None
+    if leader is None:
+        leader = Leader(name=chat_text, chat_id=chat_id, scope_region=scope, created_at=ctx.now)
+    leader.scope_region = scope
+    leader.supervises = supervises
+    ctx.session.add(leader)
+    report_queries.add_event(
+        session=ctx.session,
+        report_id=None,
+        actor=f"user:{event.user_id}",
+        action="leader_added" if created else "leader_updated",
+        at=ctx.now,
+        details={"chat_id": chat_id, "scope": scope, "supervises": supervises},
+    )
+    note = t("leader.supervises_note") if supervises else ""
+    key = "leader.added" if created else "leader.updated"
+    ctx.out.send(event.chat_id, t(key, chat=chat_id, scope=ctx.region_name(scope), supervises=note))
