@@ -1,4 +1,4 @@
-"""`obsbot run`: the bot itself, long polling (webhook mode arrives with its own issue)."""
+"""`obsbot run`: the bot itself, by long polling (default) or by webhook (`--webhook`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,16 @@ log = logging.getLogger(__name__)
 
 
 @click.command()
+@click.option(
+    "--webhook",
+    "use_webhook",
+    is_flag=True,
+    help="Receive updates by webhook (WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_PORT) "
+    "instead of long polling.",
+)
 @friendly_errors
-def run() -> None:
-    """Run the bot: poll Telegram, handle reports, deliver messages (Ctrl-C stops)."""
+def run(use_webhook: bool) -> None:
+    """Run the bot: receive updates, handle reports, deliver messages (Ctrl-C stops)."""
     from bot.app import build_services
     from bot.infra.delivery import DeliveryWorker
     from bot.infra.instance import hold_instance_lock
@@ -35,7 +42,19 @@ def run() -> None:
     api = open_bot_api(current.bot_runtime, token, api_base=current.telegram_api_base)
     delivery = DeliveryWorker(services.engine, api, dispatch_chat_id=find_dispatch_chat(services))
     sweeps = SweepScheduler(services, on_queued=delivery.notify)
-    runtime = BotRuntime(services, api, delivery=delivery, sweeps=sweeps)
+    webhook = None
+    if use_webhook:
+        from bot.telegram.runtime import Webhook
+        from bot.telegram.webhook import WebhookServer
+
+        url, secret = current.require_webhook()
+        webhook = Webhook(
+            WebhookServer(
+                services, secret=secret, host=current.webhook_host, port=current.webhook_port
+            ),
+            url,
+        )
+    runtime = BotRuntime(services, api, delivery=delivery, sweeps=sweeps, webhook=webhook)
 
     def reload_rules() -> None:
         """SIGHUP: load routing_rules.yaml again; a broken file keeps the old rules."""
@@ -60,5 +79,6 @@ def run() -> None:
         finally:
             await api.close()
 
-    click.echo(f"observer-bot running on {current.bot_runtime}; Ctrl-C stops", err=True)
+    mode = f"webhook on port {current.webhook_port}" if use_webhook else "long polling"
+    click.echo(f"observer-bot running on {current.bot_runtime} ({mode}); Ctrl-C stops", err=True)
     asyncio.run(main())

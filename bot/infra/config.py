@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
-    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Platforms that route HTTP (Heroku-style) announce the port as PORT.
+    webhook_port: int = Field(
+        default=8080, ge=1, le=65535, validation_alias=AliasChoices("webhook_port", "port")
+    )
 
     @field_validator("telegram_api_base", "webhook_url")
     @classmethod
@@ -74,6 +77,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    def require_webhook(self) -> tuple[str, str]:
+        """Return (WEBHOOK_URL, WEBHOOK_SECRET), or raise ConfigError saying what is missing."""
+        if not self.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL is not set: give the public https URL Telegram "
+                "should POST updates to (ending in /telegram/webhook)"
+            )
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not (secret and all(c.isalnum() or c in "_-" for c in secret) and len(secret) <= 256):
+            raise ConfigError(
+                "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ "
+                "and - (Telegram sends it back in every request)"
+            )
+        return self.webhook_url, secret
 
     def require_token(self) -> str:
         """Return the bot token, or raise ConfigError saying how to set it."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -21,11 +22,20 @@ from bot.infra.pipeline import CallbackAnswer, process_pending
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.transport import BotApi, BotApiError, Unauthorized
+from bot.telegram.webhook import WebhookServer
 from storage import inbox
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: the local server and the public URL Telegram is told to POST to."""
+
+    server: WebhookServer
+    url: str
 
 
 class BotRuntime:
@@ -40,6 +50,7 @@ class BotRuntime:
         poll_timeout: int = 25,
         batch: int = 100,
         sweeps: SweepScheduler | None = None,
+        webhook: Webhook | None = None,
     ) -> None:
         self.services = services
         self.api = api
@@ -47,16 +58,33 @@ class BotRuntime:
         self.poll_timeout = poll_timeout
         self.batch = batch
         self.sweeps = sweeps  # reminder sweeps (bot/infra/scheduler.py); None runs none
+        self.webhook = webhook  # None: long polling
+        if webhook is not None:
+            webhook.server.on_stored = self.wake
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()  # set once start-up is done and updates can arrive
         self.received = 0
 
     async def start_up(self) -> None:
-        """Learn the bot's username and make sure Telegram is not pushing to a webhook."""
+        """Learn the bot's username; register the webhook, or make sure there is none."""
         me = await self.api.call("getMe", {})
         if isinstance(me, dict):
             self.services.bot_username = str(me.get("username", ""))
-        await self.api.call("deleteWebhook", {"drop_pending_updates": False})
+        if self.webhook is None:
+            await self.api.call("deleteWebhook", {"drop_pending_updates": False})
+        else:
+            await self.webhook.server.start()
+            await self.api.call(
+                "setWebhook",
+                {
+                    "url": self.webhook.url,
+                    "secret_token": self.webhook.server.secret,
+                    "allowed_updates": ALLOWED_UPDATES,
+                    "drop_pending_updates": False,
+                },
+            )
+        self.ready.set()
         log.info(
             "bot ready username=%s runtime=%s",
             self.services.bot_username,
@@ -66,8 +94,9 @@ class BotRuntime:
     async def run(self) -> None:
         """Run the poller, the processor and the delivery worker until stopped."""
         await self.start_up()
+        receive = self._poll() if self.webhook is None else self._stopping.wait()
         tasks = [
-            asyncio.create_task(self._poll(), name="poller"),
+            asyncio.create_task(receive, name="poller" if self.webhook is None else "webhook"),
             asyncio.create_task(self._process(), name="processor"),
             asyncio.create_task(self.delivery.run(), name="delivery"),
         ]
@@ -84,6 +113,8 @@ class BotRuntime:
             for task in tasks[:2]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.webhook is not None:
+                await self.webhook.server.stop()
             await self.delivery.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[2]
@@ -91,6 +122,10 @@ class BotRuntime:
     def stop(self) -> None:
         """Ask every loop to finish."""
         self._stopping.set()
+
+    def wake(self) -> None:
+        """Tell the processor that new updates are in the inbox."""
+        self._wake.set()
 
     async def _poll(self) -> None:
         """Fetch updates and commit them to the inbox before asking for the next offset."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,9 @@ from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.services import Services
 from bot.telegram.loopback import ControlClient, LoopbackServer
-from bot.telegram.runtime import BotRuntime
+from bot.telegram.runtime import BotRuntime, Webhook
 from bot.telegram.transport import open_bot_api
+from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer, Station
 
@@ -89,10 +91,13 @@ class Stage:
 
     def start_bot(self) -> None:
         """Start a fresh bot process (new runtime, same database) on the same server."""
-        self.runtime = _new_runtime(self.server, self.services, self.dispatch_group["id"])
+        self.runtime = _new_runtime(
+            self.server, self.services, self.dispatch_group["id"], webhook=self.webhook
+        )
         self._task = asyncio.create_task(self.runtime.run())
 
     _task: asyncio.Task[None] | None = None
+    webhook: bool = False
 
 
 def _roster(engine: Engine, water: int, dispatch: int) -> None:
@@ -115,7 +120,9 @@ def _roster(engine: Engine, water: int, dispatch: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(runtime_name: str, engine: Engine) -> AsyncIterator[Stage]:
+async def running_bot(
+    runtime_name: str, engine: Engine, *, webhook: bool = False
+) -> AsyncIterator[Stage]:
     """Start the loopback server, populate people and groups, and run the bot on it."""
     async with LoopbackServer(enforce_limits=False) as server:
         control = server.control
@@ -149,6 +156,7 @@ async def running_bot(runtime_name: str, engine: Engine) -> AsyncIterator[Stage]
             water,
             dispatch,
         )
+        stage.webhook = webhook
         stage.start_bot()
         try:
             yield stage
@@ -157,7 +165,18 @@ async def running_bot(runtime_name: str, engine: Engine) -> AsyncIterator[Stage]
                 await stage.stop_bot()
 
 
-def _new_runtime(server: LoopbackServer, services: Services, dispatch_chat: int) -> BotRuntime:
+WEBHOOK_SECRET = "e2e-secret_token"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _new_runtime(
+    server: LoopbackServer, services: Services, dispatch_chat: int, *, webhook: bool = False
+) -> BotRuntime:
     """A bot process: its own Bot API client, delivery worker and runtime."""
     settings = services.settings
     api = open_bot_api(settings.bot_runtime, server.token, api_base=server.base_url, timeout=5)
@@ -169,7 +188,14 @@ def _new_runtime(server: LoopbackServer, services: Services, dispatch_chat: int)
         limits=FAST,
         retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.1),
     )
-    return BotRuntime(services, api, delivery=delivery, poll_timeout=1)
+    hook = None
+    if webhook:
+        port = _free_port()
+        hook = Webhook(
+            WebhookServer(services, secret=WEBHOOK_SECRET, host="127.0.0.1", port=port),
+            f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+        )
+    return BotRuntime(services, api, delivery=delivery, poll_timeout=1, webhook=hook)
 
 
 @pytest.fixture

@@ -112,3 +112,22 @@ def test_help_lists_commands_and_python_m_bot_works() -> None:
         [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
     )
     assert "db" in result.stdout and "Commands" in result.stdout
+
+
+def test_webhook_mode_needs_a_url_and_a_valid_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_URL is not set"):
+        load_settings().require_webhook()
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
+    monkeypatch.setenv("WEBHOOK_SECRET", "has spaces!")
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be"):
+        load_settings().require_webhook()
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_token-1")
+    assert load_settings().require_webhook() == (
+        "https://bot.example.org/telegram/webhook",
+        "s3cret_token-1",
+    )
+
+
+def test_the_platform_port_is_used_for_the_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "5000")
+    assert load_settings().webhook_port == 5000
