@@ -23,6 +23,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # typ
         "ADMIN_USER_IDS",
         "LOG_LEVEL",
         "WEBHOOK_PORT",
+        "PORT",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        "HOLIDAYS_FILE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
