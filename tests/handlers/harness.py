@@ -1,23 +1,34 @@
 """Drive the channel-neutral handlers the way the runtimes do: update JSON in, outbox out.
 
-``World`` stores each update in the inbox and runs the real pipeline. A tiny stand-in for
-Telegram then "delivers" the queued calls: it gives each sent message an id and records card
-message ids, as the delivery worker does, so the next press can refer to them.
+``World`` stores each update in the inbox, runs the real pipeline, then the real delivery
+worker against a stand-in for Telegram that only hands out message ids — so the next press
+can refer to the messages the bot sent, and cards are recorded exactly as in production.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from bot.infra.delivery import DeliveryWorker, Limits
 from bot.infra.pipeline import CallbackAnswer, process_pending
 from bot.services import Services
 from storage import inbox
-from storage.models import OutboxMessage, OutboxStatus, Report
+from storage.models import OutboxMessage, OutboxStatus
+
+FAST = Limits(
+    global_rate=1e6,
+    global_burst=1e6,
+    private_rate=1e6,
+    private_burst=1e6,
+    group_rate=1e6,
+    group_burst=1e6,
+)
 
 
 @dataclass
@@ -119,58 +130,90 @@ class World:
         self.answers.extend(answers)
         return self.deliver()
 
-    # --- a stand-in for Telegram's side of delivery -------------------------------------------
+    # --- delivery: the real worker, sending to a stand-in for Telegram ----------------------
 
     def deliver(self) -> list[Sent]:
-        """Mark queued calls sent, giving messages ids and recording where cards went."""
-        delivered: list[Sent] = []
+        """Run the real delivery worker until the outbox is drained; return what was sent."""
+        return asyncio.run(self._drain())
+
+    async def _drain(self) -> list[Sent]:
+        telegram = RecordingTelegram(self._messages)
+        offset = dt.timedelta(0)
+        worker = DeliveryWorker(
+            self.services.engine, telegram, now=lambda: self.now + offset, limits=FAST
+        )
+        for _ in range(50):
+            if await worker.run_once() == 0:
+                if not self._pending():
+                    break
+                offset += dt.timedelta(seconds=5)  # let rows waiting for a card come due
+        purposes = self._purposes()
+        delivered = [
+            Sent(
+                chat,
+                method,
+                payload.get("text", ""),
+                message_id,
+                payload,
+                purposes.get((chat, message_id, method), ""),
+            )
+            for chat, method, payload, message_id in telegram.calls
+        ]
+        self.transcript.extend(delivered)
+        return delivered
+
+    def _pending(self) -> bool:
+        with Session(self.services.engine) as session:
+            return (
+                session.exec(
+                    select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+                ).first()
+                is not None
+            )
+
+    def _purposes(self) -> dict[tuple[int, int, str], str]:
         with Session(self.services.engine) as session:
             rows = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING)
-                .order_by(col(OutboxMessage.id))
+                select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT)
             ).all()
-            for row in rows:
-                payload = _resolve(session, row.payload)
-                message_id = payload.get("message_id") if row.method.startswith("edit") else None
-                message_id = message_id or next(self._messages)
-                row.status = OutboxStatus.SENT
-                row.result_message_id = message_id
-                row.sent_at = self.now
-                session.add(row)
-                if row.purpose == "card" and row.report_id:
-                    report = session.get(Report, row.report_id)
-                    assert report is not None
-                    report.card_chat_id, report.card_message_id = row.chat_id, message_id
-                    session.add(report)
-                sent = Sent(
-                    row.chat_id,
-                    row.method,
-                    payload.get("text", ""),
-                    message_id,
-                    payload,
-                    row.purpose,
-                )
-                delivered.append(sent)
-                self.transcript.append(sent)
-                session.flush()
-            session.commit()
-        return delivered
+        return {(r.chat_id, r.result_message_id or 0, r.method): r.purpose for r in rows}
 
     def last_answer(self) -> str:
         return self.answers[-1].text
 
 
-def _resolve(session: Session, value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$card"}:
-            report = session.get(Report, value["$card"])
-            assert report is not None and report.card_message_id is not None
-            return report.card_message_id
-        return {k: _resolve(session, v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(session, v) for v in value]
-    return value
+@dataclass
+class RecordingTelegram:
+    """Telegram's side of the Bot API, reduced to what delivery needs: message ids back."""
+
+    ids: itertools.count
+    calls: list[tuple[int, str, dict[str, Any], int]] = field(default_factory=list)
+
+    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any] | bool:
+        chat_id = int(payload.get("chat_id", 0))
+        if method in ("leaveChat", "answerCallbackQuery"):
+            self.calls.append((chat_id, method, payload, 0))
+            return True
+        message_id = int(payload["message_id"]) if method.startswith("edit") else next(self.ids)
+        self.calls.append((chat_id, method, payload, message_id))
+        return {
+            "message_id": message_id,
+            "date": 0,
+            "chat": {"id": chat_id},
+            "text": payload.get("text", ""),
+        }
+
+    async def get_updates(
+        self,
+        offset: int | None,
+        timeout: int,  # noqa: ASYNC109 - the Bot API's long-poll seconds
+        limit: int,
+        allowed_updates: list[str] | None,
+    ) -> list[dict[str, Any]]:
+        return []
+
+    async def close(self) -> None:
+        return None
 
 
 def texts(sent: list[Sent], chat_id: int | None = None) -> list[str]:
