@@ -197,16 +197,13 @@ def _csv(records: Sequence[dict[str, Any]]) -> str:
 
 
 def _write_xlsx(records: Sequence[dict[str, Any]], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    from bot.infra.xlsx_writer import XlsxWriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("reports")
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = 60 if column == "text" else 20
-    sheet.append(list(EXPORT_COLUMNS))
-    for record in records:
-        sheet.append([record[column] for column in EXPORT_COLUMNS])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    widths = [60 if column == "text" else 20 for column in EXPORT_COLUMNS]
+    with XlsxWriter(path) as workbook:
+        workbook.add_sheet(
+            "reports",
+            list(EXPORT_COLUMNS),
+            widths,
+            ([record[column] for column in EXPORT_COLUMNS] for record in records),
+        )

@@ -28,6 +28,7 @@ from bot.core.messages import t
 from bot.core.regions import is_well_formed, name_of
 from bot.core.rules import RuleSet
 from bot.errors import ConfigError
+from bot.infra.xlsx_writer import XlsxWriter
 
 log = logging.getLogger(__name__)
 
@@ -421,73 +422,41 @@ def _hours(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
 
 
-def _sheet_title(name: str, used: set[str]) -> str:
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "sheet"
-    title, n = clean, 2
-    while title in used:
-        suffix = f"({n})"
-        title, n = clean[: 31 - len(suffix)] + suffix, n + 1
-    used.add(title)
-    return title
-
-
 def _write_sheet(
-    workbook: Any, title: str, columns: Sequence[Column], items: Iterable[Any], used: set[str]
+    writer: XlsxWriter, title: str, columns: Sequence[Column], items: Iterable[Any]
 ) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    sheet = workbook.create_sheet(_sheet_title(title, used))
-    sheet.freeze_panes = "A2"
-    for index, (_, width, _) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    header = []
-    for name, _, _ in columns:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        cell.fill = fill
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-        header.append(cell)
-    sheet.append(header)
-    date_columns = [i for i, (name, _, _) in enumerate(columns) if name.endswith(("时间", "时限"))]
-    for item in items:
-        values = [getter(item) for _, _, getter in columns]
-        if date_columns:
-            row: list[Any] = list(values)
-            for i in date_columns:
-                if values[i] is not None:
-                    cell = WriteOnlyCell(sheet, value=values[i])
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-                    row[i] = cell
-            sheet.append(row)
-        else:
-            sheet.append(values)
+    getters = [getter for _, _, getter in columns]
+    wrap = [i for i, (name, _, _) in enumerate(columns) if name == t("digest.col_lines")]
+    writer.add_sheet(
+        title,
+        [name for name, _, _ in columns],
+        [width for _, width, _ in columns],
+        ([getter(item) for getter in getters] for item in items),
+        wrap=wrap,
+    )
 
 
 def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
     """Write the workbook: summary, every report with its timeline, lists, one sheet per dept."""
-    from openpyxl import Workbook
-
     tz = digest.week.start.tzinfo
     assert tz is not None
-    workbook = Workbook(write_only=True)
-    used: set[str] = set()
+    with XlsxWriter(path) as workbook:
+        _write_sheets(workbook, digest, rules, tz)
+    return path
+
+
+def _write_sheets(workbook: XlsxWriter, digest: Digest, rules: RuleSet, tz: dt.tzinfo) -> None:
     _write_sheet(
         workbook,
         t("digest.sheet_summary"),
         [(t("digest.col_item"), 28, lambda r: r[0]), (t("digest.col_value"), 40, lambda r: r[1])],
         _summary_rows(digest, rules),
-        used,
     )
     _write_sheet(
         workbook,
         t("digest.sheet_summary") + "-" + t("digest.col_department"),
         _tally_columns(t("digest.col_department")),
         [(rules.department_name(d), tally) for d, tally in digest.by_department.items()],
-        used,
     )
     if digest.by_region:
         _write_sheet(
@@ -495,11 +464,10 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
             t("digest.sheet_summary") + "-" + t("digest.col_region"),
             _tally_columns(t("digest.col_region")),
             [(region_label(code), tally) for code, tally in digest.by_region.items()],
-            used,
         )
     stations = {s.code: s.name for s in digest.stations}
     timeline = _timeline_columns(rules, tz, stations)
-    _write_sheet(workbook, t("digest.sheet_reports"), timeline, digest.timeline, used)
+    _write_sheet(workbook, t("digest.sheet_reports"), timeline, digest.timeline)
     _write_sheet(
         workbook,
         t("digest.sheet_overdue"),
@@ -513,7 +481,6 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
             (t("digest.col_text"), 60, lambda o: o.text),
         ],
         digest.all_overdue,
-        used,
     )
     _write_sheet(
         workbook,
@@ -527,7 +494,6 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
             (t("digest.col_accepted"), 10, lambda s: _percent(s.accepted_share)),
         ],
         digest.stations,
-        used,
     )
     _write_sheet(
         workbook,
@@ -538,7 +504,6 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
             (t("digest.col_lines"), 90, lambda g: "\n".join(g.lines)),
         ],
         digest.sentiment,
-        used,
     )
     _write_sheet(
         workbook,
@@ -552,18 +517,14 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
             (t("digest.col_replied_at"), 18, lambda s: _naive(s.replied_at, tz)),
         ],
         digest.suggestions,
-        used,
     )
     by_department: dict[str, list[TimelineRow]] = {}
     for item in digest.timeline:
         by_department.setdefault(item.report.department, []).append(item)
     for department in sorted(by_department, key=lambda d: -len(by_department[d])):
         _write_sheet(
-            workbook, rules.department_name(department), timeline, by_department[department], used
+            workbook, rules.department_name(department), timeline, by_department[department]
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
 
 
 def _percent(value: float | None) -> float | None:
