@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
 from bot.infra.pipeline import CallbackAnswer, process_pending
 from bot.infra.scheduler import SweepScheduler
@@ -84,6 +85,7 @@ class BotRuntime:
                     "drop_pending_updates": False,
                 },
             )
+        await self._set_commands()
         self.ready.set()
         log.info(
             "bot ready username=%s runtime=%s",
@@ -118,6 +120,23 @@ class BotRuntime:
             await self.delivery.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[2]
+
+    async def _set_commands(self) -> None:
+        """Show observers their commands in private chats, and /bind in groups."""
+        private = [
+            {"command": name, "description": t(f"commands.{name}")}
+            for name in ("start", "new", "my", "cancel", "help")
+        ]
+        groups = [{"command": "bind", "description": t("commands.bind")}]
+        try:
+            await self.api.call(
+                "setMyCommands", {"commands": private, "scope": {"type": "all_private_chats"}}
+            )
+            await self.api.call(
+                "setMyCommands", {"commands": groups, "scope": {"type": "all_group_chats"}}
+            )
+        except BotApiError as error:  # cosmetic: the bot works without a command menu
+            log.warning("setMyCommands failed error=%s", error.description)
 
     def stop(self) -> None:
         """Ask every loop to finish."""

@@ -29,6 +29,8 @@ async def test_register_report_sign_resolve_rate(
 
         await control.send_text(me, "/start")
         welcome = (await stage.texts(me, 1))[0]
+        menus = await control.calls("setMyCommands")
+        assert len(menus) == 2 and "/start" not in str(menus) and "bind" in str(menus)
         assert welcome["text"] == t("observer.welcome_new")
         assert (await control.keyboard(me))["keyboard"][0][0]["request_contact"] is True
 
