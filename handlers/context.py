@@ -21,6 +21,7 @@ class Ctx:
     session: Session
     now: dt.datetime
     out: Outbox = field(default_factory=Outbox)
+    followed: bool = False  # the same chat already sent another message after this one
 
     @property
     def rules(self):  # type: ignore[no-untyped-def]

@@ -58,6 +58,14 @@ def on_private_message(event: Event, ctx: Ctx) -> None:
         on_start(event, ctx, observer)
         return
     if observer is None:
+        report_queries.add_event(
+            session=ctx.session,
+            report_id=None,
+            actor=f"user:{event.user_id}",
+            action="report_refused",
+            at=ctx.now,
+            details={"reason": "not_registered", "message": event.message_id},
+        )
         ctx.out.send(
             event.chat_id,
             t("observer.register_first"),
@@ -478,6 +486,8 @@ def _compose(event: Event, ctx: Ctx, observer: Observer, draft: Draft | None) ->
     data["rev"] = data.get("rev", 0) + 1
     draft.data = data
     _touch(ctx, draft)
+    if ctx.followed:
+        return  # more is already on its way: the last message answers with one preview
     if not _draft_text(draft):
         if event.attachments:
             ctx.out.send(

@@ -42,20 +42,53 @@ def process_pending(services: Services, *, limit: int = 200) -> tuple[int, list[
             for row in inbox.pending_updates(session=session, limit=limit)
         ]
     answers: list[CallbackAnswer] = []
+    followed = _followed_by_a_message(pending)
     for update_id, payload in pending:
-        answer = process_one(services, update_id=update_id, payload=payload)
+        answer = process_one(
+            services, update_id=update_id, payload=payload, followed=update_id in followed
+        )
         if answer is not None:
             answers.append(answer)
     return len(pending), answers
 
 
-def process_one(services: Services, *, update_id: int, payload: dict) -> CallbackAnswer | None:  # type: ignore[type-arg]
-    """Handle one stored update and commit its effects; return its callback answer, if any."""
+def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type: ignore[type-arg]
+    """Return the updates after which the same chat already sent another message.
+
+    An observer on a weak signal often sends several messages at once (text, photos, more
+    text); answering each with a preview would flood their phone, so only the last one does.
+    """
+    last_message_of: dict[int, int] = {}
+    for update_id, payload in pending:
+        message = payload.get("message")
+        if isinstance(message, dict):
+            last_message_of[int((message.get("chat") or {}).get("id", 0))] = update_id
+    followed = set()
+    for update_id, payload in pending:
+        message = payload.get("message")
+        if isinstance(message, dict):
+            chat = int((message.get("chat") or {}).get("id", 0))
+            if last_message_of[chat] != update_id:
+                followed.add(update_id)
+    return followed
+
+
+def process_one(
+    services: Services,
+    *,
+    update_id: int,
+    payload: dict,
+    followed: bool = False,  # type: ignore[type-arg]
+) -> CallbackAnswer | None:
+    """Handle one stored update and commit its effects; return its callback answer, if any.
+
+    ``followed`` says the same chat has already sent another message after this one.
+    """
     event = Event.from_update(payload, bot_username=services.bot_username)
     now = services.clock()
     try:
         with Session(services.engine, expire_on_commit=False) as session:
-            ctx = Ctx(services=services, session=session, now=now)
+            ctx = Ctx(services=services, session=session, now=now, followed=followed)
             handle(event, ctx)
             _queue(session, ctx, update_id=update_id)
             inbox.mark_update(

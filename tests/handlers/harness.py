@@ -120,6 +120,29 @@ class World:
         }
         return self.update({"callback_query": query})
 
+    def backlog(self, user_id: int, texts: list[str]) -> list[Sent]:
+        """Several messages from one user arrive before the bot handles any of them."""
+        bodies = []
+        for text in texts:
+            chat = {"id": user_id, "type": "private"}
+            bodies.append(
+                {
+                    "update_id": next(self._updates),
+                    "message": {
+                        "message_id": next(self._messages),
+                        "date": 0,
+                        "chat": chat,
+                        "text": text,
+                        "from": {"id": user_id, "is_bot": False, "first_name": f"用户{user_id}"},
+                    },
+                }
+            )
+        with Session(self.services.engine) as session:
+            inbox.record_updates(session=session, updates=bodies, now=self.now)
+            session.commit()
+        process_pending(self.services)
+        return self.deliver()
+
     def update(self, body: dict[str, Any]) -> list[Sent]:
         """Store one update in the inbox, run the pipeline, deliver and return the new calls."""
         body = {"update_id": next(self._updates), **body}

@@ -270,3 +270,10 @@ def test_my_lists_reports_and_opens_a_timeline(world: World) -> None:
     register(world, OTHER_OBSERVER, "+8613800138002")
     assert world.press(OTHER_OBSERVER, listing, listing.buttons()[0][1]) == []
     assert world.last_answer() == t("common.stale_button")
+
+
+def test_a_backlog_of_messages_gets_one_preview(world: World) -> None:
+    register(world)
+    sent = world.backlog(OBSERVER, ["北京路的路灯坏了", "已经三天了", "晚上很危险"])
+    assert len(sent) == 1
+    assert all(part in sent[0].text for part in ("路灯坏了", "三天", "很危险"))
