@@ -35,10 +35,13 @@ class Act(StrEnum):
     TRANSFER_TO = "xto"  # arg: department id
     RETURN = "ret"
     RESOLVE = "done"
+    EXTEND = "ext"  # asks dispatch for more time (延期)
     BACK = "back"  # redraw the card's own buttons
     # dispatch (target: report id)
     ROUTE_TO = "rto"  # arg: department id
     CLOSE = "close"
+    EXTENSION_OK = "exty"  # arg: the request's event id
+    EXTENSION_NO = "extn"
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,10 @@ def card_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:
         ]
     if report.status == ReportStatus.SIGNED:
         return [
-            [Button(t("department.button_resolve"), Press(Act.RESOLVE, rid).encode())],
+            [
+                Button(t("department.button_resolve"), Press(Act.RESOLVE, rid).encode()),
+                Button(t("extension.button"), Press(Act.EXTEND, rid).encode()),
+            ],
             [
                 Button(t("department.button_transfer"), Press(Act.TRANSFER, rid).encode()),
                 Button(t("department.button_return"), Press(Act.RETURN, rid).encode()),

@@ -9,14 +9,16 @@ result: their next message in the group is taken as the answer.
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import select
 
 from bot.core.messages import t
 from bot.infra.delivery import CARD_BATCH
 from bot.services import people
 from bot.services import reports as flows
-from bot.services.reports import Refused, binding_of_chat
-from handlers.actions import Keyboard, card_of
+from bot.services.reports import Refused, binding_of_chat, find_binding
+from handlers.actions import Button, Keyboard, card_of
 from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text, rating_keyboard, transfer_keyboard
 from handlers.context import Ctx
@@ -127,7 +129,7 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
 def _act(event: Event, press: Press, ctx: Ctx, report: Report, *, who: str, actor: str) -> None:
     rid = report.id or 0
     chat = event.chat_id
-    if press.act in (Act.ROUTE_TO, Act.CLOSE) or (
+    if press.act in (Act.ROUTE_TO, Act.CLOSE, Act.EXTENSION_OK, Act.EXTENSION_NO) or (
         press.act in (Act.TRANSFER, Act.BACK) and report.status == ReportStatus.DISPATCH
     ):
         _check_dispatch(ctx, report, chat)
@@ -178,16 +180,26 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, *, who: str, acto
         )
         post_card(ctx, report)
         tell_observer(ctx, report, "transferred", department=name)
-    elif press.act in (Act.RETURN, Act.RESOLVE, Act.CLOSE):
+    elif press.act in (Act.RETURN, Act.RESOLVE, Act.CLOSE, Act.EXTEND):
         allowed = {
             Act.RETURN: (ReportStatus.ROUTED, ReportStatus.SIGNED),
             Act.RESOLVE: (ReportStatus.SIGNED,),
             Act.CLOSE: (ReportStatus.DISPATCH,),
+            Act.EXTEND: (ReportStatus.SIGNED,),
         }
         if report.status not in allowed[press.act]:
             raise Refused("department.not_allowed_now")
-        action = {Act.RETURN: "return", Act.RESOLVE: "resolve", Act.CLOSE: "close"}[press.act]
+        if press.act == Act.EXTEND and flows.pending_extension(ctx.session, report_id=rid):
+            raise Refused("extension.already_pending")
+        action = {
+            Act.RETURN: "return",
+            Act.RESOLVE: "resolve",
+            Act.CLOSE: "close",
+            Act.EXTEND: "extend",
+        }[press.act]
         _ask_for_text(event, ctx, report, action, who)
+    elif press.act in (Act.EXTENSION_OK, Act.EXTENSION_NO):
+        _decide_extension(event, press, ctx, who=who, actor=actor)
     elif press.act == Act.ROUTE_TO:
         card_is_current = _is_current_card(report, chat, event.message_id)
         report = flows.route_from_dispatch(
@@ -287,6 +299,7 @@ def _ask_for_text(event: Event, ctx: Ctx, report: Report, action: str, who: str)
         "return": "department.return_prompt",
         "resolve": "department.resolve_prompt",
         "close": "dispatch.close_prompt",
+        "extend": "extension.prompt",
     }[action]
     prompt = t(key, user=who, number=report.number)
     ctx.out.reply_answer(prompt)
@@ -328,6 +341,9 @@ def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:
             note = t("department.returned_note", number=report.number, who=who, reason=text)
             post_card(ctx, report)
             tell_observer(ctx, report, "returned")
+        elif pending.action == "extend":
+            _request_extension(event, ctx, rid, text, who=who, actor=actor)
+            return
         elif pending.action == "resolve":
             report = flows.resolve(
                 ctx.session,
@@ -371,6 +387,101 @@ def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:
             card_keyboard(ctx, report),
         )
     ctx.out.send(event.chat_id, note, reply_to=event.message_id, report_id=report.id)
+
+
+EXTENSION_ANSWER = re.compile(
+    r"^\s*(\d{1,3})\s*(?:个)?\s*(?:工作日|天|日)?[\s,，:：、]*(.+)$", re.S
+)
+
+
+def _request_extension(
+    event: Event, ctx: Ctx, report_id: int, text: str, *, who: str, actor: str
+) -> None:
+    """Records a department's extension request and puts it before dispatch."""
+    match = EXTENSION_ANSWER.match(text)
+    if match is None or not match.group(2).strip():
+        ctx.out.send(event.chat_id, t("extension.usage"), reply_to=event.message_id)
+        return
+    report = ctx.session.get(Report, report_id)
+    dispatch = (
+        find_binding(ctx.session, department=ctx.rules.dispatch, region=report.region_code)
+        if report
+        else None
+    )
+    if report is None or dispatch is None:
+        ctx.out.send(event.chat_id, t("extension.no_dispatch"), reply_to=event.message_id)
+        return
+    days, reason = int(match.group(1)), match.group(2).strip()
+    request = flows.request_extension(
+        ctx.session,
+        report_id=report_id,
+        chat_id=event.chat_id,
+        days=days,
+        reason=reason,
+        actor=actor,
+        now=ctx.now,
+    )
+    rid, arg = report.id or 0, str(request.id)
+    ctx.out.send(
+        dispatch.chat_id,
+        t(
+            "extension.to_dispatch",
+            number=report.number,
+            department=ctx.department_name(report.department),
+            who=who,
+            days=days,
+            due=ctx.local(report.resolve_due_at),
+            reason=reason,
+        ),
+        keyboard=[
+            [
+                Button(t("extension.button_ok"), Press(Act.EXTENSION_OK, rid, arg).encode()),
+                Button(t("extension.button_no"), Press(Act.EXTENSION_NO, rid, arg).encode()),
+            ]
+        ],
+        report_id=rid,
+    )
+    ctx.out.send(
+        event.chat_id,
+        t("extension.requested_note", number=report.number, days=days, who=who),
+        reply_to=event.message_id,
+        report_id=rid,
+    )
+
+
+def _decide_extension(event: Event, press: Press, ctx: Ctx, *, who: str, actor: str) -> None:
+    """Dispatch approves or refuses an extension; the department and the observer are told."""
+    if not press.arg.isdigit():
+        raise Refused("common.stale_button")
+    approve = press.act == Act.EXTENSION_OK
+    report, request = flows.decide_extension(
+        ctx.session,
+        ctx.services,
+        report_id=press.target,
+        request_id=int(press.arg),
+        approve=approve,
+        actor=actor,
+        now=ctx.now,
+    )
+    days = int(request.details["days"])
+    due = ctx.local(report.resolve_due_at)
+    key = "extension.approved_note" if approve else "extension.refused_note"
+    note = t(key, number=report.number, days=days, who=who, due=due)
+    ctx.out.reply_answer(note)
+    ctx.out.edit(event.chat_id, event.message_id or 0, note, report_id=report.id)
+    if report.card_chat_id is not None:
+        ctx.out.send(
+            report.card_chat_id, note, reply_to=card_of(report.id or 0), report_id=report.id
+        )
+        ctx.out.edit(
+            report.card_chat_id,
+            card_of(report.id or 0),
+            card_text(ctx, report),
+            keyboard=card_keyboard(ctx, report),
+            report_id=report.id,
+        )
+    if approve:
+        tell_observer(ctx, report, "extension_approved", due=due)
 
 
 def _tell_resolved(ctx: Ctx, report: Report, result: str) -> None:

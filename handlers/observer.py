@@ -315,6 +315,7 @@ def _timeline(ctx: Ctx, report: Report) -> str:
         "replied": "部门回复",
         "follow_up": "补充信息",
         "closed_by_dispatch": "办结（分拨）",
+        "extension_approved": "延期获批",
     }
     for item in report_queries.events_of(session=ctx.session, report_id=report.id or 0):
         if item.action in labels:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.deadlines import due_at
+from bot.core.deadlines import add_workdays, due_at
 from bot.core.regions import ancestors, is_well_formed
 from bot.core.routing import Decision
 from bot.errors import DomainError
@@ -25,6 +25,7 @@ from storage.models import (
     GroupBinding,
     Observer,
     Report,
+    ReportEvent,
     ReportKind,
     ReportStatus,
     Station,
@@ -438,3 +439,93 @@ def find_dispatch_chat(services: Services) -> int | None:
     if not bindings:
         return None
     return min(bindings, key=lambda b: len(ancestors(b.region_code))).chat_id
+
+
+# --- extensions (延期) -------------------------------------------------------------------------
+
+EXTENSION_MAX_WORKDAYS = 30
+
+
+def request_extension(
+    session: Session,
+    *,
+    report_id: int,
+    chat_id: int,
+    days: int,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> ReportEvent:
+    """A department asks dispatch for ``days`` more working days to resolve a signed report."""
+    report = _load(session, report_id)
+    check_department_chat(session, report, chat_id=chat_id)
+    if report.status != ReportStatus.SIGNED:
+        raise Refused("department.not_allowed_now")
+    if not 1 <= days <= EXTENSION_MAX_WORKDAYS:
+        raise Refused("extension.bad_days")
+    if pending_extension(session, report_id=report_id) is not None:
+        raise Refused("extension.already_pending")
+    event = report_queries.add_event(
+        session=session,
+        report_id=report_id,
+        actor=actor,
+        action="extension_requested",
+        at=now,
+        details={
+            "days": days,
+            "reason": reason,
+            "due": report.resolve_due_at.isoformat() if report.resolve_due_at else None,
+        },
+    )
+    session.flush()
+    return event
+
+
+def pending_extension(session: Session, *, report_id: int) -> ReportEvent | None:
+    """Return the report's extension request that dispatch has not decided yet."""
+    requested: ReportEvent | None = None
+    for item in report_queries.events_of(session=session, report_id=report_id):
+        if item.action == "extension_requested":
+            requested = item
+        elif item.action in ("extension_approved", "extension_refused"):
+            requested = None
+    return requested
+
+
+def decide_extension(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    request_id: int,
+    approve: bool,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Report, ReportEvent]:
+    """Dispatch approves (the resolve deadline moves) or refuses an extension request."""
+    report = _load(session, report_id)
+    request = pending_extension(session, report_id=report_id)
+    if request is None or request.id != request_id:
+        raise Refused("common.stale_button")
+    if report.status != ReportStatus.SIGNED:
+        raise Refused("department.not_allowed_now")
+    days = int(request.details["days"])
+    details: dict[str, Any] = {"request": request_id, "days": days}
+    if approve and report.resolve_due_at is not None:
+        new_due = add_workdays(
+            report.resolve_due_at,
+            days,
+            calendar=services.calendar,
+            tz=services.tz,
+            close_of_business=services.close_of_business,
+        )
+        details["from"] = report.resolve_due_at.isoformat()
+        report.resolve_due_at = new_due.at.astimezone(dt.UTC)
+        details["to"] = report.resolve_due_at.isoformat()
+        report.updated_at = now
+        session.add(report)
+    action = "extension_approved" if approve else "extension_refused"
+    report_queries.add_event(
+        session=session, report_id=report_id, actor=actor, action=action, at=now, details=details
+    )
+    return report, request

@@ -261,3 +261,51 @@ def test_reload_with_a_broken_file_keeps_the_old_rules(world: World, tmp_path) -
     answer = world.message(ADMIN, "/reload")[0].text
     assert answer.startswith("规则文件有误") and "line" in answer
     assert world.services.rules is before
+
+
+def _signed_card(world: World) -> Sent:
+    card = _submit(world)
+    return next(
+        s for s in world.press(HANDLER, card, card.button("签收")) if s.method == "editMessageText"
+    )
+
+
+def test_an_extension_is_requested_then_approved(world: World) -> None:
+    signed = _signed_card(world)
+    due_before = _report(world).resolve_due_at
+    prompt = world.press(HANDLER, signed, signed.button("延期"))[0]
+    assert prompt.payload["reply_markup"]["force_reply"] is True
+    assert _group_says(world, HANDLER, WATER_GROUP, "需要很久")[0].text == t("extension.usage")
+    world.press(HANDLER, signed, signed.button("延期"))
+    sent = _group_says(world, HANDLER, WATER_GROUP, "5 需协调施工单位")
+    request = next(s for s in sent if s.chat_id == DISPATCH_GROUP)
+    assert "5个工作日" in request.text and "需协调施工单位" in request.text
+    # A second request while one is pending is refused.
+    assert world.press(HANDLER, signed, signed.button("延期")) == []
+    assert world.last_answer() == t("extension.already_pending")
+    # Only dispatch decides.
+    forged = Sent(WATER_GROUP, "sendMessage", "", signed.message_id, {}, "")
+    assert world.press(HANDLER, forged, request.button("同意")) == []
+    assert world.last_answer() == t("department.not_your_report")
+    decided = world.press(DISPATCHER, request, request.button("同意"))
+    report = _report(world)
+    assert report.resolve_due_at is not None and due_before is not None
+    assert report.resolve_due_at > due_before
+    assert (report.resolve_due_at - due_before).days >= 7  # 5 working days, with a weekend
+    assert any(s.chat_id == OBSERVER and "延期" in s.text for s in decided)
+    assert any(s.chat_id == WATER_GROUP and "已同意" in s.text for s in decided)
+    # The decision button is now stale.
+    assert world.press(DISPATCHER, request, request.button("不同意")) == []
+    assert world.last_answer() == t("common.stale_button")
+
+
+def test_a_refused_extension_keeps_the_deadline(world: World) -> None:
+    signed = _signed_card(world)
+    due_before = _report(world).resolve_due_at
+    world.press(HANDLER, signed, signed.button("延期"))
+    sent = _group_says(world, HANDLER, WATER_GROUP, "3天 等待材料")
+    request = next(s for s in sent if s.chat_id == DISPATCH_GROUP)
+    decided = world.press(DISPATCHER, request, request.button("不同意"))
+    assert _report(world).resolve_due_at == due_before
+    assert not any(s.chat_id == OBSERVER for s in decided)
+    assert any("未同意" in s.text for s in decided if s.chat_id == WATER_GROUP)
