@@ -344,6 +344,8 @@ class ReminderMark(SQLModel, table=True):
             "report_id", "deadline", "due_at", "threshold", name="uq_remindermark_instance"
         ),
         Index("ix_remindermark_state_fire", "state", "fire_at"),
+        # "Is this deadline instance planned?" looks for its one "overdue" mark.
+        Index("ix_remindermark_planned", "threshold", "deadline", "due_at", "report_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,29 +6,43 @@ A mark is one threshold of one deadline instance (report, deadline, due_at); see
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import Leader, ReminderMark, ReminderState, Report, ReportEvent, ReportStatus
+from storage.models import (
+    Leader,
+    OutboxMessage,
+    OutboxStatus,
+    ReminderMark,
+    ReminderState,
+    Report,
+    ReportEvent,
+    ReportStatus,
+)
 from storage.sql import insert_for
 
 SIGN = "sign"
 RESOLVE = "resolve"
-_INSERT_CHUNK = 500  # rows per INSERT: 8 parameters each stays far below SQLite's limit
+OVERDUE = "overdue"
 
 
 def _has_marks(deadline: str, due: Any) -> Any:
-    """Return EXISTS(any mark of the report's deadline instance with due time ``due``)."""
+    """Return EXISTS(the marks of the report's deadline instance with due time ``due``).
+
+    Every planned instance has exactly one "overdue" mark; looking for that one keeps the
+    check on the small ``ix_remindermark_planned`` index.
+    """
     return (
         select(ReminderMark.id)
         .where(
-            ReminderMark.report_id == Report.id,
+            ReminderMark.threshold == OVERDUE,
             ReminderMark.deadline == deadline,
             ReminderMark.due_at == due,
+            ReminderMark.report_id == Report.id,
         )
         .exists()
     )
@@ -42,32 +56,28 @@ def running_deadline_filter() -> Any:
     )
 
 
-def unplanned_reports(*, session: Session, limit: int) -> Sequence[Report]:
-    """Return up to ``limit`` reports whose running deadline has no marks yet, oldest first.
+def unplanned_reports(*, session: Session, limit: int) -> list[Report]:
+    """Return up to ``limit`` reports whose running deadline has no marks yet (in no order).
 
     The running deadline is sign-for while routed and resolve (a suggestion's reply) while
     signed; a new due time (transfer, reopen) is a new instance without marks.
     """
-    query = (
-        select(Report)
-        .where(
-            or_(
-                and_(
-                    Report.status == ReportStatus.ROUTED,
-                    col(Report.sign_due_at).is_not(None),
-                    ~_has_marks(SIGN, Report.sign_due_at),
-                ),
-                and_(
-                    Report.status == ReportStatus.SIGNED,
-                    col(Report.resolve_due_at).is_not(None),
-                    ~_has_marks(RESOLVE, Report.resolve_due_at),
-                ),
-            )
+    found: list[Report] = []
+    for status, deadline, due in (
+        (ReportStatus.ROUTED, SIGN, Report.sign_due_at),
+        (ReportStatus.SIGNED, RESOLVE, Report.resolve_due_at),
+    ):
+        if len(found) >= limit:
+            break
+        # One status at a time and unordered, so an index on status keeps closed reports out
+        # of the scan.
+        query = (
+            select(Report)
+            .where(Report.status == status, col(due).is_not(None), ~_has_marks(deadline, due))
+            .limit(limit - len(found))
         )
-        .order_by(col(Report.id))
-        .limit(limit)
-    )
-    return session.exec(query).all()
+        found.extend(session.exec(query).all())
+    return found
 
 
 def count_running(*, session: Session) -> int:
@@ -94,16 +104,16 @@ def latest_events(
     return {int(report_id): at for report_id, at in rows}
 
 
-def add_planned(*, session: Session, marks: Iterable[dict[str, Any]]) -> None:
+def add_planned(*, session: Session, marks: Sequence[dict[str, Any]]) -> None:
     """Insert planned marks; a mark that exists already (another sweeper planned it) is kept."""
-    batch = [{**mark, "state": ReminderState.PLANNED, "fired_at": None} for mark in marks]
-    for start in range(0, len(batch), _INSERT_CHUNK):
-        statement = (
-            insert_for(session, ReminderMark)
-            .values(batch[start : start + _INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["report_id", "deadline", "due_at", "threshold"])
-        )
-        session.execute(statement)
+    if not marks:
+        return
+    table = ReminderMark.__table__  # type: ignore[attr-defined]
+    statement = insert_for(session, table).on_conflict_do_nothing(
+        index_elements=["report_id", "deadline", "due_at", "threshold"]
+    )
+    rows = [{**mark, "state": ReminderState.PLANNED, "fired_at": None} for mark in marks]
+    session.execute(statement, rows)  # one cached statement, executed for many rows
 
 
 def claim_due_reports(*, session: Session, now: datetime, limit: int) -> Sequence[Report]:
@@ -148,10 +158,14 @@ def due_marks(
     ).all()
 
 
-def settle(*, session: Session, mark_ids: Collection[int], state: str, now: datetime) -> int:
-    """Move planned marks to ``state`` (sent, skipped, void); return how many were planned."""
+def settle(*, session: Session, mark_ids: Collection[int], state: str, now: datetime) -> set[int]:
+    """Move planned marks to ``state`` (sent, skipped, void); return the ids that were planned.
+
+    The update only touches marks still planned, so it is the fence of "exactly once": a mark
+    settled by anyone else is not among the ids returned.
+    """
     if not mark_ids:
-        return 0
+        return set()
     result = session.execute(
         update(ReminderMark)
         .where(
@@ -159,9 +173,10 @@ def settle(*, session: Session, mark_ids: Collection[int], state: str, now: date
             ReminderMark.state == ReminderState.PLANNED,
         )
         .values(state=state, fired_at=now)
+        .returning(ReminderMark.id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return {int(mark_id) for mark_id in result.scalars()}
 
 
 def void_instance(
@@ -191,6 +206,38 @@ def supervising_leaders(*, session: Session, regions: Collection[str]) -> Sequen
         .where(col(Leader.supervises).is_(True), col(Leader.scope_region).in_(list(regions)))
         .order_by(col(Leader.id))
     ).all()
+
+
+def enqueue_many(*, session: Session, messages: Sequence[dict[str, Any]]) -> int:
+    """Queue many outbox rows at once (the bulk twin of ``outbox.enqueue``); return how many new.
+
+    Each message has ``chat_id``, ``method``, ``payload``, ``purpose``, ``report_id``,
+    ``idempotency_key`` and ``now``; a key already queued is ignored, as with ``enqueue``.
+    """
+    if not messages:
+        return 0
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    )
+    rows = [
+        {
+            "chat_id": message["chat_id"],
+            "method": message["method"],
+            "payload": message["payload"],
+            "purpose": message["purpose"],
+            "report_id": message["report_id"],
+            "idempotency_key": message["idempotency_key"],
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_try_at": message["now"],
+            "created_at": message["now"],
+        }
+        for message in messages
+    ]
+    return len(session.execute(statement, rows).all())
 
 
 def marks_of(*, session: Session, report_id: int) -> Sequence[ReminderMark]:

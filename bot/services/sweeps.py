@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 SIGN = reminders.SIGN
 RESOLVE = reminders.RESOLVE
-OVERDUE = "overdue"
+OVERDUE = reminders.OVERDUE
 ESCALATED = "escalated"
 DEFAULT_LIMIT = 1000
 # The events after which a report's running deadline was computed from the event's time.
@@ -225,7 +225,7 @@ def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
         reports = {report.id: report for report in claimed}
         marks = reminders.due_marks(session=session, report_ids=list(reports), now=now)
         ctx = Ctx(services=services, session=session, now=now)
-        skipped_ids: list[int] = []
+        chosen: list[tuple[Report, str, dt.datetime, ReminderMark, list[ReminderMark]]] = []
 
         def instance(mark: ReminderMark) -> tuple[int, str, dt.datetime]:
             return mark.report_id, mark.deadline, mark.due_at
@@ -238,11 +238,17 @@ def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
                 )
                 continue
             ordered = sorted(group, key=lambda mark: (mark.fire_at, _rank(mark.threshold)))
-            latest, earlier = ordered[-1], ordered[:-1]
-            # The conditional update is the fence: a mark settled by anyone else is not sent.
-            if not reminders.settle(
-                session=session, mark_ids=[latest.id or 0], state=ReminderState.SENT, now=now
-            ):
+            chosen.append((report, deadline, due, ordered[-1], ordered[:-1]))
+        # The conditional update is the fence: a mark settled by anyone else is not sent.
+        won = reminders.settle(
+            session=session,
+            mark_ids=[latest.id or 0 for _, _, _, latest, _ in chosen],
+            state=ReminderState.SENT,
+            now=now,
+        )
+        skipped_ids: list[int] = []
+        for report, deadline, due, latest, earlier in chosen:
+            if latest.id not in won:
                 continue
             skipped = {mark.threshold for mark in earlier}
             _announce(ctx, report, deadline, due, latest.threshold, skipped=skipped)
@@ -255,28 +261,31 @@ def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
                 latest.threshold,
                 ",".join(sorted(skipped)) or "-",
             )
-        result.skipped += reminders.settle(
-            session=session, mark_ids=skipped_ids, state=ReminderState.SKIPPED, now=now
+        result.skipped += len(
+            reminders.settle(
+                session=session, mark_ids=skipped_ids, state=ReminderState.SKIPPED, now=now
+            )
         )
         result.queued += _queue(session, ctx.out, now=now)
 
 
 def _queue(session: Session, out: Outbox, *, now: dt.datetime) -> int:
     """Write the collected calls to the outbox (keys make a repeat a no-op); return how many."""
-    queued = 0
+    messages = []
     for call in out.calls:
         assert call.key is not None, "every sweep message carries its idempotency key"
-        queued += outbox.enqueue(
-            session=session,
-            chat_id=call.chat_id,
-            method=call.method,
-            payload=call.payload,
-            purpose=call.purpose,
-            report_id=call.report_id,
-            idempotency_key=call.key,
-            now=now,
+        messages.append(
+            {
+                "chat_id": call.chat_id,
+                "method": call.method,
+                "payload": call.payload,
+                "purpose": call.purpose,
+                "report_id": call.report_id,
+                "idempotency_key": call.key,
+                "now": now,
+            }
         )
-    return queued
+    return reminders.enqueue_many(session=session, messages=messages)
 
 
 def _card_chat(session: Session, report: Report) -> int | None:
