@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot.errors import SchemaError
+from bot.infra.redaction import protect
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the project's connection settings."""
+    protect()  # SQL parameters and rows in DEBUG logs hold phone numbers: redact them
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

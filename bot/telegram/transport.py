@@ -24,6 +24,7 @@ import logging
 from typing import Any, Protocol, runtime_checkable
 
 from bot.errors import ObserverBotError
+from bot.infra.redaction import protect
 
 JSON = dict[str, Any]
 
@@ -125,6 +126,7 @@ def open_bot_api(
     runtime: str, token: str, *, api_base: str | None, timeout: float = 20.0
 ) -> BotApi:
     """Return the ``BotApi`` of ``runtime`` ("ptb" or "aiogram"), imported on demand."""
+    protect(token)  # request URLs hold the token: no log record may carry it
     if runtime == "aiogram":
         from bot.telegram.aiogram_transport import AiogramBotApi
 
