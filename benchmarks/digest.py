@@ -9,7 +9,8 @@ measures, in the same run, the digest of 2026-W47 for the whole province (440000
 - ``load``: the four queries of ``bot.services.digest.load_week``;
 - ``compute``: ``bot.core.digest.compute_digest`` on those rows;
 - ``text``, ``chart``, ``workbook``: the three renderings;
-- ``total``: all of the above, as ``obsbot digest`` does it (best of ``--repeat`` warm runs;
+- ``total``: all of the above, as ``obsbot digest`` does it (best of ``--repeat`` warm runs,
+  with this process's CPU time too, since the machine may be shared;
   the first, cold run, which imports matplotlib and loads the font, is reported apart);
 - baseline ``bare_select``: ``SELECT *`` of the week's rows through the raw driver, the floor
   for reading the week at all.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import statistics
 import sys
@@ -250,6 +252,7 @@ def bare_select(engine: Engine) -> tuple[float, int]:
 def one_digest(engine: Engine, rules: RuleSet, out: Path) -> dict[str, float]:
     """Build and render the province digest once; return the seconds of each step."""
     times: dict[str, float] = {}
+    cpu_started = time.process_time()
     started = time.perf_counter()
     with Session(engine) as session:
         rows = load_week(session=session, scope=SCOPE, week=WEEK, now=NOW)
@@ -280,6 +283,7 @@ def one_digest(engine: Engine, rules: RuleSet, out: Path) -> dict[str, float]:
     render_workbook(digest, rules, out / "digest.xlsx")
     times["workbook"] = time.perf_counter() - mark
     times["total"] = time.perf_counter() - started
+    times["cpu"] = time.process_time() - cpu_started
     times["rows"] = len(rows.reports)
     times["events"] = len(rows.events)
     times["text_chars"] = len(message)
@@ -304,7 +308,7 @@ def run(
         f"({best['new']:,.0f} new), {best['events']:,.0f} events, "
         f"text {best['text_chars']:.0f} chars"
     )
-    for step in ("load", "compute", "text", "chart", "workbook", "total"):
+    for step in ("load", "compute", "text", "chart", "workbook", "total", "cpu"):
         spread = statistics.median(t[step] for t in warm)
         print(f"[{label}]   {step:<9} {best[step]:6.3f} s (median {spread:.3f} s)")
     print(f"[{label}]   cold total {cold['total']:.3f} s (first run: imports, font loading)")
@@ -322,10 +326,12 @@ def run(
         f"{label}_chart_seconds": round(best["chart"], 3),
         f"{label}_workbook_seconds": round(best["workbook"], 3),
         f"{label}_total_seconds": round(best["total"], 3),
+        f"{label}_total_cpu_seconds": round(best["cpu"], 3),
         f"{label}_cold_total_seconds": round(cold["total"], 3),
         f"{label}_baseline_bare_select_seconds": round(baseline, 3),
         f"{label}_total_vs_baseline": round(best["total"] / baseline, 1),
         f"{label}_goal_under_3s": best["total"] < 3,
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 

@@ -593,8 +593,8 @@ def compute_digest(
 
     week_reports = [f.report for f in facts if f.new]
     history = list(history)
-    before = [row for row in history if week.shifted(-RISING_WEEKS).start <= row.created_at]
-    before = [row for row in before if row.created_at < week.start]
+    earliest = week.shifted(-RISING_WEEKS).start
+    before = [row for row in history if earliest <= row.created_at < week.start]
     top_tags, rising_tags = _topics(
         (r.tags for r in week_reports), (r.tags for r in before), RISING_WEEKS
     )

@@ -345,7 +345,8 @@ def render_chart(digest: Digest, rules: RuleSet, path: Path) -> Path:
         )
         _draw_daily(daily_axes, digest)
         _draw_rates(rate_axes, digest, rules)
-        figure.tight_layout(rect=(0, 0, 1, 0.95))
+        # Fixed margins: tight_layout would measure every label (half the chart's time).
+        figure.subplots_adjust(left=0.05, right=0.98, top=0.86, bottom=0.1, wspace=0.32)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, format="png", dpi=CHART_DPI)
     return path
@@ -412,12 +413,6 @@ def _naive(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
     return moment.astimezone(tz).replace(tzinfo=None) if moment is not None else None
 
 
-def _flag(value: bool | None) -> str:
-    if value is None:
-        return ""
-    return t("digest.flag_yes") if value else t("digest.flag_no")
-
-
 def _hours(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
 
@@ -445,6 +440,12 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
     return path
 
 
+def _write_rendered(
+    writer: XlsxWriter, title: str, columns: Sequence[Column], rows: Iterable[str]
+) -> None:
+    writer.add_sheet(title, [n for n, _, _ in columns], [w for _, w, _ in columns], rows)
+
+
 def _write_sheets(workbook: XlsxWriter, digest: Digest, rules: RuleSet, tz: dt.tzinfo) -> None:
     _write_sheet(
         workbook,
@@ -467,7 +468,13 @@ def _write_sheets(workbook: XlsxWriter, digest: Digest, rules: RuleSet, tz: dt.t
         )
     stations = {s.code: s.name for s in digest.stations}
     timeline = _timeline_columns(rules, tz, stations)
-    _write_sheet(workbook, t("digest.sheet_reports"), timeline, digest.timeline)
+    getters = [getter for _, _, getter in timeline]
+    # Each report's row is rendered once and reused on its department's sheet.
+    rendered = {
+        item.report.id: XlsxWriter.render_row([getter(item) for getter in getters])
+        for item in digest.timeline
+    }
+    _write_rendered(workbook, t("digest.sheet_reports"), timeline, rendered.values())
     _write_sheet(
         workbook,
         t("digest.sheet_overdue"),
@@ -522,8 +529,11 @@ def _write_sheets(workbook: XlsxWriter, digest: Digest, rules: RuleSet, tz: dt.t
     for item in digest.timeline:
         by_department.setdefault(item.report.department, []).append(item)
     for department in sorted(by_department, key=lambda d: -len(by_department[d])):
-        _write_sheet(
-            workbook, rules.department_name(department), timeline, by_department[department]
+        _write_rendered(
+            workbook,
+            rules.department_name(department),
+            timeline,
+            (rendered[item.report.id] for item in by_department[department]),
         )
 
 
@@ -546,39 +556,55 @@ def _tally_columns(first: str) -> list[Column]:
 
 
 def _timeline_columns(rules: RuleSet, tz: dt.tzinfo, stations: dict[str, str]) -> list[Column]:
-    def tag_names(tags: Sequence[str]) -> str:
-        return "、".join(rules.tags[tag].name if tag in rules.tags else tag for tag in tags)
+    names: dict[str, str] = {}  # catalogue and rules look-ups, once per distinct value
 
+    def name(kind: str, value: str | None) -> str:
+        key = f"{kind}.{value}"
+        found = names.get(key)
+        if found is None:
+            if kind == "department":
+                found = rules.department_name(value or "")
+            elif kind == "region":
+                found = region_label(value or "")
+            elif kind == "tag":
+                found = rules.tags[value].name if value in rules.tags else value or ""
+            elif kind == "priority":
+                found = _priority(value or "")
+            else:
+                found = t(key) if value else ""
+            names[key] = found
+        return found
+
+    def flag(value: bool | None) -> str:
+        return name("flag", "yes" if value else "no") if value is not None else ""
+
+    names["flag.yes"], names["flag.no"] = t("digest.flag_yes"), t("digest.flag_no")
     return [
         (t("digest.col_number"), 20, lambda i: i.report.number),
-        (t("digest.col_kind"), 10, lambda i: t(f"kind.{i.report.kind}")),
-        (t("digest.col_status"), 14, lambda i: t(f"status.{i.report.status}")),
-        (t("digest.col_priority"), 8, lambda i: _priority(i.report.priority)),
-        (t("digest.col_department"), 16, lambda i: rules.department_name(i.report.department)),
-        (t("digest.col_region"), 12, lambda i: region_label(i.report.region_code)),
+        (t("digest.col_kind"), 10, lambda i: name("kind", i.report.kind)),
+        (t("digest.col_status"), 14, lambda i: name("status", i.report.status)),
+        (t("digest.col_priority"), 8, lambda i: name("priority", i.report.priority)),
+        (t("digest.col_department"), 16, lambda i: name("department", i.report.department)),
+        (t("digest.col_region"), 12, lambda i: name("region", i.report.region_code)),
         (
             t("digest.col_station"),
             26,
             lambda i: stations.get(i.report.station_code, i.report.station_code),
         ),
-        (t("digest.col_tags"), 16, lambda i: tag_names(i.report.tags)),
+        (t("digest.col_tags"), 16, lambda i: "、".join(name("tag", tag) for tag in i.report.tags)),
         (t("digest.col_text"), 50, lambda i: _summary(i.report.text)),
         (t("digest.col_created"), 18, lambda i: _naive(i.report.created_at, tz)),
         (t("digest.col_sign_due"), 18, lambda i: _naive(i.report.sign_due_at, tz)),
         (t("digest.col_signed"), 18, lambda i: _naive(i.report.signed_at, tz)),
-        (t("digest.col_sign_on_time"), 10, lambda i: _flag(i.sign_on_time)),
+        (t("digest.col_sign_on_time"), 10, lambda i: flag(i.sign_on_time)),
         (t("digest.col_resolve_due"), 18, lambda i: _naive(i.report.resolve_due_at, tz)),
         (t("digest.col_resolved"), 18, lambda i: _naive(i.report.resolved_at, tz)),
-        (t("digest.col_resolve_on_time"), 10, lambda i: _flag(i.resolve_on_time)),
+        (t("digest.col_resolve_on_time"), 10, lambda i: flag(i.resolve_on_time)),
         (t("digest.col_closed"), 18, lambda i: _naive(i.report.closed_at, tz)),
-        (
-            t("digest.col_rating"),
-            10,
-            lambda i: t(f"rating.{i.report.rating}") if i.report.rating else "",
-        ),
+        (t("digest.col_rating"), 10, lambda i: name("rating", i.report.rating)),
         (t("digest.col_transfers"), 10, lambda i: i.transfers),
         (t("digest.col_returns"), 10, lambda i: i.returns),
-        (t("digest.col_overdue_now"), 10, lambda i: _flag(i.overdue_now)),
+        (t("digest.col_overdue_now"), 10, lambda i: flag(i.overdue_now)),
     ]
 
 

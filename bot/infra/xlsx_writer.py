@@ -10,9 +10,10 @@ result (the tests open every workbook with openpyxl).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,8 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 STYLE_HEADER, STYLE_DATE, STYLE_WRAP = 1, 2, 3
+_TEXT = '<c t="inlineStr"><is><t xml:space="preserve">'
+_WRAPPED_TEXT = f'<c t="inlineStr" s="{STYLE_WRAP}"><is><t xml:space="preserve">'
 
 _STYLES = (
     _HEAD + f'<styleSheet xmlns="{_MAIN}">'
@@ -58,6 +61,14 @@ def column_letter(index: int) -> str:
 def _escape(text: str) -> str:
     text = _ILLEGAL.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_escape_short = functools.lru_cache(maxsize=8192)(_escape)
+
+
+def _text(text: str) -> str:
+    """Escape ``text``; short, repeated values (names, statuses) are escaped once."""
+    return _escape_short(text) if len(text) <= 24 else _escape(text)
 
 
 def sheet_title(name: str, used: set[str]) -> str:
@@ -96,11 +107,14 @@ class XlsxWriter:
         title: str,
         header: Sequence[str],
         widths: Sequence[float],
-        rows: Iterable[Sequence[Any]],
+        rows: Iterable[Sequence[Any] | str],
         *,
         wrap: Sequence[int] = (),
     ) -> str:
-        """Write one sheet: a bold frozen header, then ``rows``; return the title used."""
+        """Write one sheet: a bold frozen header, then ``rows``; return the title used.
+
+        A row is a sequence of values, or the XML ``render_row`` returned for it earlier.
+        """
         title = sheet_title(title, self._used)
         self._titles.append(title)
         letters = [column_letter(i) for i in range(1, len(header) + 1)]
@@ -130,32 +144,39 @@ class XlsxWriter:
             ]
             raw.write("".join(parts).encode("utf-8"))
             buffer: list[str] = []
-            for number, row in enumerate(rows, start=2):
-                buffer.append(f'<row r="{number}">')
-                for index, value in enumerate(row):
-                    if value is None or value == "":
-                        continue
-                    ref = f"{letters[index]}{number}"
-                    if isinstance(value, bool):
-                        buffer.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
-                    elif isinstance(value, int | float):
-                        buffer.append(f'<c r="{ref}"><v>{value!r}</v></c>')
-                    elif isinstance(value, dt.datetime):
-                        serial = (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
-                        buffer.append(f'<c r="{ref}" s="{STYLE_DATE}"><v>{serial:.8f}</v></c>')
-                    else:
-                        style = f' s="{STYLE_WRAP}"' if index in wrapped else ""
-                        buffer.append(
-                            f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">'
-                            f"{_escape(str(value))}</t></is></c>"
-                        )
-                buffer.append("</row>")
-                if len(buffer) > 20_000:
+            for row in rows:
+                buffer.append(row if isinstance(row, str) else self.render_row(row, wrapped))
+                if len(buffer) > 2_000:
                     raw.write("".join(buffer).encode("utf-8"))
                     buffer.clear()
             buffer.append("</sheetData></worksheet>")
             raw.write("".join(buffer).encode("utf-8"))
         return title
+
+    @staticmethod
+    def render_row(values: Sequence[Any], wrap: Collection[int] = ()) -> str:
+        """Return the XML of one data row (cells in order, no references: reusable anywhere)."""
+        cells: list[str] = ["<row>"]
+        append = cells.append
+        for index, value in enumerate(values):
+            kind = type(value)
+            if value is None or value == "":
+                append("<c/>")
+            elif kind is str:
+                opening = _WRAPPED_TEXT if index in wrap else _TEXT
+                append(f"{opening}{_text(value)}</t></is></c>")
+            elif kind is bool:
+                append(f'<c t="b"><v>{int(value)}</v></c>')
+            elif kind is int or kind is float:
+                append(f"<c><v>{value!r}</v></c>")
+            elif isinstance(value, dt.datetime):
+                naive = value if value.tzinfo is None else value.replace(tzinfo=None)
+                serial = (naive - _EPOCH).total_seconds() / 86400
+                append(f'<c s="{STYLE_DATE}"><v>{serial:.8f}</v></c>')
+            else:
+                append(f"{_TEXT}{_text(str(value))}</t></is></c>")
+        append("</row>")
+        return "".join(cells)
 
     def close(self) -> None:
         """Write the workbook's index files and close the zip."""
