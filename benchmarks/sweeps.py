@@ -145,11 +145,8 @@ def populate(engine: Engine, services: Services, *, reports: int, due: int) -> N
             session.execute(insert(ReportEvent), events[start : start + 1000])
         if engine.dialect.name == "postgresql":
             session.execute(text("SELECT setval('report_id_seq', (SELECT max(id) FROM report))"))
-    with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE"))
-        else:
-            connection.exec_driver_sql("ANALYZE")
+    with engine.begin() as connection:  # statistics, as a running database would have
+        connection.exec_driver_sql("ANALYZE")
 
 
 CPU_MS: list[float] = []  # this process's CPU time of the last timed() call (shared machine)

@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -114,6 +114,16 @@ def add_planned(*, session: Session, marks: Sequence[dict[str, Any]]) -> None:
     )
     rows = [{**mark, "state": ReminderState.PLANNED, "fired_at": None} for mark in marks]
     session.execute(statement, rows)  # one cached statement, executed for many rows
+
+
+def refresh_statistics(*, session: Session) -> None:
+    """Update PostgreSQL's statistics of the marks table after a large batch was planned.
+
+    Until autovacuum notices a burst of new marks, stale statistics can make the planner pick
+    a nested loop for the "planned yet?" check that is quadratic in the number of reports.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE remindermark"))
 
 
 def claim_due_reports(*, session: Session, now: datetime, limit: int) -> Sequence[Report]:

@@ -70,6 +70,7 @@ DEFAULT_LIMIT = 1000
 CLOCK_STARTS = ("created", "transferred", "routed_by_dispatch", "reopened")
 WARN_FROM = dt.time(9, 0)  # administrators' calendar warning: not before this local time
 SUMMARY_LIMIT = 80
+ANALYZE_AFTER = 500  # planning this many deadlines at once refreshes PostgreSQL's statistics
 
 
 @dataclass(slots=True)
@@ -208,6 +209,9 @@ def _plan(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
             start = starts.get(report.id or 0, report.created_at)
             marks.extend(plan_marks(services, report, start=start))
         reminders.add_planned(session=session, marks=marks)
+    if len(reports) >= ANALYZE_AFTER:
+        with session_scope(services.engine) as session:
+            reminders.refresh_statistics(session=session)
     result.planned = len(reports)
     result.more = result.more or len(reports) >= limit
 
