@@ -308,7 +308,7 @@ def cjk_font() -> str:
     from matplotlib import font_manager
 
     try:
-        import noto_cjk_sans_otc
+        import noto_cjk_sans_otc  # type: ignore[import-untyped]
 
         path = Path(str(noto_cjk_sans_otc.FONT_PATH))
         if path.is_file():
@@ -332,7 +332,7 @@ def render_chart(digest: Digest, rules: RuleSet, path: Path) -> Path:
 
     family = cjk_font()
     width, height = CHART_SIZE_PX
-    rc = {"font.family": family, "axes.unicode_minus": False, "font.size": 13}
+    rc: Any = {"font.family": family, "axes.unicode_minus": False, "font.size": 13}
     import matplotlib
 
     with matplotlib.rc_context(rc):

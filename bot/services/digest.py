@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot.core.digest import (
     HANDLED_KINDS,
@@ -36,27 +36,34 @@ from storage.models import Report, ReportEvent, Station
 EVENT_ACTIONS = ("transferred", "returned", "rated", "reopened", "resolved", "replied")
 ID_CHUNK = 5000
 
-_REPORT_COLUMNS = (
-    Report.id,
-    Report.number,
-    Report.kind,
-    Report.status,
-    Report.department,
-    Report.region_code,
-    Report.station_code,
-    Report.text,
-    Report.created_at,
-    Report.tags,
-    Report.keywords,
-    Report.category,
-    Report.priority,
-    Report.target_region,
-    Report.sign_due_at,
-    Report.resolve_due_at,
-    Report.signed_at,
-    Report.resolved_at,
-    Report.closed_at,
-    Report.rating,
+# Table columns (not the model's attributes) so queries return plain tuples.
+_R: Any = Report.__table__.c  # type: ignore[attr-defined]
+_E: Any = ReportEvent.__table__.c  # type: ignore[attr-defined]
+_S: Any = Station.__table__.c  # type: ignore[attr-defined]
+_REPORT_COLUMNS = tuple(
+    _R[name]
+    for name in (
+        "id",
+        "number",
+        "kind",
+        "status",
+        "department",
+        "region_code",
+        "station_code",
+        "text",
+        "created_at",
+        "tags",
+        "keywords",
+        "category",
+        "priority",
+        "target_region",
+        "sign_due_at",
+        "resolve_due_at",
+        "signed_at",
+        "resolved_at",
+        "closed_at",
+        "rating",
+    )
 )
 
 
@@ -144,13 +151,13 @@ def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]
 def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
     """Read what the digest of ``scope`` for ``week`` needs, as of ``now``."""
     cut = min(now, week.end)
-    in_scope = scope_range(col(Report.region_code), scope)
+    in_scope = scope_range(_R.region_code, scope)
     created_in_week = session.execute(
         select(*_REPORT_COLUMNS).where(
             in_scope,
-            col(Report.created_at) >= week.start,
-            col(Report.created_at) < week.end,
-            col(Report.created_at) <= cut,
+            _R.created_at >= week.start,
+            _R.created_at < week.end,
+            _R.created_at <= cut,
         )
     ).all()
     # Handled reports created earlier that were still open at the week's start, or whose
@@ -158,12 +165,12 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     carried_over = session.execute(
         select(*_REPORT_COLUMNS).where(
             in_scope,
-            col(Report.created_at) < week.start,
-            col(Report.kind).in_(HANDLED_KINDS),
+            _R.created_at < week.start,
+            _R.kind.in_(HANDLED_KINDS),
             or_(
-                and_(col(Report.resolved_at).is_(None), col(Report.closed_at).is_(None)),
-                col(Report.resolved_at) >= week.start,
-                col(Report.closed_at) >= week.start,
+                and_(_R.resolved_at.is_(None), _R.closed_at.is_(None)),
+                _R.resolved_at >= week.start,
+                _R.closed_at >= week.start,
             ),
         )
     ).all()
@@ -172,36 +179,30 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     ids = sorted(report.id for report in reports)
     events: list[EventRow] = []
     for chunk in _chunks(ids):
-        for report_id, action, at, details in session.execute(
-            select(
-                ReportEvent.report_id, ReportEvent.action, ReportEvent.at, ReportEvent.details
-            ).where(
-                col(ReportEvent.report_id).in_(chunk),
-                col(ReportEvent.action).in_(EVENT_ACTIONS),
-                col(ReportEvent.at) < cut,
+        found: Any = session.execute(
+            select(_E.report_id, _E.action, _E.at, _E.details).where(
+                _E.report_id.in_(chunk),
+                _E.action.in_(EVENT_ACTIONS),
+                _E.at < cut,
             )
-        ):
+        )
+        for report_id, action, at, details in found:
             events.append(EventRow(report_id, action, at, details or {}))
 
     earlier = week.shifted(-RISING_WEEKS).start
+    topics: Any = session.execute(
+        select(_R.created_at, _R.tags, _R.keywords).where(
+            in_scope, _R.created_at >= earlier, _R.created_at < week.start
+        )
+    )
     history = [
         TopicRow(created_at, tuple(tags or ()), tuple((str(w), float(x)) for w, x in kw or ()))
-        for created_at, tags, kw in session.execute(
-            select(Report.created_at, Report.tags, Report.keywords).where(
-                in_scope,
-                col(Report.created_at) >= earlier,
-                col(Report.created_at) < week.start,
-            )
-        )
+        for created_at, tags, kw in topics
     ]
-    stations = [
-        StationRow(code, name, region_code)
-        for code, name, region_code in session.execute(
-            select(Station.code, Station.name, Station.region_code).where(
-                scope_range(col(Station.region_code), scope)
-            )
-        )
-    ]
+    found = session.execute(
+        select(_S.code, _S.name, _S.region_code).where(scope_range(_S.region_code, scope))
+    )
+    stations = [StationRow(code, name, region_code) for code, name, region_code in found]
     return WeekRows(reports, events, stations, history)
 
 
@@ -237,14 +238,12 @@ def export_rows(
     status: str | None = None,
 ) -> list[ReportRow]:
     """Return the reports created in [start, end), filtered, oldest first."""
-    query = select(*_REPORT_COLUMNS).where(
-        col(Report.created_at) >= start, col(Report.created_at) < end
-    )
+    query = select(*_REPORT_COLUMNS).where(_R.created_at >= start, _R.created_at < end)
     if scope is not None:
-        query = query.where(scope_range(col(Report.region_code), scope))
+        query = query.where(scope_range(_R.region_code, scope))
     if department is not None:
-        query = query.where(col(Report.department) == department)
+        query = query.where(_R.department == department)
     if status is not None:
-        query = query.where(col(Report.status) == status)
-    query = query.order_by(col(Report.created_at), col(Report.id))
+        query = query.where(_R.status == status)
+    query = query.order_by(_R.created_at, _R.id)
     return [_report_row(values) for values in session.execute(query)]
