@@ -118,6 +118,21 @@ def claim_heads(
     return rows
 
 
+def release_all(*, session: Session, now: datetime) -> int:
+    """Make every pending row due at ``now``; return how many were leased or backing off.
+
+    Only for a worker that knows no other worker is running (SQLite's instance lock): a
+    lease then belongs to a process that is gone.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_try_at) > now)
+        .values(next_try_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _fenced(message_id: int, attempts: int) -> Any:
     """Return the WHERE clause matching a row still pending under the given lease."""
     return (

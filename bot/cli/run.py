@@ -40,7 +40,12 @@ def run(use_webhook: bool) -> None:
     services = build_services(current)
     ensure_current(services.engine)
     api = open_bot_api(current.bot_runtime, token, api_base=current.telegram_api_base)
-    delivery = DeliveryWorker(services.engine, api, dispatch_chat_id=find_dispatch_chat(services))
+    delivery = DeliveryWorker(
+        services.engine,
+        api,
+        dispatch_chat_id=find_dispatch_chat(services),
+        sole=instance_lock is not None,  # SQLite: a lease left at start is a dead process's
+    )
     sweeps = SweepScheduler(services, on_queued=delivery.notify)
     webhook = None
     if use_webhook:

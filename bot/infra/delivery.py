@@ -8,7 +8,9 @@ them through a ``BotApi`` and never loses one:
 - **Claims are leases.** Claiming a head pushes its ``next_try_at`` forward by ``lease`` and
   bumps ``attempts`` (the fencing token of every later update). On PostgreSQL heads are claimed
   ``FOR UPDATE SKIP LOCKED``, so several workers share the queue and never send a row twice;
-  on SQLite run one worker. A crashed worker's rows are retried when their lease runs out.
+  on SQLite run one worker. A crashed worker's rows are retried when their lease runs out —
+  or at once when the new worker is the ``sole`` one (SQLite, whose instance lock guarantees
+  that the lease's holder is gone): a chat's queue is not held up for a lease after a crash.
 - **Pacing.** A ``Pacer`` keeps to about 30 messages/s overall, 1/s per private chat and 20/min
   per group (GCRA token buckets), so 429s are rare.
 - **429** (``RetryAfter``): the chat waits ``retry_after`` and the same row is sent again; the
@@ -314,6 +316,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(minutes=2),
         shutdown_grace: float = 10.0,
         rng: random.Random | None = None,
+        sole: bool = False,
     ) -> None:
         self.engine = engine
         self.api = api
@@ -327,6 +330,7 @@ class DeliveryWorker:
         self.lease = lease
         self.shutdown_grace = shutdown_grace
         self.rng = rng or random.Random()
+        self.sole = sole  # no other worker can be running: leases found at start are stale
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -354,7 +358,10 @@ class DeliveryWorker:
         """Deliver until ``stop()`` is called, then finish cleanly."""
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
-        log.info("delivery worker started dispatch_chat=%s", self.dispatch_chat_id)
+        released = await asyncio.to_thread(self._take_back_leases) if self.sole else 0
+        log.info(
+            "delivery worker started dispatch_chat=%s released=%s", self.dispatch_chat_id, released
+        )
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
@@ -482,6 +489,16 @@ class DeliveryWorker:
     def _session(self) -> Iterator[Session]:
         with session_scope(self.engine) as session:
             yield session
+
+    def _take_back_leases(self) -> int:
+        """Make every pending row due now (sole worker only); return how many waited.
+
+        A future ``next_try_at`` is then either the lease of a process that died mid-send (its
+        chat's queue would wait for the lease to run out) or a backoff, which a restart may cut
+        short: a 429 answers ``retry_after`` again, a failing chat fails again.
+        """
+        with self._session() as session:
+            return outbox.release_all(session=session, now=self.now())
 
     def _claim(self, busy: set[int], limit: int) -> list[Claimed]:
         now = self.now()
