@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.core.messages import t
+from bot.core.messages import catalogue, t
 from bot.core.roster import mask_phone
 from bot.services import people
 from bot.services import reports as flows
@@ -304,18 +304,9 @@ def _timeline(ctx: Ctx, report: Report) -> str:
         )
     ]
     labels = {
-        "created": "提交",
-        "signed": "签收",
-        "transferred": "转办",
-        "returned": "退回分拨",
-        "routed_by_dispatch": "分拨",
-        "resolved": "办结",
-        "rated": "评价",
-        "reopened": "重办",
-        "replied": "部门回复",
-        "follow_up": "补充信息",
-        "closed_by_dispatch": "办结（分拨）",
-        "extension_approved": "延期获批",
+        key.removeprefix("timeline.event."): text
+        for key, text in catalogue().items()
+        if key.startswith("timeline.event.")
     }
     for item in report_queries.events_of(session=ctx.session, report_id=report.id or 0):
         if item.action in labels:

@@ -29,32 +29,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.messages import catalogue
 from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
 from bot.core.tagging import Matcher, default_idf, tfidf_keywords
 from bot.core.text import has_content, normalise
 
-# Every user-facing Chinese string of routing, in one place (to move into the message catalogue).
-ROUTING_TEXT: dict[str, str] = {
-    "kind.problem": "问题反映",
-    "kind.suggestion": "意见建议",
-    "kind.sentiment": "社情民意",
-    "priority.urgent": "紧急",
-    "priority.normal": "一般",
-    "explain.rule": "命中关键词：{words} → {department}",
-    "explain.rule_and_model": "命中关键词：{words}；模型判断：{label}（{prob}）→ {department}",
-    "explain.model": "模型判断：{label}（{prob}），依据：{words} → {department}",
-    "explain.none": "未命中任何规则 → {department}（人工分拨）",
-    "explain.close": "{first}与{second}得分接近 → {department}（人工分拨）",
-    "explain.empty": "内容为空或无法识别 → {department}（人工分拨）",
-    "explain.category": "观察员选择：{category}",
-    "explain.category_only": "观察员选择：{category}",
-    "explain.urgent": "涉及{tags}，按紧急处理",
-    "separator": "、",
-    "clause": "；",
-}
 
-KIND_LABELS: dict[Kind, str] = {k: ROUTING_TEXT[f"kind.{k}"] for k in KINDS}
+# Every user-facing Chinese string of routing, in one place (to move into the message catalogue).
+def _text(key: str) -> str:
+    """Return a routing template from the message catalogue (section ``routing``)."""
+    return catalogue()[f"routing.{key}"]
+
+
 CATEGORY_BONUS = 2.0  # added to a department the observer chose in the guided form
 MAX_CANDIDATES = 5
 EVIDENCE_WORDS = 4
@@ -149,7 +136,7 @@ class Decision:
     @property
     def kind_label(self) -> str:
         """Return the Chinese name of the kind (问题反映 / 意见建议 / 社情民意)."""
-        return KIND_LABELS[self.kind]
+        return catalogue()[f"kind.{self.kind}"]
 
     def to_json(self) -> dict[str, Any]:
         """Return the decision as a JSON-ready dict (the `obsbot route` output)."""
@@ -229,7 +216,7 @@ class Router:
 
     def _kind(self, hits: dict[str, int], category: str | None) -> Kind:
         if category is not None:
-            for kind, label in KIND_LABELS.items():
+            for kind, label in ((k, catalogue()[f"kind.{k}"]) for k in KINDS):
                 if category in (kind, label):
                     return kind
         best: Kind = "problem"
@@ -344,7 +331,7 @@ class Router:
         urgent_tags = [t for t in tag_ids if rs.tags[t].priority == "urgent"]
         priority = "urgent" if urgent_tags else "normal"
 
-        sep = ROUTING_TEXT["separator"]
+        sep = _text("separator")
         if not ranked or ranked[0][1] < rs.routing.min_score:
             return self._dispatch(
                 kind, region, tag_ids, keywords, candidates, priority, "explain.none"
@@ -380,25 +367,23 @@ class Router:
         if rule_entry is not None:
             matched = sep.join(dict.fromkeys(rule_entry[2]))
             if support.get(best_dept, 0.0) > 0:
-                text_ = ROUTING_TEXT["explain.rule_and_model"].format(
+                text_ = _text("explain.rule_and_model").format(
                     words=matched, label=model_label, prob=prob, department=name
                 )
             else:
-                text_ = ROUTING_TEXT["explain.rule"].format(words=matched, department=name)
+                text_ = _text("explain.rule").format(words=matched, department=name)
         elif support.get(best_dept, 0.0) > 0:
-            text_ = ROUTING_TEXT["explain.model"].format(
+            text_ = _text("explain.model").format(
                 label=model_label, prob=prob, words=sep.join(model_words) or "-", department=name
             )
         else:  # only the observer's choice put it there
-            text_ = ROUTING_TEXT["explain.category_only"].format(category=name, department=name)
+            text_ = _text("explain.category_only").format(category=name, department=name)
         clauses = [text_]
         if best_dept == chosen_dept and (rule_entry is not None or support.get(best_dept, 0.0)):
-            clauses.append(ROUTING_TEXT["explain.category"].format(category=name))
+            clauses.append(_text("explain.category").format(category=name))
         if urgent_tags:
             clauses.append(
-                ROUTING_TEXT["explain.urgent"].format(
-                    tags=sep.join(rs.tags[t].name for t in urgent_tags)
-                )
+                _text("explain.urgent").format(tags=sep.join(rs.tags[t].name for t in urgent_tags))
             )
         return Decision(
             kind=kind,
@@ -412,7 +397,7 @@ class Router:
             score=best_score,
             runner_up=runner_up,
             candidates=candidates,
-            explanation=ROUTING_TEXT["clause"].join(clauses),
+            explanation=_text("clause").join(clauses),
             model_label=model_label,
         )
 
@@ -441,8 +426,6 @@ class Router:
             score=candidates[0][1] if candidates else 0.0,
             runner_up=candidates[0] if candidates else None,
             candidates=candidates,
-            explanation=ROUTING_TEXT[reason].format(
-                department=rs.department_name(rs.dispatch), **names
-            ),
+            explanation=_text(reason).format(department=rs.department_name(rs.dispatch), **names),
             dispatched=True,
         )

@@ -56,6 +56,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.core.masking import mask_personal_numbers
+from bot.core.messages import catalogue, t
 from bot.telegram.transport import (
     BotApi,
     BotApiError,
@@ -79,7 +80,6 @@ DELIVERY_FAILED = "delivery_failed"
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 TEXT_BUDGET = 3900  # Telegram allows 4,096 UTF-16 units; leave room for the header
 BUTTON_BUDGET = 100  # Telegram's maximum of inline buttons in one message
-KIND_LABELS = {"problem": "问题反映", "suggestion": "意见建议", "sentiment": "社情民意"}
 
 
 # --- limits, retries, pacing -----------------------------------------------------------------
@@ -288,11 +288,11 @@ def _buttons_of(payload: dict[str, Any], number: str) -> list[dict[str, Any]]:
 def batch_message(chat_id: int, entries: list[_BatchEntry]) -> dict[str, Any]:
     """Return the sendMessage payload listing several new reports at once."""
     lines = [f"{index}. {entry.line}" for index, entry in enumerate(entries, 1)]
-    text = f"📋 新报告 {len(entries)} 件（短时间内较多，已合并通知）：\n\n" + "\n".join(lines)
+    text = t("delivery.batch_header", count=len(entries)) + "\n\n" + "\n".join(lines)
     rows = [entry.buttons for entry in entries if entry.buttons]
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if rows:
-        payload["text"] += "\n\n请用下方按钮逐件处理。"
+        payload["text"] += "\n\n" + t("delivery.batch_footer")
         payload["reply_markup"] = {"inline_keyboard": rows}
     return payload
 
@@ -600,7 +600,7 @@ class DeliveryWorker:
                 continue
             report = session.get(Report, queued.report_id) if queued.report_id else None
             if report is not None:
-                kind = KIND_LABELS.get(report.kind, report.kind)
+                kind = catalogue().get(f"kind.{report.kind}", report.kind)
                 line = f"{report.number}｜{kind}｜{_snippet(report.text)}"
                 row_buttons = _buttons_of(queued.payload, report.number)
             else:
@@ -804,11 +804,11 @@ class DeliveryWorker:
             return False
         report = session.get(Report, row.report_id)
         number = report.number if report is not None else str(row.report_id)
-        text = (
-            "⚠️ 消息未能送达\n"
-            f"报告：{number}\n"
-            f"收件方：{self._recipient(session, row.chat_id)}\n"
-            f"原因：{failure_reason(description)}"
+        text = t(
+            "delivery.failed",
+            number=number,
+            recipient=self._recipient(session, row.chat_id),
+            reason=failure_reason(description),
         )
         return outbox.enqueue(
             session=session,
@@ -827,22 +827,25 @@ class DeliveryWorker:
             observer = session.exec(
                 select(Observer).where(Observer.telegram_user_id == chat_id)
             ).first()
-            return f"观察员 {observer.name}" if observer is not None else f"用户 {chat_id}"
+            if observer is not None:
+                return t("delivery.recipient_observer", name=observer.name)
+            return t("delivery.recipient_user", chat=chat_id)
         binding = session.exec(select(GroupBinding).where(GroupBinding.chat_id == chat_id)).first()
         if binding is not None:
             title = f"（{binding.chat_title}）" if binding.chat_title else ""
-            return f"{binding.department} 部门群{title}"
-        return f"群组 {chat_id}"
+            return t("delivery.recipient_group", department=binding.department, title=title)
+        return t("delivery.recipient_chat", chat=chat_id)
 
 
+# Telegram's words -> the catalogue's explanation (section delivery.reason).
 _REASONS: tuple[tuple[str, str], ...] = (
-    ("blocked by the user", "对方已屏蔽机器人"),
-    ("user is deactivated", "对方账号已注销"),
-    ("can't initiate conversation", "对方尚未与机器人开始对话"),
-    ("chat not found", "找不到该聊天"),
-    ("kicked", "机器人已被移出群组"),
-    ("not a member", "机器人不在该群组中"),
-    ("never delivered", "原报告卡片未能送达"),
+    ("blocked by the user", "blocked"),
+    ("user is deactivated", "deactivated"),
+    ("can't initiate conversation", "not_started"),
+    ("chat not found", "chat_not_found"),
+    ("kicked", "kicked"),
+    ("not a member", "not_member"),
+    ("never delivered", "card_lost"),
 )
 
 
@@ -851,5 +854,5 @@ def failure_reason(description: str) -> str:
     lowered = description.lower()
     for hint, reason in _REASONS:
         if hint in lowered:
-            return reason
-    return f"Telegram 拒绝发送（{description}）"
+            return t(f"delivery.reason.{reason}")
+    return t("delivery.reason.other", description=description)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from bot.core.messages import t
 from bot.core.roster import normalize_phone
 from bot.services.reports import Refused
 from storage import reports as report_queries
@@ -99,7 +100,7 @@ def register_by_invite(
     if observer_of_user(session, user_id=user_id) is not None:
         raise Refused("observer.already_registered")
     observer = Observer(
-        name=name[:100] or "观察员",
+        name=name[:100] or t("observer.default_name"),
         station_code=invite.station_code,
         telegram_user_id=user_id,
         bound_at=now,

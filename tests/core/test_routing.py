@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.routing import ROUTING_TEXT, Decision, LinearModel, Router
+from bot.core.messages import t
+from bot.core.routing import Decision, LinearModel, Router
 from bot.core.rules import RuleSet, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,9 +221,9 @@ def test_linear_model_probabilities_and_evidence() -> None:
 
 
 def test_all_user_facing_templates_are_in_one_place() -> None:
-    assert ROUTING_TEXT["kind.problem"] == "问题反映"
-    assert ROUTING_TEXT["kind.suggestion"] == "意见建议"
-    assert ROUTING_TEXT["kind.sentiment"] == "社情民意"
+    assert t("kind.problem") == "问题反映"
+    assert t("kind.suggestion") == "意见建议"
+    assert t("kind.sentiment") == "社情民意"
     assert Decision.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
