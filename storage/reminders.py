@@ -51,8 +51,8 @@ def _has_marks(deadline: str, due: Any) -> Any:
 def running_deadline_filter() -> Any:
     """Return the WHERE clause of reports with a running deadline (routed or signed, due set)."""
     return or_(
-        and_(Report.status == ReportStatus.ROUTED, col(Report.sign_due_at).is_not(None)),
-        and_(Report.status == ReportStatus.SIGNED, col(Report.resolve_due_at).is_not(None)),
+        and_(col(Report.status) == ReportStatus.ROUTED, col(Report.sign_due_at).is_not(None)),
+        and_(col(Report.status) == ReportStatus.SIGNED, col(Report.resolve_due_at).is_not(None)),
     )
 
 
@@ -87,32 +87,31 @@ def count_running(*, session: Session) -> int:
     ).scalar_one()
 
 
-def latest_events(
+def events_of_reports(
     *, session: Session, report_ids: Collection[int], actions: Collection[str]
-) -> dict[int, datetime]:
-    """Return, per report, when the latest event with one of ``actions`` happened."""
+) -> Sequence[ReportEvent]:
+    """Return the events with one of ``actions`` of several reports, by report, oldest first."""
     if not report_ids:
-        return {}
-    rows = session.execute(
-        select(ReportEvent.report_id, func.max(ReportEvent.at))
+        return []
+    return session.exec(
+        select(ReportEvent)
         .where(
             col(ReportEvent.report_id).in_(list(report_ids)),
             col(ReportEvent.action).in_(list(actions)),
         )
-        .group_by(col(ReportEvent.report_id))
+        .order_by(col(ReportEvent.report_id), col(ReportEvent.id))
     ).all()
-    return {int(report_id): at for report_id, at in rows}
 
 
 def add_planned(*, session: Session, marks: Sequence[dict[str, Any]]) -> None:
-    """Insert planned marks; a mark that exists already (another sweeper planned it) is kept."""
+    """Insert new marks (planned unless they say otherwise); an existing mark is kept as it is."""
     if not marks:
         return
     table = ReminderMark.__table__  # type: ignore[attr-defined]
     statement = insert_for(session, table).on_conflict_do_nothing(
         index_elements=["report_id", "deadline", "due_at", "threshold"]
     )
-    rows = [{**mark, "state": ReminderState.PLANNED, "fired_at": None} for mark in marks]
+    rows = [{"state": ReminderState.PLANNED, "fired_at": None, **mark} for mark in marks]
     session.execute(statement, rows)  # one cached statement, executed for many rows
 
 
@@ -180,13 +179,14 @@ def settle(*, session: Session, mark_ids: Collection[int], state: str, now: date
         update(ReminderMark)
         .where(
             col(ReminderMark.id).in_(list(mark_ids)),
-            ReminderMark.state == ReminderState.PLANNED,
+            col(ReminderMark.state) == ReminderState.PLANNED,
         )
         .values(state=state, fired_at=now)
-        .returning(ReminderMark.id)
+        .returning(col(ReminderMark.id))
         .execution_options(synchronize_session=False)
     )
-    return {int(mark_id) for mark_id in result.scalars()}
+    ids: list[int | None] = list(result.scalars())
+    return {int(mark_id) for mark_id in ids if mark_id is not None}
 
 
 def void_instance(
@@ -196,10 +196,10 @@ def void_instance(
     result = session.execute(
         update(ReminderMark)
         .where(
-            ReminderMark.report_id == report_id,
-            ReminderMark.deadline == deadline,
-            ReminderMark.due_at == due_at,
-            ReminderMark.state == ReminderState.PLANNED,
+            col(ReminderMark.report_id) == report_id,
+            col(ReminderMark.deadline) == deadline,
+            col(ReminderMark.due_at) == due_at,
+            col(ReminderMark.state) == ReminderState.PLANNED,
         )
         .values(state=ReminderState.VOID, fired_at=now)
         .execution_options(synchronize_session=False)

@@ -16,8 +16,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.services import Services
 from bot.services.sweeps import DEFAULT_LIMIT, SweepResult, sweep

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.core.deadlines import add_workdays, due_at
+from bot.core.deadlines import add_workdays, due_at, shift_due
 from bot.core.regions import ancestors, is_well_formed
 from bot.core.routing import Decision
+from bot.core.windows import Window
 from bot.errors import DomainError
 from bot.services import Services
 from storage import reports as report_queries
@@ -51,15 +52,30 @@ class Deadlines:
     note: str = ""
 
 
+def _sla(services: Services, sla_class: str | None) -> Any:
+    """Return the SLA class in force (``normal``, or the first one, when it is unknown)."""
+    return services.rules.sla_classes.get(sla_class or "normal") or next(
+        iter(services.rules.sla_classes.values())
+    )
+
+
+def deadline_window(
+    services: Services, *, kind: str, sla_class: str | None, deadline: str
+) -> Window:
+    """Return the window of a report's ``sign`` or ``resolve`` deadline (a suggestion's reply)."""
+    sla = _sla(services, sla_class)
+    if deadline == "sign":
+        return sla.sign_for  # type: ignore[no-any-return]
+    return sla.reply if kind == ReportKind.SUGGESTION else sla.resolve  # type: ignore[no-any-return]
+
+
 def plan_deadlines(
     services: Services, *, kind: str, sla_class: str | None, start: dt.datetime
 ) -> Deadlines:
     """Return the due times of a report of ``kind`` whose clock starts at ``start``."""
     if kind == ReportKind.SENTIMENT:
         return Deadlines(None, None)
-    sla = services.rules.sla_classes.get(sla_class or "normal") or next(
-        iter(services.rules.sla_classes.values())
-    )
+    sla = _sla(services, sla_class)
     options: dict[str, Any] = {
         "calendar": services.calendar,
         "tz": services.tz,
@@ -69,6 +85,57 @@ def plan_deadlines(
     second = due_at(start, sla.reply if kind == ReportKind.SUGGESTION else sla.resolve, **options)
     note = "; ".join(sorted({n for n in (sign.note, second.note) if n}))
     return Deadlines(sign.at.astimezone(dt.UTC), second.at.astimezone(dt.UTC), note)
+
+
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """When a deadline's clock last (re)started, and the pauses recorded since."""
+
+    start: dt.datetime
+    pauses: tuple[Interval, ...] = ()
+
+
+def deadline_clock(
+    events: Sequence[ReportEvent], *, deadline: str, created_at: dt.datetime
+) -> Clock:
+    """Read the clock of a report's ``sign`` or ``resolve`` deadline from its audit trail.
+
+    Creation and a transfer restart both clocks; a reopen restarts the resolve clock; routing by
+    dispatch restarts the sign-for clock, and the resolve clock too — unless it resumed a
+    report a department had returned, whose time in dispatch is then a pause (recorded in the
+    ``routed_by_dispatch`` event as ``paused: [from, until]``). An approved extension moves the
+    due time, not the start.
+    """
+    start, pauses = created_at, list[Interval]()
+    for event in sorted(events, key=lambda e: (e.at, e.id or 0)):
+        action = event.action
+        paused = event.details.get("paused") if action == "routed_by_dispatch" else None
+        restarts = (
+            action in ("created", "transferred")
+            or (action == "reopened" and deadline != "sign")
+            or (action == "routed_by_dispatch" and (deadline == "sign" or not paused))
+        )
+        if restarts:
+            start, pauses = event.at, []
+        elif paused:
+            until = dt.datetime.fromisoformat(paused[1])
+            pauses.append((dt.datetime.fromisoformat(paused[0]), until))
+    return Clock(start, tuple(pauses))
+
+
+def _open_return(events: Sequence[ReportEvent]) -> dt.datetime | None:
+    """Return when the report was returned to dispatch, if that is why it waits there now."""
+    moves = ("created", "transferred", "routed_by_dispatch", "returned", "reopened")
+    last = max(
+        (e for e in events if e.action in moves), key=lambda e: (e.at, e.id or 0), default=None
+    )
+    if last is None or last.action != "returned":
+        return None
+    paused_at = last.details.get("paused_at")
+    return dt.datetime.fromisoformat(paused_at) if paused_at else last.at
 
 
 def find_binding(session: Session, *, department: str, region: str) -> GroupBinding | None:
@@ -387,12 +454,37 @@ def route_from_dispatch(
     actor: str,
     now: dt.datetime,
 ) -> Report:
-    """Dispatch sends an unrouted or returned report to a department; the clock restarts."""
+    """Dispatch sends an unrouted or returned report to a department (分拨).
+
+    The sign-for clock restarts (the department is new to it). For a report a department
+    returned, the resolve clock resumes: the time it waited in dispatch is a pause, recorded in
+    the event, and the resolve deadline moves by the running time lost (``shift_due``). An
+    unrouted report's clocks both start now.
+    """
     report = _load(session, report_id)
     if department not in services.rules.departments or department == services.rules.dispatch:
         raise Refused("department.bad_transfer")
     target = services.router.target_region(department, report.region_code) or report.region_code
     deadlines = plan_deadlines(services, kind=report.kind, sla_class=report.sla_class, start=now)
+    resolve_due = deadlines.resolve_due
+    details: dict[str, Any] = {"to": department}
+    events = report_queries.events_of(session=session, report_id=report_id)
+    returned = _open_return(events)
+    if returned is not None and resolve_due is not None and report.resolve_due_at is not None:
+        clock = deadline_clock(events, deadline="resolve", created_at=report.created_at)
+        pauses = (*clock.pauses, (returned, now))
+        window = deadline_window(
+            services, kind=report.kind, sla_class=report.sla_class, deadline="resolve"
+        )
+        base = due_at(
+            clock.start,
+            window,
+            calendar=services.calendar,
+            tz=services.tz,
+            close_of_business=services.close_of_business,
+        )
+        resolve_due = shift_due(base, pauses, services.calendar).at.astimezone(dt.UTC)
+        details["paused"] = [returned.isoformat(), now.isoformat()]
     return _change(
         session,
         report,
@@ -402,14 +494,14 @@ def route_from_dispatch(
             "department": department,
             "target_region": target,
             "sign_due_at": deadlines.sign_due,
-            "resolve_due_at": deadlines.resolve_due,
+            "resolve_due_at": resolve_due,
             "card_chat_id": None,
             "card_message_id": None,
         },
         actor=actor,
         action="routed_by_dispatch",
         now=now,
-        details={"to": department},
+        details=details,
     )
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -49,15 +50,21 @@ from bot.core.deadlines import DEFAULT_OPEN_OF_BUSINESS, Due, due_at, threshold_
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.regions import ancestors, is_well_formed
-from bot.core.windows import Window
 from bot.services import Services
-from bot.services.reports import find_binding
+from bot.services.reports import deadline_clock, deadline_window, find_binding
 from handlers.actions import Outbox, card_of
 from handlers.cards import card_keyboard, card_text
 from handlers.context import Ctx
 from storage import outbox, reminders
 from storage.db import session_scope
-from storage.models import ReminderMark, ReminderState, Report, ReportKind, ReportStatus
+from storage.models import (
+    ReminderMark,
+    ReminderState,
+    Report,
+    ReportEvent,
+    ReportKind,
+    ReportStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +73,12 @@ RESOLVE = reminders.RESOLVE
 OVERDUE = reminders.OVERDUE
 ESCALATED = "escalated"
 DEFAULT_LIMIT = 1000
-# The events after which a report's running deadline was computed from the event's time.
-CLOCK_STARTS = ("created", "transferred", "routed_by_dispatch", "reopened")
+# The audit-trail events that start, pause or move a deadline's clock.
+DUE_CHANGES = {
+    "sign": ("created", "transferred", "routed_by_dispatch"),
+    "resolve": ("created", "transferred", "routed_by_dispatch", "reopened", "extension_approved"),
+}
+CLOCK_EVENTS = tuple(sorted(set(DUE_CHANGES["sign"]) | set(DUE_CHANGES["resolve"])))
 WARN_FROM = dt.time(9, 0)  # administrators' calendar warning: not before this local time
 SUMMARY_LIMIT = 80
 ANALYZE_AFTER = 500  # planning this many deadlines at once refreshes PostgreSQL's statistics
@@ -109,17 +120,6 @@ def running_deadline(report: Report) -> tuple[str, dt.datetime] | None:
     return None
 
 
-def _window(services: Services, report: Report, deadline: str) -> Window:
-    """Return the SLA window the running deadline was computed with."""
-    rules = services.rules
-    sla = rules.sla_classes.get(report.sla_class or "normal") or next(
-        iter(rules.sla_classes.values())
-    )
-    if deadline == SIGN:
-        return sla.sign_for
-    return sla.reply if report.kind == ReportKind.SUGGESTION else sla.resolve
-
-
 def escalation_time(services: Services, due: dt.datetime) -> dt.datetime:
     """Return when an overdue deadline is escalated (督办): ``escalate_after`` past ``due``."""
     later = due_at(
@@ -132,14 +132,25 @@ def escalation_time(services: Services, due: dt.datetime) -> dt.datetime:
     return later.at.astimezone(dt.UTC)
 
 
-def plan_marks(services: Services, report: Report, *, start: dt.datetime) -> list[dict[str, Any]]:
-    """Return the planned marks of the report's running deadline whose clock began at ``start``."""
+def plan_marks(
+    services: Services, report: Report, *, events: Sequence[ReportEvent], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Return the marks of the report's running deadline, its clock read from ``events``.
+
+    Thresholds are measured from the clock's start, skipping recorded pauses. A threshold that
+    fell before the event that set this due time (an approved extension, a report resumed after
+    a return) belongs to the earlier deadline and is stored as already skipped.
+    """
     running = running_deadline(report)
     if running is None or report.id is None:
         return []
     deadline, due = running
-    start = min(start, due)
-    window = _window(services, report, deadline)
+    clock = deadline_clock(events, deadline=deadline, created_at=report.created_at)
+    start = min(clock.start, due)
+    began = max([start, *(e.at for e in events if e.action in DUE_CHANGES[deadline])])
+    window = deadline_window(
+        services, kind=report.kind, sla_class=report.sla_class, deadline=deadline
+    )
     zone = services.tz
     due_info = Due(
         at=due.astimezone(zone),
@@ -155,6 +166,7 @@ def plan_marks(services: Services, report: Report, *, start: dt.datetime) -> lis
         fractions,
         calendar=services.calendar,
         open_of_business=DEFAULT_OPEN_OF_BUSINESS,
+        paused_intervals=clock.pauses,
     )
     planned = [(threshold_label(f), at) for f, at in zip(fractions, instants, strict=True)]
     planned += [(OVERDUE, due), (ESCALATED, escalation_time(services, due))]
@@ -165,6 +177,8 @@ def plan_marks(services: Services, report: Report, *, start: dt.datetime) -> lis
             "due_at": due,
             "threshold": threshold,
             "fire_at": at.astimezone(dt.UTC),
+            "state": ReminderState.SKIPPED if at < began else ReminderState.PLANNED,
+            "fired_at": now if at < began else None,
         }
         for threshold, at in planned
     ]
@@ -199,15 +213,19 @@ def _plan(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
         reports = reminders.unplanned_reports(session=session, limit=limit)
         if not reports:
             return
-        starts = reminders.latest_events(
+        events = reminders.events_of_reports(
             session=session,
             report_ids=[report.id for report in reports if report.id is not None],
-            actions=CLOCK_STARTS,
+            actions=CLOCK_EVENTS,
         )
+        by_report: dict[int, list[ReportEvent]] = {}
+        for event in events:
+            by_report.setdefault(event.report_id or 0, []).append(event)
         marks: list[dict[str, Any]] = []
         for report in reports:
-            start = starts.get(report.id or 0, report.created_at)
-            marks.extend(plan_marks(services, report, start=start))
+            marks.extend(
+                plan_marks(services, report, events=by_report.get(report.id or 0, []), now=now)
+            )
         reminders.add_planned(session=session, marks=marks)
     if len(reports) >= ANALYZE_AFTER:
         with session_scope(services.engine) as session:
@@ -226,7 +244,7 @@ def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
         if not claimed:
             return
         result.more = result.more or len(claimed) >= limit
-        reports = {report.id: report for report in claimed}
+        reports = {report.id or 0: report for report in claimed}
         marks = reminders.due_marks(session=session, report_ids=list(reports), now=now)
         ctx = Ctx(services=services, session=session, now=now)
         chosen: list[tuple[Report, str, dt.datetime, ReminderMark, list[ReminderMark]]] = []

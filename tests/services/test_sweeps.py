@@ -32,7 +32,6 @@ from tests.handlers.conftest import (
     HOUSING_GROUP,
     OBSERVER,
     WATER_GROUP,
-    make_world,
     register,
 )
 from tests.handlers.harness import Sent, World
@@ -50,12 +49,6 @@ def local(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime:
 # escalation is one working day after the due time: Monday 30 Nov 18:00.
 HALF, EIGHTY, DUE, ESCALATE = local(27, 13, 30), local(27, 16, 12), local(27, 18), local(30, 18)
 MINUTE = dt.timedelta(minutes=1)
-
-
-@pytest.fixture
-def world(engine: Engine) -> World:
-    """The handler tests' world (roster, bound groups, shipped rules) on SQLite or PostgreSQL."""
-    return make_world(engine)
 
 
 def submit(world: World, text: str = "东濠涌河涌发臭，水面漂着垃圾") -> Sent:
@@ -328,11 +321,10 @@ def test_plan_marks_of_an_hour_window_use_wall_clock_time(world: World) -> None:
         status=ReportStatus.ROUTED,
         sign_due_at=local(26, 12),
         resolve_due_at=local(27, 10),
+        created_at=local(26, 10),
     )
-    planned = {
-        row["threshold"]: row["fire_at"]
-        for row in plan_marks(world.services, report, start=local(26, 10))
-    }
+    rows = plan_marks(world.services, report, events=[], now=local(26, 10, 1))
+    planned = {row["threshold"]: row["fire_at"] for row in rows}
     assert planned["0.5"] == local(26, 11) and planned["0.8"] == local(26, 11, 36)
     assert planned["overdue"] == local(26, 12) and planned["escalated"] == local(27, 18)
 

@@ -1,0 +1,15 @@
+"""Fixtures of the service tests: the handler tests' world on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.handlers.conftest import make_world
+from tests.handlers.harness import World
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    """The handler tests' world (roster, bound groups, shipped rules) on SQLite or PostgreSQL."""
+    return make_world(engine)
