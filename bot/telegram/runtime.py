@@ -22,7 +22,14 @@ from bot.infra.delivery import DeliveryWorker
 from bot.infra.pipeline import CallbackAnswer, process_pending
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
-from bot.telegram.transport import BotApi, BotApiError, Unauthorized
+from bot.telegram.transport import (
+    BotApi,
+    BotApiError,
+    Result,
+    RetryAfter,
+    TransientError,
+    Unauthorized,
+)
 from bot.telegram.webhook import WebhookServer
 from storage import inbox
 
@@ -68,15 +75,21 @@ class BotRuntime:
         self.received = 0
 
     async def start_up(self) -> None:
-        """Learn the bot's username; register the webhook, or make sure there is none."""
-        me = await self.api.call("getMe", {})
+        """Learn the bot's username; register the webhook, or make sure there is none.
+
+        A transient failure (5xx, timeout, dropped connection, 429) is retried with backoff
+        until it succeeds or the bot is stopped: one bad answer must not end the process.
+        """
+        me = await self._start_call("getMe", {})
         if isinstance(me, dict):
             self.services.bot_username = str(me.get("username", ""))
+        if self._stopping.is_set():
+            return
         if self.webhook is None:
-            await self.api.call("deleteWebhook", {"drop_pending_updates": False})
+            await self._start_call("deleteWebhook", {"drop_pending_updates": False})
         else:
             await self.webhook.server.start()
-            await self.api.call(
+            await self._start_call(
                 "setWebhook",
                 {
                     "url": self.webhook.url,
@@ -85,6 +98,8 @@ class BotRuntime:
                     "drop_pending_updates": False,
                 },
             )
+        if self._stopping.is_set():
+            return
         await self._set_commands()
         self.ready.set()
         log.info(
@@ -96,6 +111,10 @@ class BotRuntime:
     async def run(self) -> None:
         """Run the poller, the processor and the delivery worker until stopped."""
         await self.start_up()
+        if self._stopping.is_set():  # stopped while start-up was still retrying
+            if self.webhook is not None:
+                await self.webhook.server.stop()
+            return
         receive = self._poll() if self.webhook is None else self._stopping.wait()
         tasks = [
             asyncio.create_task(receive, name="poller" if self.webhook is None else "webhook"),
@@ -120,6 +139,28 @@ class BotRuntime:
             await self.delivery.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[2]
+
+    async def _start_call(self, method: str, payload: dict[str, object]) -> Result | None:
+        """Make a start-up call, retrying transient failures; None if stopped meanwhile."""
+        failures = 0
+        while True:
+            try:
+                return await self.api.call(method, payload)
+            except RetryAfter as error:
+                delay = error.seconds
+            except TransientError as error:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning(
+                    "start-up call failed method=%s error=%s retry_in=%.1fs",
+                    method,
+                    error.description,
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return None
 
     async def _set_commands(self) -> None:
         """Show observers their commands in private chats, and /bind in groups."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.core.roster import ObserverRecord, StationRecord
@@ -89,25 +90,28 @@ def prepare_database(
     obsbot(["db", "upgrade"], env, cwd)
     engine = make_engine(database_url)
     try:
-        with Session(engine) as session:
-            import_roster(
-                session=session,
-                stations=[STATION],
-                observers=[
-                    ObserverRecord(
-                        name=f"观察员{index}", phone=phone, station_code=STATION.code, row=index
-                    )
-                    for index, phone in enumerate(phones, 2)
-                ],
-                now=utcnow(),
-            )
-            for department, chat_id in bindings.items():
-                session.add(
-                    GroupBinding(department=department, region_code="440000", chat_id=chat_id)
-                )
-            session.commit()
+        fill_roster(engine, phones=phones, bindings=bindings)
     finally:
         engine.dispose()
+
+
+def fill_roster(engine: Engine, *, phones: Sequence[str], bindings: dict[str, int]) -> None:
+    """Import one station's observers (by phone) and bind each department's group."""
+    with Session(engine) as session:
+        import_roster(
+            session=session,
+            stations=[STATION],
+            observers=[
+                ObserverRecord(
+                    name=f"观察员{index}", phone=phone, station_code=STATION.code, row=index
+                )
+                for index, phone in enumerate(phones, 2)
+            ],
+            now=utcnow(),
+        )
+        for department, chat_id in bindings.items():
+            session.add(GroupBinding(department=department, region_code="440000", chat_id=chat_id))
+        session.commit()
 
 
 @dataclass
