@@ -193,6 +193,15 @@ def _compose_text(digest: Digest, rules: RuleSet, limits: dict[str, int]) -> str
             [_slice_line(region_label(code), tally) for code, tally in regions],
             limits["regions"],
         )
+    elif digest.by_station:
+        # A county has no regions below it that we name: break it down by station instead.
+        names = {s.code: s.name for s in digest.stations}
+        lines += ["", t("digest.section_stations_breakdown")]
+        ranked = sorted(digest.by_station.items(), key=lambda kv: (-kv[1].new, kv[0]))
+        lines += _capped(
+            [_slice_line(names.get(code, code), tally) for code, tally in ranked],
+            limits["regions"],
+        )
 
     if digest.by_department:
         lines += ["", t("digest.section_departments")]
@@ -467,6 +476,12 @@ def _write_sheets(workbook: XlsxWriter, digest: Digest, rules: RuleSet, tz: dt.t
             [(region_label(code), tally) for code, tally in digest.by_region.items()],
         )
     stations = {s.code: s.name for s in digest.stations}
+    _write_sheet(
+        workbook,
+        t("digest.sheet_summary") + "-" + t("digest.col_station"),
+        _tally_columns(t("digest.col_station")),
+        [(stations.get(code, code), tally) for code, tally in digest.by_station.items()],
+    )
     timeline = _timeline_columns(rules, tz, stations)
     getters = [getter for _, _, getter in timeline]
     # Each report's row is rendered once and reused on its department's sheet.

@@ -63,7 +63,13 @@ def test_digest_writes_text_chart_and_workbook(database: str, tmp_path: Path) ->
     assert "新增 2 件" in text
     assert png_size(paths[1]) == CHART_SIZE_PX
     workbook = load_workbook(paths[2])
-    assert workbook.sheetnames[:4] == ["汇总", "汇总-承办部门", "汇总-地区", "本周反映"]
+    assert workbook.sheetnames[:5] == [
+        "汇总",
+        "汇总-承办部门",
+        "汇总-地区",
+        "汇总-站点",
+        "本周反映",
+    ]
     assert {"超期清单", "站点", "社情民意", "意见建议", "生态环境局"} <= set(workbook.sheetnames)
     reports = workbook["本周反映"]
     assert reports.freeze_panes == "A2"
@@ -72,6 +78,13 @@ def test_digest_writes_text_chart_and_workbook(database: str, tmp_path: Path) ->
     assert {"提交时间", "签收时限", "签收时间", "办结时间", "转办次数"} <= set(header)
     assert reports.max_row == 1 + 3  # two new reports and one carried over from before
     assert reports.column_dimensions["I"].width == 50
+
+
+def test_a_county_is_broken_down_by_station(database: str, tmp_path: Path) -> None:
+    result = obsbot("digest", "--week", "2026-W47", "--scope", "440104", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    text = Path(result.stdout.splitlines()[0]).read_text(encoding="utf-8")
+    assert text.startswith("📊 越秀区") and "【分站点】" in text and "【分地区】" not in text
 
 
 def test_digest_errors_are_one_line(database: str, tmp_path: Path) -> None:
