@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from bot.core.digest import Digest, Week, previous_week
 from bot.infra.digest_render import render_text
 from bot.services import Services
-from bot.services.digest import build_digest
+from bot.services.digest import ScopeError, build_digest
 from storage import outbox
 from storage.models import Leader, OutboxMessage
 
@@ -72,9 +72,14 @@ def send_due_digests(
                 continue
             scope = leader.scope_region
             if scope not in digests:
-                digests[scope] = build_digest(
-                    session=session, rules=services.rules, scope=scope, week=week, now=now
-                )
+                try:
+                    digests[scope] = build_digest(
+                        session=session, rules=services.rules, scope=scope, week=week, now=now
+                    )
+                except ScopeError:
+                    log.error("digest skipped leader=%s scope=%r: not a region code", key, scope)
+                    skipped += 1
+                    continue
             if outbox.enqueue(
                 session=session,
                 chat_id=leader.chat_id,
