@@ -64,19 +64,43 @@ def card_of(report_id: int) -> dict[str, int]:
     return {"$card": report_id}
 
 
+def utf16_len(text: str) -> int:
+    """Return the length of ``text`` as Telegram counts it: UTF-16 code units.
+
+    Emoji and other characters beyond the Basic Multilingual Plane count twice.
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int) -> str:
+    """Return the longest prefix of ``text`` within ``limit`` UTF-16 units."""
+    if utf16_len(text) <= limit:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split ``text`` into pieces Telegram accepts, preferring line breaks."""
-    if not text:
-        return []
+    """Split ``text`` into pieces Telegram accepts, preferring line breaks.
+
+    Each piece is at most ``limit`` UTF-16 units and not blank (Telegram strips surrounding
+    whitespace and refuses an empty text); a blank ``text`` gives no pieces.
+    """
     pieces: list[str] = []
     rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(rest[:cut])
+    while utf16_len(rest) > limit:
+        end = len(fit(rest, limit))
+        cut = rest.rfind("\n", 0, end)
+        if cut < end // 2:
+            cut = end
+        if rest[:cut].strip():
+            pieces.append(rest[:cut])
         rest = rest[cut:].lstrip("\n")
-    if rest:
+    if rest.strip():
         pieces.append(rest)
     return pieces
 
@@ -143,7 +167,7 @@ class Outbox:
         payload: dict[str, Any] = {
             "chat_id": chat_id,
             "message_id": message_id,
-            "text": split_text(text)[0] if text else "…",
+            "text": (split_text(text) or ["…"])[0],
         }
         markup = inline(keyboard)
         if markup is not None:
@@ -164,7 +188,7 @@ class Outbox:
         """Queue a photo, voice note, video or document by file id."""
         payload: dict[str, Any] = {"chat_id": chat_id, kind: file_id}
         if caption:
-            payload["caption"] = caption[:1024]
+            payload["caption"] = fit(caption, 1024)
         if reply_to is not None:
             payload["reply_parameters"] = {
                 "message_id": reply_to,

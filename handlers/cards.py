@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
-from handlers.actions import Button, Keyboard
+from handlers.actions import Button, Keyboard, fit, utf16_len
 from handlers.callbacks import Act, Press
 from handlers.context import Ctx
 from storage.models import Report, ReportKind, ReportStatus, Station
@@ -58,8 +58,8 @@ def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
     """Return the text of a report's card in a department or dispatch group (numbers masked)."""
     station = ctx.session.get(Station, report.station_code)
     body = mask_personal_numbers(report.text)
-    if len(body) > CARD_TEXT_LIMIT:
-        body = body[:CARD_TEXT_LIMIT] + "…" + t("department.text_truncated")
+    if utf16_len(body) > CARD_TEXT_LIMIT:  # Telegram counts UTF-16 units
+        body = fit(body, CARD_TEXT_LIMIT) + "…" + t("department.text_truncated")
     overdue = t("reminder.card_overdue") if is_overdue(report, ctx.now) else ""
     text = t(
         "department.card",

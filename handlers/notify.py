@@ -6,7 +6,7 @@ import logging
 
 from bot.core.messages import t
 from bot.services.reports import find_binding
-from handlers.actions import card_of
+from handlers.actions import card_of, utf16_len
 from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text
 from handlers.context import Ctx
 from storage import reports as report_queries
@@ -61,7 +61,7 @@ def post_card(ctx: Ctx, report: Report) -> None:
     ctx.out.send(
         binding.chat_id, text, keyboard=card_keyboard(ctx, report), purpose="card", report_id=rid
     )
-    if len(report.text) > CARD_TEXT_LIMIT:
+    if utf16_len(report.text) > CARD_TEXT_LIMIT:
         ctx.out.send(binding.chat_id, report.text, reply_to=card_of(rid), report_id=rid)
     for item in report.attachments:
         if item.get("kind") == "location":
