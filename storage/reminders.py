@@ -250,6 +250,23 @@ def enqueue_many(*, session: Session, messages: Sequence[dict[str, Any]]) -> int
     return len(session.execute(statement, rows).all())
 
 
+def card_drawn_since(*, session: Session, report_id: int, since: datetime) -> bool:
+    """Return True if the report's card was posted or redrawn at or after ``since``."""
+    drawn = session.exec(
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.report_id) == report_id,
+            or_(
+                col(OutboxMessage.purpose) == "card",
+                col(OutboxMessage.method) == "editMessageText",
+            ),
+            col(OutboxMessage.created_at) >= since,
+        )
+        .limit(1)
+    ).first()
+    return drawn is not None
+
+
 def marks_of(*, session: Session, report_id: int) -> Sequence[ReminderMark]:
     """Return a report's marks, by instance and instant."""
     return session.exec(

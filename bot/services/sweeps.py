@@ -345,7 +345,13 @@ def _announce(
     key = f"rm:{rid}:{deadline}:{int(due.timestamp())}:{threshold}"
     card_chat = _card_chat(ctx.session, report)
     marks_card = threshold == OVERDUE or (threshold == ESCALATED and OVERDUE in skipped)
-    if marks_card and card_chat is not None:
+    # A card drawn since the due time shows 已超时 already; editing it to the same text would
+    # be refused by Telegram ("message is not modified").
+    if (
+        marks_card
+        and card_chat is not None
+        and not reminders.card_drawn_since(session=ctx.session, report_id=rid, since=due)
+    ):
         ctx.out.edit(
             card_chat,
             card_of(rid),

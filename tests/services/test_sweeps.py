@@ -150,6 +150,18 @@ def test_downtime_over_several_thresholds_sends_only_the_latest(world: World) ->
     assert (result.fired, result.skipped) == (1, 1)
 
 
+def test_a_card_redrawn_after_the_due_time_is_not_edited_again(world: World) -> None:
+    card = submit(world)
+    world.now = DUE + MINUTE
+    menu = next(
+        s for s in world.press(HANDLER, card, card.button("转办")) if s.method == "editMessageText"
+    )
+    back = world.press(HANDLER, menu, menu.button("返回"))
+    assert "已超时" in back[0].text  # the redraw already shows it
+    _, sent = sweep_at(world, DUE + 2 * MINUTE)
+    assert [s.purpose for s in sent] == ["overdue"]
+
+
 def test_a_report_first_seen_after_its_thresholds_passed_fires_once(world: World) -> None:
     submit(world)
     result, sent = sweep_at(world, DUE + 2 * MINUTE)  # never swept before
