@@ -8,9 +8,11 @@ everything it knows is in rows. One sweep does three things:
    (report, deadline, due_at) computes its thresholds once and stores them as planned
    ``ReminderMark`` rows: each configured fraction of the window (of working time for a
    working-day window, ``deadlines.threshold_times``, measured from the event that started the
-   clock), ``overdue`` at the due time and ``escalated`` one ``escalation.escalate_after``
-   later. A transfer or a reopen gives the report a new due time, which is a new instance with
-   fresh marks; marks of an instance that no longer runs are voided when they come due.
+   clock and leaving out the pauses recorded in the audit trail), ``overdue`` at the due time
+   and ``escalated`` one ``escalation.escalate_after`` later. A transfer, a reopen, an approved
+   extension or a re-route gives the report a new due time, which is a new instance with fresh
+   marks (a threshold that fell before the event that set the due time is stored as skipped);
+   marks of an instance that no longer runs are voided when they come due.
 2. **Fire.** Reports with a planned mark whose instant has passed are claimed (on PostgreSQL
    ``FOR UPDATE SKIP LOCKED``: a second instance skips them). Each due mark is settled and its
    messages are queued in the outbox in the same transaction, with idempotency keys derived
