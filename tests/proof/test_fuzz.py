@@ -16,7 +16,11 @@ every report has its creation event, every draft and pending question points at 
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +29,13 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.app import build_services
+from bot.infra.config import load_settings
+from bot.infra.delivery import DeliveryWorker, RetryPolicy
+from bot.telegram.loopback import LoopbackServer, SyncControlClient
 from bot.telegram.loopback.validation import ApiError, check_reply_markup, parse_text
+from bot.telegram.runtime import BotRuntime
+from bot.telegram.transport import open_bot_api
 from handlers.actions import TEXT_LIMIT, split_text, utf16_len
 from storage.db import create_all, make_engine
 from storage.models import (
@@ -38,6 +48,7 @@ from storage.models import (
     Report,
     ReportEvent,
 )
+from tests.e2e.conftest import FAST
 from tests.handlers.conftest import (
     ADMIN,
     DISPATCH_GROUP,
@@ -50,6 +61,7 @@ from tests.handlers.conftest import (
     register,
 )
 from tests.handlers.harness import Sent, World
+from tests.proof.process import ROOT, fill_roster
 
 # --- texts ------------------------------------------------------------------------------------
 
@@ -304,3 +316,164 @@ def test_split_text_fits_telegram(text: str) -> None:
     assert all(0 < utf16_len(piece) <= TEXT_LIMIT and piece.strip() for piece in pieces)
     kept = [c for c in "".join(pieces) if not c.isspace()]
     assert kept == [c for c in text if not c.isspace()], "text was lost or reordered"
+
+
+# --- layer 2: end to end, through the runtime and the loopback Bot API -------------------------
+
+
+class LiveBot:
+    """The real runtime and the loopback server on an event loop in a background thread."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.engine = make_engine(f"sqlite:///{directory / 'live.sqlite'}")
+        create_all(self.engine)
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
+        self.control: SyncControlClient
+        self.ids: dict[str, int] = {}
+
+    def __enter__(self) -> LiveBot:
+        self._thread.start()
+        assert self._ready.wait(60), "the live bot did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self.control.close()
+        self.engine.dispose()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with LoopbackServer(enforce_limits=False) as server:
+            control = server.control
+            me = await control.create_user("陈晓明", phone="+8613800138001", started=True)
+            stranger = await control.create_user("路人", started=True)
+            handler = await control.create_user("水务小张")
+            water = await control.create_group("水务群", type="supergroup", members=[handler["id"]])
+            dispatch = await control.create_group("分拨群", type="supergroup")
+            self.ids = {
+                "me": me["id"],
+                "stranger": stranger["id"],
+                "handler": handler["id"],
+                "water": water["id"],
+            }
+            fill_roster(
+                self.engine,
+                phones=["+8613800138001"],
+                bindings={"water": water["id"], "social_work": dispatch["id"]},
+            )
+            settings_ = load_settings(
+                routing_rules=ROOT / "routing_rules.yaml",
+                database_url="sqlite:///unused.sqlite",
+                telegram_api_base=server.base_url,
+            )
+            services = build_services(settings_, engine=self.engine)
+            api = open_bot_api("ptb", server.token, api_base=server.base_url, timeout=5)
+            delivery = DeliveryWorker(
+                self.engine,
+                api,
+                dispatch_chat_id=dispatch["id"],
+                poll_interval=0.05,
+                limits=FAST,
+                retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
+            )
+            runtime = BotRuntime(services, api, delivery=delivery, poll_timeout=1)
+            running = asyncio.create_task(runtime.run())
+            await runtime.ready.wait()
+            self.control = SyncControlClient(server.control_url)
+            self._ready.set()
+            await self._stop.wait()
+            runtime.stop()
+            await running
+            await api.close()
+
+    def quiet(self) -> None:
+        """Wait until the bot took every update, handled it and sent everything it queued."""
+        self.control.wait_idle(timeout=20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with Session(self.engine) as session:
+                busy = (
+                    session.exec(
+                        select(InboxUpdate.update_id).where(
+                            InboxUpdate.status == InboxStatus.PENDING
+                        )
+                    ).first()
+                    or session.exec(
+                        select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+                    ).first()
+                )
+            if busy is None:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the bot never went quiet")
+
+
+@pytest.fixture(scope="module")
+def live_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
+    """A registered observer, a stranger and a department group, with the bot running."""
+    with LiveBot(tmp_path_factory.mktemp("live")) as bot:
+        bot.control.share_contact(bot.ids["me"])
+        bot.quiet()
+        yield bot
+
+
+# Telegram delivers no empty text message; everything else can be typed.
+typed = texts.filter(lambda text: text.strip() != "")
+live_steps = st.one_of(
+    st.tuples(st.just("flow"), typed),
+    st.tuples(st.sampled_from(["me", "stranger"]), typed),
+    st.tuples(st.just("press"), callback_data),
+    st.tuples(st.just("group"), typed),
+)
+
+
+def live_play(bot: LiveBot, step: tuple[str, str]) -> None:
+    """Make one step happen on the loopback Telegram and wait for the bot to finish with it."""
+    kind, value = step
+    control, ids = bot.control, bot.ids
+    if kind in ("me", "stranger", "flow"):
+        control.send_text(ids["me" if kind == "flow" else kind], value)
+    elif kind == "press":
+        last = control.bot_messages(ids["me"])[-1]
+        control.press(ids["me"], ids["me"], last["message_id"], data=value, wait=0)
+    else:  # a handler replies to the newest card in the department group, or mentions the bot
+        cards = [m for m in control.bot_messages(ids["water"]) if m.get("reply_markup")]
+        if cards:
+            control.reply(ids["handler"], ids["water"], cards[-1]["message_id"], value)
+        else:
+            control.send_text(ids["handler"], f"@loopback_bot {value}", chat_id=ids["water"])
+    bot.quiet()
+    if kind == "flow":
+        for message in reversed(control.bot_messages(ids["me"])):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if "提交" in button["text"]:
+                        control.press(
+                            ids["me"], ids["me"], message["message_id"],
+                            data=button["callback_data"], wait=0,
+                        )  # fmt: skip
+                        bot.quiet()
+                        return
+
+
+@pytest.mark.e2e
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(story=st.lists(live_steps, min_size=1, max_size=4))
+def test_fuzz_end_to_end(live_bot: LiveBot, story: list[tuple[str, str]]) -> None:
+    for step in story:
+        live_play(live_bot, step)
+    stats = live_bot.control.stats()
+    refused = {k: v for k, v in stats["errors"].items() if not k.startswith("Conflict")}
+    assert not refused, refused
+    assert_whole(live_bot.engine)
