@@ -250,11 +250,12 @@ def enqueue_many(*, session: Session, messages: Sequence[dict[str, Any]]) -> int
     return len(session.execute(statement, rows).all())
 
 
-def card_drawn_since(*, session: Session, report_id: int, since: datetime) -> bool:
-    """Return True if the report's card was posted or redrawn at or after ``since``."""
+def card_drawn_since(*, session: Session, chat_id: int, report_id: int, since: datetime) -> bool:
+    """Return True if the report's card in ``chat_id`` was posted or redrawn at/after ``since``."""
     drawn = session.exec(
         select(OutboxMessage.id)
         .where(
+            col(OutboxMessage.chat_id) == chat_id,  # the (chat_id, id) index narrows the search
             col(OutboxMessage.report_id) == report_id,
             or_(
                 col(OutboxMessage.purpose) == "card",

@@ -352,7 +352,9 @@ def _announce(
     if (
         marks_card
         and card_chat is not None
-        and not reminders.card_drawn_since(session=ctx.session, report_id=rid, since=due)
+        and not reminders.card_drawn_since(
+            session=ctx.session, chat_id=card_chat, report_id=rid, since=due
+        )
     ):
         ctx.out.edit(
             card_chat,
