@@ -308,6 +308,28 @@ def test_two_sweepers_on_postgresql_fire_each_threshold_once(world: World) -> No
     assert sorted(mark.report_id for mark in sent_marks) == sorted(ids)
 
 
+def test_a_report_another_sweeper_holds_is_skipped_not_waited_for(world: World) -> None:
+    if world.services.engine.dialect.name != "postgresql":
+        pytest.skip("row claims with SKIP LOCKED are a PostgreSQL feature")
+    held, free = _plain_reports(world.services.engine, 2)
+    sweep(world.services, now=local(26, 10, 1))
+    results: list[SweepResult] = []
+    with Session(world.services.engine) as other:  # another instance, mid-sweep on one report
+        other.exec(select(Report).where(Report.id == held).with_for_update()).one()
+        thread = threading.Thread(
+            target=lambda: results.append(sweep(world.services, now=HALF + MINUTE))
+        )
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the sweep waited for the locked report"
+        other.rollback()
+    assert results[0].fired == 1
+    with Session(world.services.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.purpose == "reminder")).all()
+    assert [row.report_id for row in rows] == [free]
+    assert sweep(world.services, now=HALF + 2 * MINUTE).fired == 1  # its turn comes next
+
+
 def test_the_limit_leaves_the_rest_for_the_next_round(world: World) -> None:
     _plain_reports(world.services.engine, 5)
     first = sweep(world.services, now=HALF, limit=2)
