@@ -83,6 +83,7 @@ DUE_CHANGES = {
 CLOCK_EVENTS = tuple(sorted(set(DUE_CHANGES["sign"]) | set(DUE_CHANGES["resolve"])))
 WARN_FROM = dt.time(9, 0)  # administrators' calendar warning: not before this local time
 SUMMARY_LIMIT = 80
+_LOGGED_DAYS: set[dt.date] = set()  # days the missing calendar was logged (nobody to tell)
 ANALYZE_AFTER = 500  # planning this many deadlines at once refreshes PostgreSQL's statistics
 
 
@@ -481,7 +482,9 @@ def _warn_missing_calendar(services: Services, *, now: dt.datetime, result: Swee
     if year is None:
         return
     if not services.admin_ids:
-        log.warning("working-day calendar missing year=%s and no ADMIN_USER_IDS to tell", year)
+        if local.date() not in _LOGGED_DAYS:  # a log line a day, not one a minute
+            _LOGGED_DAYS.add(local.date())
+            log.warning("working-day calendar missing year=%s and no ADMIN_USER_IDS to tell", year)
         return
     text = t("reminder.calendar_missing", year=year)
     with session_scope(services.engine) as session:
