@@ -27,7 +27,7 @@ def run(use_webhook: bool) -> None:
     """Run the bot: receive updates, handle reports, deliver messages (Ctrl-C stops)."""
     from bot.app import build_services
     from bot.infra.delivery import DeliveryWorker
-    from bot.infra.instance import hold_instance_lock
+    from bot.infra.instance import hold_instance_lock, join_instances
     from bot.infra.scheduler import SweepScheduler
     from bot.services.reports import find_dispatch_chat
     from bot.telegram.runtime import BotRuntime
@@ -46,6 +46,8 @@ def run(use_webhook: bool) -> None:
         dispatch_chat_id=find_dispatch_chat(services),
         sole=instance_lock is not None,  # SQLite: a lease left at start is a dead process's
     )
+    # PostgreSQL: alone at start, the leases left behind are a dead process's too.
+    presence = join_instances(services.engine, when_alone=delivery.take_back_leases)  # noqa: F841
     sweeps = SweepScheduler(services, on_queued=delivery.notify)
     webhook = None
     if use_webhook:

@@ -10,7 +10,9 @@ them through a ``BotApi`` and never loses one:
   ``FOR UPDATE SKIP LOCKED``, so several workers share the queue and never send a row twice;
   on SQLite run one worker. A crashed worker's rows are retried when their lease runs out —
   or at once when the new worker is the ``sole`` one (SQLite, whose instance lock guarantees
-  that the lease's holder is gone): a chat's queue is not held up for a lease after a crash.
+  that the lease's holder is gone), or ``take_back_leases()`` is called by a PostgreSQL
+  instance that started alone (``bot.infra.instance.join_instances``): a chat's queue is not
+  held up for a lease after a crash.
 - **Pacing.** A ``Pacer`` keeps to about 30 messages/s overall, 1/s per private chat and 20/min
   per group (GCRA token buckets), so 429s are rare.
 - **429** (``RetryAfter``): the chat waits ``retry_after`` and the same row is sent again; the
@@ -358,7 +360,7 @@ class DeliveryWorker:
         """Deliver until ``stop()`` is called, then finish cleanly."""
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
-        released = await asyncio.to_thread(self._take_back_leases) if self.sole else 0
+        released = await asyncio.to_thread(self.take_back_leases) if self.sole else 0
         log.info(
             "delivery worker started dispatch_chat=%s released=%s", self.dispatch_chat_id, released
         )
@@ -490,8 +492,8 @@ class DeliveryWorker:
         with session_scope(self.engine) as session:
             yield session
 
-    def _take_back_leases(self) -> int:
-        """Make every pending row due now (sole worker only); return how many waited.
+    def take_back_leases(self) -> int:
+        """Make every pending row due now (when no other worker runs); return how many waited.
 
         A future ``next_try_at`` is then either the lease of a process that died mid-send (its
         chat's queue would wait for the lease to run out) or a backoff, which a restart may cut

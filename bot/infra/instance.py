@@ -6,18 +6,30 @@ on the same SQLite file would send every reminder twice. ``hold_instance_lock`` 
 exclusive advisory lock (``flock``) on a lock file next to the database and keeps it for the
 life of the process; the operating system releases it when the process ends, however it ends,
 so a crash never leaves a stale lock behind.
+
+On PostgreSQL ``join_instances`` marks the process as one of the running instances with a
+shared advisory lock, held on its own connection for the life of the process (the server drops
+it when the connection dies, however the process ends). Taking the same lock exclusively at
+start-up tells a process whether it is alone; if it is, whatever another process left leased is
+a dead process's and can be taken back at once. Instances starting meanwhile wait for the
+exclusive lock to be dropped before they join, so nothing is taken back from a live instance.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from bot.errors import ObserverBotError
+
+log = logging.getLogger(__name__)
 
 
 class AlreadyRunning(ObserverBotError):
@@ -85,3 +97,42 @@ def hold_instance_lock(database_url: str) -> InstanceLock | None:
     handle.write(str(os.getpid()))
     handle.flush()
     return InstanceLock(path, handle)
+
+
+INSTANCES_KEY = 0x0B5B_0700  # the advisory lock every running obsbot instance holds shared
+
+
+class InstancePresence:
+    """A running instance's shared advisory lock on PostgreSQL, held until ``release()``."""
+
+    def __init__(self, connection: Connection, alone: bool) -> None:
+        self.alone = alone  # no other instance was running when this one started
+        self._connection: Connection | None = connection
+
+    def release(self) -> None:
+        """Leave the set of running instances (closing the connection drops the lock)."""
+        if self._connection is not None:
+            self._connection.invalidate()  # really close it: a pooled one would keep the lock
+            self._connection.close()
+            self._connection = None
+
+
+def join_instances(engine: Engine, *, when_alone: Callable[[], object]) -> InstancePresence | None:
+    """Join the running instances on PostgreSQL; call ``when_alone`` first if there are none.
+
+    Returns None for SQLite, where ``hold_instance_lock`` already guarantees a single process.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    connection = engine.connect()
+    key = {"key": INSTANCES_KEY}
+    alone = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar())
+    connection.commit()  # session-level advisory locks outlive transactions
+    if alone:
+        when_alone()
+    connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), key)
+    if alone:
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+    connection.commit()
+    log.info("joined the running instances alone=%s", alone)
+    return InstancePresence(connection, alone)

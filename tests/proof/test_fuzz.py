@@ -294,7 +294,7 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
