@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
+
+import pytest
+from matplotlib import font_manager
 
 from bot.core.digest import ReportRow, compute_digest, parse_week
 from bot.core.rules import load_rules
-from bot.infra.digest_render import cjk_font, render_text
+from bot.infra.digest_render import FontMissing, cjk_font, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
 WEEK = parse_week("2026-W47")
@@ -47,3 +51,11 @@ def test_a_huge_week_is_shortened_to_fit_one_message() -> None:
 
 def test_the_chart_font_has_chinese_glyphs() -> None:
     assert "CJK" in cjk_font() or "Hei" in cjk_font() or "Han" in cjk_font()
+
+
+def test_no_cjk_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without the font package and without system CJK fonts gets told what to do."""
+    monkeypatch.setitem(sys.modules, "noto_cjk_sans_otc", None)  # the package is not installed
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])  # nor any system font
+    with pytest.raises(FontMissing, match="noto-cjk-sans-otc"):
+        cjk_font.__wrapped__()  # type: ignore[attr-defined]
