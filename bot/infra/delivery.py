@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 CARD = "card"
 CARD_BATCH = "card_batch"
 DELIVERY_FAILED = "delivery_failed"
+NOT_MODIFIED = "message is not modified"
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 TEXT_BUDGET = 3900  # Telegram allows 4,096 UTF-16 units; leave room for the header
 BUTTON_BUDGET = 100  # Telegram's maximum of inline buttons in one message
@@ -467,7 +468,11 @@ class DeliveryWorker:
             except ChatMigrated as exc:
                 await asyncio.to_thread(self._migrate, row, exc.new_chat_id)
             except PermanentError as exc:
-                await asyncio.to_thread(self._fail, row, exc)
+                if NOT_MODIFIED in exc.description.lower():
+                    # The message already shows exactly this: the edit's purpose is met.
+                    await asyncio.to_thread(self._record_sent, row, plan, True)
+                else:
+                    await asyncio.to_thread(self._fail, row, exc)
             except BotApiError as exc:
                 await asyncio.to_thread(self._retry_later, row, exc)
             except Exception as exc:  # noqa: BLE001 - a library bug must not lose the row

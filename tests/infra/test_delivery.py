@@ -638,3 +638,23 @@ async def test_two_workers_on_postgresql_never_send_a_row_twice(
         assert await texts(control, user["id"]) == [f"{user['first_name']}-{n}" for n in range(10)]
     assert (await control.stats())["calls"].get("sendMessage") == 60
     assert all(row.attempts == 1 for row in rows(engine))
+
+
+async def test_an_edit_that_changes_nothing_counts_as_delivered(
+    engine: Engine, api: BotApi, control: ControlClient, loopback: LoopbackServer
+) -> None:
+    alice = await control.create_user("Alice", started=True)
+    queue(engine, alice["id"], "已签收")
+    await deliver_all(make_worker(engine, api), engine=engine)
+    (message,) = await control.bot_messages(alice["id"])
+    queue(
+        engine,
+        alice["id"],
+        method="editMessageText",
+        payload={"chat_id": alice["id"], "message_id": message["message_id"], "text": "已签收"},
+    )
+    await deliver_all(make_worker(engine, api), engine=engine)
+    assert [row.status for row in rows(engine)] == [OutboxStatus.SENT, OutboxStatus.SENT]
+    assert "not modified" in str((await control.stats())["errors"])
+    with Session(engine) as session:
+        assert session.exec(select(ReportEvent)).all() == []
