@@ -48,7 +48,7 @@ def run(use_webhook: bool) -> None:
     )
     # PostgreSQL: alone at start, the leases left behind are a dead process's too.
     presence = join_instances(services.engine, when_alone=delivery.take_back_leases)  # noqa: F841
-    sweeps = SweepScheduler(services, on_queued=delivery.notify)
+    sweeps = SweepScheduler(services, interval=current.sweep_interval, on_queued=delivery.notify)
     webhook = None
     if use_webhook:
         from bot.telegram.runtime import Webhook

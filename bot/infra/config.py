@@ -7,6 +7,7 @@ never printed or logged (``SecretStr`` shows it as stars).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     holidays_file: Path | None = None
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    digest_time: dt.time = dt.time(9, 0)  # Monday, local time: the weekly digest goes out
+    sweep_interval: float = Field(default=60.0, gt=0, le=3600)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"

@@ -17,15 +17,18 @@ import logging
 from collections.abc import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.services import Services
+from bot.services.housekeeping import run_chores
 from bot.services.sweeps import DEFAULT_LIMIT, SweepResult, sweep
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 60.0
 JOB_ID = "reminder-sweep"
+DIGEST_JOB_ID = "weekly-digest"
 
 
 class SweepScheduler:
@@ -70,6 +73,21 @@ class SweepScheduler:
             misfire_grace_time=None,
             next_run_time=dt.datetime.now(dt.UTC),
         )
+        digest_at = self.services.settings.digest_time
+        scheduler.add_job(
+            self.run_chores,
+            CronTrigger(
+                day_of_week="mon",
+                hour=digest_at.hour,
+                minute=digest_at.minute,
+                timezone=self.services.tz,
+            ),
+            id=DIGEST_JOB_ID,
+            name="weekly digest",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         self._scheduler = scheduler
         log.info("sweeps scheduled interval=%ss limit=%s", self.interval, self.limit)
@@ -97,7 +115,23 @@ class SweepScheduler:
                 self.on_queued()
             if not result.more:
                 break
+        await self.run_chores()
         return total
+
+    async def run_chores(self) -> int:
+        """Run the chores that are due: unbound groups, the sentiment summary, the digests.
+
+        The weekly digest also has its own cron job (Monday, ``DIGEST_TIME``); running the
+        chores after every sweep sends a digest missed while the bot was down once on recovery.
+        """
+        try:
+            queued = await asyncio.to_thread(run_chores, self.services, now=self.services.clock())
+        except Exception:  # noqa: BLE001 - a failed chore is logged; the next run retries
+            log.exception("chores failed")
+            return 0
+        if queued and self.on_queued is not None:
+            self.on_queued()
+        return queued
 
 
 def _add(total: SweepResult, result: SweepResult) -> None:

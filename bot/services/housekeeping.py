@@ -117,3 +117,16 @@ def summary_text(services: Services, day: dt.date, records: list[Report]) -> str
                 )
             )
     return "\n".join(lines)
+
+
+def run_chores(services: Services, *, now: dt.datetime) -> int:
+    """Run every chore that is due (groups to leave, summaries, weekly digests); return how
+    many messages were queued. Each chore is idempotent, so running this often is cheap."""
+    from bot.services.digest_jobs import send_due_digests
+
+    with Session(services.engine, expire_on_commit=False) as session:
+        queued = len(leave_unbound_groups(session, now=now))
+        queued += int(queue_sentiment_summary(session, services, now=now))
+        session.commit()
+    digests = send_due_digests(services, now, send_at=services.settings.digest_time)
+    return queued + digests.queued

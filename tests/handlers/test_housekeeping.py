@@ -74,3 +74,26 @@ def test_yesterdays_sentiment_goes_to_dispatch_once(world: World) -> None:
     (row,) = rows
     assert row.chat_id == DISPATCH_GROUP
     assert "共2条" in row.payload["text"] and "13800138000" not in row.payload["text"]
+
+
+def test_chores_leave_groups_and_send_the_weekly_digest_once(world: World) -> None:
+    from bot.services.housekeeping import run_chores
+    from storage.models import Leader
+
+    register(world)
+    preview = world.message(OBSERVER, "小区自来水发黄，停水也不通知")[0]
+    world.press(OBSERVER, preview, preview.button("提交"))
+    _bot_added(world, -100556)
+    with Session(world.services.engine) as session:
+        session.add(Leader(name="省领导", chat_id=9100, scope_region="440000"))
+        session.commit()
+    sunday = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+    monday_morning = dt.datetime(2026, 11, 30, 1, 5, tzinfo=dt.UTC)  # 09:05 in Guangzhou
+    # Sunday: the unbound group is left, and the new leader gets last week's digest.
+    assert run_chores(world.services, now=sunday) == 2
+    # Monday 09:05: this week's digest, once however often the chores run.
+    assert run_chores(world.services, now=monday_morning) == 1
+    assert run_chores(world.services, now=monday_morning + dt.timedelta(hours=2)) == 0
+    with Session(world.services.engine) as session:
+        digests = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 9100)).all()
+    assert len(digests) == 2 and "1" in digests[1].payload["text"]
