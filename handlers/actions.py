@@ -178,14 +178,14 @@ class Outbox:
         self,
         chat_id: int,
         kind: str,
-        file_id: str,
+        file_id: str | dict[str, str],
         *,
         caption: str = "",
         reply_to: int | dict[str, int] | None = None,
         report_id: int | None = None,
         key: str | None = None,
     ) -> None:
-        """Queue a photo, voice note, video or document by file id."""
+        """Queue a photo, voice note, video or document by file id (or a local file to upload)."""
         payload: dict[str, Any] = {"chat_id": chat_id, kind: file_id}
         if caption:
             payload["caption"] = fit(caption, 1024)

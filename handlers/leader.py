@@ -18,6 +18,8 @@ from bot.core.messages import t
 from bot.core.regions import is_known, level_of
 from bot.infra.digest_render import region_label, render_text
 from bot.services.digest import build_digest
+from bot.services.digest_jobs import digest_files
+from bot.telegram.transport import UPLOAD
 from handlers.context import Ctx
 from handlers.events import Event
 from storage import reports as report_queries
@@ -78,6 +80,10 @@ def _digest(event: Event, ctx: Ctx, leader: Leader) -> None:
         now=ctx.now,
     )
     ctx.out.send(event.chat_id, render_text(digest, ctx.rules), purpose="digest")
+    stamp = f"{event.chat_id}-{event.update_id}"
+    chart, workbook = digest_files(ctx.services, digest, stamp=stamp)
+    ctx.out.media(event.chat_id, "photo", {UPLOAD: str(chart.resolve())})
+    ctx.out.media(event.chat_id, "document", {UPLOAD: str(workbook.resolve())})
 
 
 def _leader_admin(event: Event, ctx: Ctx) -> None:

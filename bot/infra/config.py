@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     digest_time: dt.time = dt.time(9, 0)  # Monday, local time: the weekly digest goes out
+    digest_dir: Path = Path("digests")  # charts and workbooks sent to leaders are kept here
     sweep_interval: float = Field(default=60.0, gt=0, le=3600)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

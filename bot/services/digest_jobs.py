@@ -14,13 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from bot.core.digest import Digest, Week, previous_week
-from bot.infra.digest_render import render_text
+from bot.infra.digest_render import render_chart, render_text, render_workbook
 from bot.services import Services
 from bot.services.digest import ScopeError, build_digest
+from bot.telegram.transport import UPLOAD
 from storage import outbox
 from storage.models import Leader, OutboxMessage
 
@@ -66,6 +68,7 @@ def send_due_digests(
             ).all()
         )
         digests: dict[str, Digest] = {}
+        files: dict[str, tuple[Path, Path]] = {}
         for key, leader in keys.items():
             if key in sent:
                 skipped += 1
@@ -91,6 +94,16 @@ def send_due_digests(
                 now=now,
                 purpose="digest",
             ):
+                if scope not in files:
+                    files[scope] = digest_files(services, digests[scope], stamp="weekly")
+                queue_attachments(
+                    session,
+                    chat_id=leader.chat_id,
+                    chart=files[scope][0],
+                    workbook=files[scope][1],
+                    key=key,
+                    now=now,
+                )
                 queued += 1
             else:
                 skipped += 1
@@ -98,3 +111,31 @@ def send_due_digests(
     if queued:
         log.info("digests queued week=%s count=%d", week.label, queued)
     return DigestRun(week, True, queued, skipped)
+
+
+def digest_files(services: Services, digest: Digest, *, stamp: str) -> tuple[Path, Path]:
+    """Write a digest's chart and workbook under DIGEST_DIR; return their paths."""
+    folder = services.settings.digest_dir / digest.week.label / f"{digest.scope}-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = render_chart(digest, services.rules, folder / "chart.png")
+    workbook = render_workbook(digest, services.rules, folder / "digest.xlsx")
+    return chart, workbook
+
+
+def queue_attachments(
+    session: Session, *, chat_id: int, chart: Path, workbook: Path, key: str, now: dt.datetime
+) -> None:
+    """Queue a digest's chart (a photo) and workbook (a document) after its text."""
+    for method, field, path, suffix in (
+        ("sendPhoto", "photo", chart, "chart"),
+        ("sendDocument", "document", workbook, "xlsx"),
+    ):
+        outbox.enqueue(
+            session=session,
+            chat_id=chat_id,
+            method=method,
+            payload={"chat_id": chat_id, field: {UPLOAD: str(path.resolve())}},
+            idempotency_key=f"{key}:{suffix}",
+            now=now,
+            purpose="digest",
+        )

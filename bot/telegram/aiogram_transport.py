@@ -18,6 +18,7 @@ from aiogram import exceptions as ag
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import TelegramMethod
+from aiogram.types import FSInputFile
 from pydantic import BaseModel, ValidationError
 
 from bot.telegram.transport import (
@@ -32,6 +33,7 @@ from bot.telegram.transport import (
     Unauthorized,
     api_base_of,
     quiet_http_loggers,
+    with_uploads,
 )
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ class AiogramBotApi:
 
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""
-        request = build_method(method, payload)
+        request = build_method(method, with_uploads(payload, lambda path: FSInputFile(path)))
         try:
             result = await self._bot(request)
         except ag.AiogramError as exc:

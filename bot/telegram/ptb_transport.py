@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram import error as tg
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
@@ -30,6 +31,7 @@ from bot.telegram.transport import (
     Unauthorized,
     api_base_of,
     quiet_http_loggers,
+    with_uploads,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,11 @@ def translate(exc: tg.TelegramError, method: str) -> BotApiError:
     if isinstance(exc, tg.TimedOut):
         return TimedOut(description, method=method)
     return TransientError(description, method=method)
+
+
+def _input_file(path: Path) -> InputFile:
+    """Return python-telegram-bot's upload object for a local file."""
+    return InputFile(path.read_bytes(), filename=path.name)
 
 
 class PtbBotApi:
@@ -143,7 +150,9 @@ class PtbBotApi:
         """Make one Bot API call with JSON parameters; return its ``result``."""
         await self._initialize()
         try:
-            result: Any = await self._bot.do_api_request(method, api_kwargs=dict(payload))
+            result: Any = await self._bot.do_api_request(
+                method, api_kwargs=with_uploads(payload, _input_file)
+            )
         except tg.TelegramError as exc:
             raise self._translate(exc, method) from exc
         return result  # type: ignore[no-any-return]

@@ -21,6 +21,8 @@ Results are plain Bot API JSON (``dict``, ``bool``, or a ``list`` of dicts for
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bot.errors import ObserverBotError
@@ -136,3 +138,24 @@ def open_bot_api(
 
         return PtbBotApi(token, api_base=api_base, timeout=timeout)
     raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
+
+
+UPLOAD = "$upload"
+
+
+def with_uploads(payload: JSON, make: Callable[[Path], Any]) -> JSON:
+    """Replace every ``{"$upload": "/path"}`` in a payload by ``make(path)`` (a library file).
+
+    The outbox holds JSON, so a file to upload (a digest's chart or workbook) is queued as its
+    path; the transport opens it when it sends. A missing file is a permanent error.
+    """
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {UPLOAD}:
+            path = Path(str(value[UPLOAD]))
+            if not path.is_file():
+                raise PermanentError(f"Bad Request: file to upload is missing: {path.name}")
+            return make(path)
+        return value
+
+    return {key: convert(value) for key, value in payload.items()}

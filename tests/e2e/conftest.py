@@ -143,6 +143,7 @@ async def running_bot(
             database_url="sqlite:///unused.sqlite",
             telegram_api_base=server.base_url,
             bot_runtime=runtime_name,
+            digest_dir=Path(engine.url.database or ".").parent / "digests",
         )
         services = build_services(settings, engine=engine)
         stage = Stage(

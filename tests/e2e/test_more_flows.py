@@ -191,3 +191,22 @@ async def test_forged_and_stale_buttons_change_nothing(
                 select(ReportEvent).where(ReportEvent.action == "press_refused")
             ).all()
         assert len(signed) == 1 and len(refused) == 2
+
+
+async def test_a_leader_receives_the_digest_with_chart_and_workbook(
+    sqlite_file_engine: Engine, runtime_name: str
+) -> None:
+    from storage.models import Leader
+
+    async with running_bot(runtime_name, sqlite_file_engine) as stage:
+        await _file_report(stage)
+        leader = await stage.control.create_user("市领导", started=True)
+        with Session(stage.services.engine) as session:
+            session.add(Leader(name="市领导", chat_id=leader["id"], scope_region="440100"))
+            session.commit()
+        await stage.control.send_text(leader["id"], "/digest")
+        text, photo, document = await stage.texts(leader["id"], 3)
+        assert text["text"].startswith("📊 广州市") and "新增 1 件" in text["text"]
+        assert "photo" in photo and document["document"]["file_name"] == "digest.xlsx"
+        png = await stage.control.file(photo["photo"][-1]["file_id"])
+        assert png  # the chart's bytes reached the server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,12 +84,15 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def make_world(engine: Engine) -> World:
+def make_world(engine: Engine, folder: Path | None = None) -> World:
+    """A world on ``engine``; digests' files go under ``folder`` (a fresh temp dir if None)."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="obsbot-test-"))
     populate(engine)
     settings = load_settings(
         routing_rules=ROOT / "routing_rules.yaml",
         admin_user_ids=[ADMIN],
         database_url="sqlite:///unused.sqlite",
+        digest_dir=folder / "digests",
     )
     world = World(services=None, now=NOW)  # type: ignore[arg-type]
     world.services = build_services(
@@ -98,9 +102,9 @@ def make_world(engine: Engine) -> World:
 
 
 @pytest.fixture
-def world(sqlite_engine: Engine) -> World:
+def world(sqlite_engine: Engine, tmp_path: Path) -> World:
     """An empty conversation on SQLite with the roster and groups in place."""
-    return make_world(sqlite_engine)
+    return make_world(sqlite_engine, tmp_path)
 
 
 def register(world: World, user_id: int = OBSERVER, phone: str = "+8613800138001") -> None:

@@ -71,7 +71,10 @@ def test_only_a_leader_chat_gets_a_digest_of_its_own_scope(world: World) -> None
     world.message(ADMIN, f"/leader add {LEADER} 440100")
     world.message(ADMIN, f"/leader add {SZ_LEADERS_GROUP} 440300")
     mine = world.message(LEADER, "/digest")
-    assert len(mine) == 1 and mine[0].chat_id == LEADER
+    assert [m.method for m in mine] == ["sendMessage", "sendPhoto", "sendDocument"]
+    assert {m.chat_id for m in mine} == {LEADER}
+    assert mine[1].payload["photo"]["$upload"].endswith("chart.png")
+    assert mine[2].payload["document"]["$upload"].endswith("digest.xlsx")
     assert mine[0].text.startswith("📊 广州市社会工作观察站周报")
     assert "2026-W48" in mine[0].text and "新增 1 件" in mine[0].text
     last = world.message(LEADER, "/digest last")
@@ -100,8 +103,9 @@ def test_subscribe_and_the_monday_sweep_sends_each_week_once(world: World) -> No
     recovered = send_due_digests(world.services, sunday)
     assert recovered.week.label == "2026-W47" and recovered.queued == 2
     assert {m.idempotency_key for m in _digests(world)} == {
-        f"digest:{LEADER}:2026-W47",
-        f"digest:{SZ_LEADERS_GROUP}:2026-W47",
+        f"digest:{chat}:2026-W47{part}"
+        for chat in (LEADER, SZ_LEADERS_GROUP)
+        for part in ("", ":chart", ":xlsx")
     }
     assert send_due_digests(world.services, sunday).queued == 0
     early = send_due_digests(world.services, monday_early)
@@ -111,6 +115,7 @@ def test_subscribe_and_the_monday_sweep_sends_each_week_once(world: World) -> No
     again = send_due_digests(world.services, monday + dt.timedelta(hours=3))
     assert again.queued == 0 and again.skipped == 2
     w48 = [m for m in _digests(world) if m.idempotency_key.endswith("2026-W48")]
+    assert len([m for m in _digests(world) if "2026-W48:" in m.idempotency_key]) == 4
     assert sorted(m.chat_id for m in w48) == sorted([LEADER, SZ_LEADERS_GROUP])
     mine = next(m for m in w48 if m.chat_id == LEADER)
     assert mine.payload["text"].startswith("📊 广州市") and "新增 1 件" in mine.payload["text"]

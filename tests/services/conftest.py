@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -10,6 +12,6 @@ from tests.handlers.harness import World
 
 
 @pytest.fixture
-def world(engine: Engine) -> World:
+def world(engine: Engine, tmp_path: Path) -> World:
     """The handler tests' world (roster, bound groups, shipped rules) on SQLite or PostgreSQL."""
-    return make_world(engine)
+    return make_world(engine, tmp_path)
