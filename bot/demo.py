@@ -18,12 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.app import build_services
+from bot.core.digest import week_of
 from bot.core.roster import parse_roster
 from bot.infra.config import Settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
+from bot.infra.digest_render import render_text, write_digest
+from bot.services import Services
+from bot.services.digest import build_digest
+from bot.services.sweeps import sweep
 from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime
 from bot.telegram.transport import open_bot_api
@@ -137,7 +142,19 @@ async def _settle(engine: Any, control: ControlClient, seconds: float = 10.0) ->
     raise RuntimeError("the demo bot did not settle in time")
 
 
-async def play(*, runtime_name: str, workdir: Path, write: Callable[[str], None]) -> list[str]:
+@dataclass
+class DemoClock:
+    """The demo's accelerated clock: real time plus an offset the story moves forward."""
+
+    offset: dt.timedelta = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
+async def play(
+    *, runtime_name: str, workdir: Path, write: Callable[[str], None], out: Path | None = None
+) -> list[str]:
     """Run the demo story in ``workdir``; return the transcript lines."""
     database = workdir / "demo.sqlite"
     url = f"sqlite:///{database}"
@@ -187,12 +204,15 @@ async def play(*, runtime_name: str, workdir: Path, write: Callable[[str], None]
             telegram_api_base=server.base_url,
             bot_runtime=runtime_name,
             admin_user_ids=[admin["id"]],
+            digest_dir=workdir / "digests",
         )  # type: ignore[arg-type]
-        services = build_services(settings, engine=engine)
+        clock = DemoClock()
+        services = build_services(settings, engine=engine, clock=clock)
         api = open_bot_api(runtime_name, server.token, api_base=server.base_url, timeout=5)
         delivery = DeliveryWorker(
             engine,
             api,
+            now=clock,
             poll_interval=0.1,
             limits=FAST,
             retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
@@ -217,6 +237,8 @@ async def play(*, runtime_name: str, workdir: Path, write: Callable[[str], None]
                 dispatcher,
                 groups,
             )
+            await _time_passes(transcript, control, services, clock, delivery)
+            _weekly_digest(transcript, services, out or workdir)
         finally:
             runtime.stop()
             await asyncio.wait_for(task, timeout=15)
@@ -364,10 +386,57 @@ async def _story(
     await step()
     with Session(engine) as session:
         reports = session.exec(select(Report)).all()
-    tr.stage("Done")
+    tr.stage("Reports so far")
     tr.say(
         f"{len(reports)} reports: " + ", ".join(f"{r.number} {r.kind}/{r.status}" for r in reports)
     )
+
+
+async def _time_passes(
+    tr: Transcript,
+    control: ControlClient,
+    services: Services,
+    clock: DemoClock,
+    delivery: DeliveryWorker,
+) -> None:
+    """Move the clock forward so a report nobody signs for is reminded, then overdue."""
+    with Session(services.engine) as session:
+        waiting = session.exec(
+            select(Report).where(Report.status == "routed").order_by(col(Report.id))
+        ).first()
+    if waiting is None or waiting.sign_due_at is None:
+        return
+    tr.stage(f"9. Nobody signs for {waiting.number}: the clock runs fast")
+    due = waiting.sign_due_at
+    # Working-day windows are measured in business hours (09:00-18:00), so the 50 % reminder of
+    # a one-working-day window falls in the afternoon of that working day.
+    for label, moment in (
+        ("four business hours before the deadline", due - dt.timedelta(hours=4)),
+        ("past the sign-for deadline", due + dt.timedelta(minutes=5)),
+    ):
+        clock.offset += moment - clock()
+        local = clock().astimezone(services.tz)
+        tr.say(f"  ⏩ {label}: {local:%m-%d %H:%M}")
+        await asyncio.to_thread(sweep, services, now=clock())
+        delivery.notify()
+        await _settle(services.engine, control)
+        await tr.show()
+
+
+def _weekly_digest(tr: Transcript, services: Services, out: Path) -> None:
+    """Build the province's digest of the story's week and write text, chart and workbook."""
+    tr.stage("10. The leaders' weekly digest (province scope)")
+    now = services.clock()
+    with Session(services.engine) as session:
+        first = session.exec(select(Report.created_at).order_by(col(Report.id))).first()
+        week = week_of(first or now, services.tz)
+        digest = build_digest(
+            session=session, rules=services.rules, scope="440000", week=week, now=now
+        )
+    files = write_digest(digest, services.rules, out)
+    for line in render_text(digest, services.rules).splitlines():
+        tr.say(f"  {line}")
+    tr.say(f"  chart: {files.chart.name}, workbook: {files.workbook.name} (in {out})")
 
 
 def run_demo(
@@ -376,11 +445,13 @@ def run_demo(
     """Run the demo in a temporary folder (kept with ``keep``); write the transcript to ``out``."""
     if keep:
         workdir = Path(tempfile.mkdtemp(prefix="obsbot-demo-"))
-        lines = asyncio.run(play(runtime_name=runtime_name, workdir=workdir, write=write))
+        lines = asyncio.run(play(runtime_name=runtime_name, workdir=workdir, write=write, out=out))
     else:
         with tempfile.TemporaryDirectory(prefix="obsbot-demo-") as folder:
             workdir = Path(folder)
-            lines = asyncio.run(play(runtime_name=runtime_name, workdir=workdir, write=write))
+            lines = asyncio.run(
+                play(runtime_name=runtime_name, workdir=workdir, write=write, out=out)
+            )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "transcript.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
