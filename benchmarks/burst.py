@@ -413,6 +413,7 @@ async def _spawn(*args: str) -> asyncio.subprocess.Process:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=str(ROOT),
+        limit=64 * 1024 * 1024,
     )
 
 

@@ -48,6 +48,19 @@ def pending_updates(*, session: Session, limit: int = 100) -> Sequence[InboxUpda
     ).all()
 
 
+def claim_update(*, session: Session, update_id: int) -> InboxUpdate | None:
+    """Lock a pending update for this transaction; None if handled or held by another process.
+
+    On PostgreSQL the row is taken ``FOR UPDATE SKIP LOCKED``, so two instances sharing the
+    inbox never handle the same update; SQLite (one instance) ignores the lock.
+    """
+    return session.exec(
+        select(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == InboxStatus.PENDING)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
 def mark_update(
     *,
     session: Session,

@@ -88,6 +88,8 @@ def process_one(
     now = services.clock()
     try:
         with Session(services.engine, expire_on_commit=False) as session:
+            if inbox.claim_update(session=session, update_id=update_id) is None:
+                return None  # another instance is handling it, or already has
             ctx = Ctx(services=services, session=session, now=now, followed=followed)
             handle(event, ctx)
             _queue(session, ctx, update_id=update_id)
