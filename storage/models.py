@@ -190,6 +190,9 @@ class Report(SQLModel, table=True):
         Index("ix_report_region_created", "region_code", "created_at"),
         Index("ix_report_target_created", "target_region", "created_at"),
         Index("ix_report_status_created", "status", "created_at"),
+        # The digest finds reports still open, or closed during the week, among older ones.
+        Index("ix_report_resolved_at", "resolved_at"),
+        Index("ix_report_closed_at", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
