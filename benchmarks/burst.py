@@ -360,6 +360,9 @@ def _outcome(url: str) -> dict[str, Any]:
                     col(OutboxMessage.purpose).in_(("ack", "card", "card_batch"))
                 )
             ).one()
+            inbox_rows = session.exec(
+                select(InboxUpdate.payload, InboxUpdate.received_at, InboxUpdate.processed_at)
+            ).all()
             failed = session.exec(
                 select(func.count())
                 .select_from(InboxUpdate)
@@ -367,7 +370,16 @@ def _outcome(url: str) -> dict[str, Any]:
             ).one()
     finally:
         engine.dispose()
+    presses = {
+        int(payload["callback_query"]["from"]["id"]): (received.timestamp(), done.timestamp())
+        for payload, received, done in inbox_rows
+        if "callback_query" in payload and received is not None and done is not None
+    }
+    handled = sorted(done.timestamp() for _, _, done in inbox_rows if done is not None)
     return {
+        "presses": presses,
+        "updates": len(inbox_rows),
+        "handled_span_s": handled[-1] - handled[0] if handled else 0.0,
         "reports": [(uid, created.timestamp()) for uid, created, _ in rows],
         "extra_cards": sum(max(0, count - 1) for _, count in cards),
         "last_delivery": last.timestamp() if last else None,
@@ -525,6 +537,13 @@ async def run_scenario(
     ingest = sorted(
         (created - press_at[uid]) * 1000 for uid, created in outcome["reports"] if uid in press_at
     )
+    # Where the ingest time goes: press -> stored in the inbox -> taken up by the processor.
+    to_inbox = sorted(
+        (stored - press_at[uid]) * 1000
+        for uid, (stored, _) in outcome["presses"].items()
+        if uid in press_at
+    )
+    in_inbox = sorted((taken - stored) * 1000 for stored, taken in outcome["presses"].values())
     user_set = set(users)
     extra_private = sum(max(0, seen["sent"].get(str(uid), 0) - 2) for uid in users)
     duplicated = sum(c - 1 for c in per_user.values() if c > 1) + outcome["extra_cards"]
@@ -546,11 +565,24 @@ async def run_scenario(
         if ingest
         else None,
         "max_ingest_ms": round(ingest[-1], 1) if ingest else None,
+        "p50_press_to_inbox_ms": _pct(to_inbox, 0.5),
+        "p99_press_to_inbox_ms": _pct(to_inbox, 0.99),
+        "p50_wait_in_inbox_ms": _pct(in_inbox, 0.5),
+        "p99_wait_in_inbox_ms": _pct(in_inbox, 0.99),
+        "updates": outcome["updates"],
+        "handled_per_s": round(outcome["updates"] / max(outcome["handled_span_s"], 1e-9), 1),
         "delivery_s": round(delivery, 2),
         "floor_s": floor["floor_s"],
         "delivery_over_floor": round(delivery / floor["floor_s"], 3),
         "floor": floor,
     }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    """Return the ``q`` quantile of sorted ``values`` (nearest rank), rounded."""
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(len(values) * q))], 1)
 
 
 def _print(figures: dict[str, Any]) -> None:
@@ -563,7 +595,10 @@ def _print(figures: dict[str, Any]) -> None:
         f"delivered in {f['delivery_s']} s vs floor {f['floor_s']} s "
         f"(x{f['delivery_over_floor']}; {f['floor']['messages']} messages: global "
         f"{f['floor']['global_s']} s, busiest group {f['floor']['busiest_group_s']} s, "
-        f"arrival {f['floor']['arrival_s']} s)",
+        f"arrival {f['floor']['arrival_s']} s); a press reaches the inbox in "
+        f"{f['p50_press_to_inbox_ms']}/{f['p99_press_to_inbox_ms']} ms (p50/p99) and waits there "
+        f"{f['p50_wait_in_inbox_ms']}/{f['p99_wait_in_inbox_ms']} ms; {f['updates']} updates "
+        f"handled at {f['handled_per_s']}/s",
         flush=True,
     )
 
