@@ -41,7 +41,7 @@ def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.__table__.c.id)
+        .returning(col(OutboxMessage.id))
     )
     return session.execute(statement).first() is not None
 
@@ -126,7 +126,9 @@ def release_all(*, session: Session, now: datetime) -> int:
     """
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.next_try_at) > now)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.next_try_at) > now
+        )
         .values(next_try_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -27,12 +27,10 @@ def next_report_number(*, session: Session, now: datetime) -> str:
     statement = (
         insert_for(session, ReportCounter)
         .values(day=day, last=1)
-        .on_conflict_do_update(
-            index_elements=["day"], set_={"last": ReportCounter.__table__.c.last + 1}
-        )
-        .returning(ReportCounter.__table__.c.last)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": col(ReportCounter.last) + 1})
+        .returning(col(ReportCounter.last))
     )
-    last = session.execute(statement).scalar_one()
+    last: int = session.execute(statement).scalar_one()
     return f"{NUMBER_PREFIX}-{day}-{last:04d}"
 
 
@@ -119,5 +117,5 @@ def reports_of_observer(*, session: Session, observer_id: int, limit: int = 10) 
 
 def count_reports_by_status(*, session: Session) -> dict[str, int]:
     """Return how many reports are in each status."""
-    rows = session.execute(select(Report.status, func.count()).group_by(Report.status)).all()
+    rows = session.exec(select(Report.status, func.count()).group_by(col(Report.status))).all()
     return {status: count for status, count in rows}
