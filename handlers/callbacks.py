@@ -22,6 +22,8 @@ class Act(StrEnum):
     ADD_MORE = "add"
     CHANGE_KIND = "kind"  # arg: revision; then SET_KIND
     SET_KIND = "setk"  # arg: problem|suggestion|sentiment
+    CHANGE_CATEGORY = "cat"  # arg: revision; then SET_CATEGORY
+    SET_CATEGORY = "setc"  # arg: a tag id of the rules
     CANCEL = "cnl"
     # observer, guided form (target: draft id, arg: choice)
     GUIDE = "g"

@@ -131,6 +131,17 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
         ctx.out.reply_answer(t("observer.kind_changed", kind=t(f"kind.{press.arg}")))
         _preview(ctx, observer, draft)
         return
+    if press.act == Act.SET_CATEGORY:
+        if press.arg not in ctx.rules.tags:
+            ctx.out.reply_answer(t("common.stale_button"))
+            return
+        draft.data = {**draft.data, "category": press.arg, "rev": draft.data.get("rev", 0) + 1}
+        _touch(ctx, draft)
+        ctx.out.reply_answer(
+            t("observer.category_changed", category=ctx.rules.tags[press.arg].name)
+        )
+        _preview(ctx, observer, draft)
+        return
     if str(draft.data.get("rev", 0)) != press.arg:
         ctx.out.reply_answer(t("common.stale_button"))
         return
@@ -150,6 +161,17 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
                     for kind in KINDS
                 ]
             ],
+        )
+    elif press.act == Act.CHANGE_CATEGORY:
+        ctx.out.reply_answer(t("observer.choose_category"))
+        buttons = [
+            Button(tag.name, Press(Act.SET_CATEGORY, draft.id or 0, tag.id).encode())
+            for tag in ctx.rules.tags.values()
+        ]
+        ctx.out.send(
+            event.chat_id,
+            t("observer.choose_category"),
+            keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)],
         )
     elif press.act == Act.CANCEL:
         ctx.session.delete(draft)
@@ -574,8 +596,11 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
             ],
             [
                 Button(t("observer.button_kind"), Press(Act.CHANGE_KIND, did, rev).encode()),
-                Button(t("observer.button_cancel"), Press(Act.CANCEL, did, rev).encode()),
+                Button(
+                    t("observer.button_category"), Press(Act.CHANGE_CATEGORY, did, rev).encode()
+                ),
             ],
+            [Button(t("observer.button_cancel"), Press(Act.CANCEL, did, rev).encode())],
         ],
     )
 

@@ -211,6 +211,11 @@ class Router:
             words.update(model.weights)
         self._matcher = Matcher(words)
         self._category_names = {d.name: d.id for d in ruleset.departments.values()}
+        # A tag chosen in the guided form points at the department of the first rule using it.
+        self._tag_departments: dict[str, str] = {}
+        for rule in ruleset.rules:
+            for tag_id in [*rule.tags, *rule.all_tags]:
+                self._tag_departments.setdefault(tag_id, rule.department)
 
     # ---- pieces -----------------------------------------------------------------------------
 
@@ -256,7 +261,7 @@ class Router:
         norm = normalise(text)
         hits = self._matcher.find(norm) if has_content(norm) else {}
         kind = self._kind(hits, category)
-        if not hits:
+        if not hits and not (has_content(norm) and category in self._tag_departments):
             reason = "explain.none" if has_content(norm) else "explain.empty"
             return self._dispatch(kind, region, (), (), (), "normal", reason)
 
@@ -315,13 +320,14 @@ class Router:
         if category is not None:
             chosen_dept = category if category in rs.departments else None
             chosen_dept = chosen_dept or self._category_names.get(category)
+            chosen_dept = chosen_dept or self._tag_departments.get(category)
             if chosen_dept is not None:
                 totals[chosen_dept] = totals.get(chosen_dept, 0.0) + CATEGORY_BONUS
 
         ranked = sorted(totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
         ranked = [(d, round(s, 3)) for d, s in ranked if s > 0]
         candidates = tuple(ranked[:MAX_CANDIDATES])
-        tag_ids = tuple(t for t in rs.tags if t in fired)
+        tag_ids = tuple(t for t in rs.tags if t in fired or t == category)
         keywords = tuple(
             (k.word, k.weight)
             for k in tfidf_keywords(

@@ -277,3 +277,15 @@ def test_a_backlog_of_messages_gets_one_preview(world: World) -> None:
     sent = world.backlog(OBSERVER, ["北京路的路灯坏了", "已经三天了", "晚上很危险"])
     assert len(sent) == 1
     assert all(part in sent[0].text for part in ("路灯坏了", "三天", "很危险"))
+
+
+def test_the_observer_can_choose_the_category_in_the_preview(world: World) -> None:
+    register(world)
+    preview = world.message(OBSERVER, "楼下这个事情一直没人处理，大家都很头疼")[0]
+    assert "社会工作部" in preview.text  # nothing to go on: dispatch
+    menu = world.press(OBSERVER, preview, preview.button("改类别"))[0]
+    updated = world.press(OBSERVER, menu, menu.button("供水"))[0]
+    assert "水务局" in updated.text and "观察员选择" in updated.text
+    world.press(OBSERVER, updated, updated.button("提交"))
+    (report,) = _reports(world)
+    assert report.department == "water" and report.category == "water_supply"
