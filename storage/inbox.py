@@ -33,7 +33,7 @@ def record_updates(*, session: Session, updates: Iterable[dict[str, Any]], now: 
         insert_for(session, InboxUpdate)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(InboxUpdate.__table__.c.update_id)
+        .returning(col(InboxUpdate.update_id))
     )
     return len(session.execute(statement).all())
 
