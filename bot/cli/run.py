@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def run(use_webhook: bool) -> None:
     """Run the bot: receive updates, handle reports, deliver messages (Ctrl-C stops)."""
     from bot.app import build_services
-    from bot.infra.delivery import DeliveryWorker
+    from bot.infra.delivery import DeliveryWorker, Limits
     from bot.infra.instance import hold_instance_lock, join_instances
     from bot.infra.scheduler import SweepScheduler
     from bot.services.reports import find_dispatch_chat
@@ -44,6 +44,7 @@ def run(use_webhook: bool) -> None:
         services.engine,
         api,
         dispatch_chat_id=find_dispatch_chat(services),
+        limits=Limits(global_rate=current.delivery_rate),
         sole=instance_lock is not None,  # SQLite: a lease left at start is a dead process's
     )
     # PostgreSQL: alone at start, the leases left behind are a dead process's too.

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     digest_time: dt.time = dt.time(9, 0)  # Monday, local time: the weekly digest goes out
     digest_dir: Path = Path("digests")  # charts and workbooks sent to leaders are kept here
     sweep_interval: float = Field(default=60.0, gt=0, le=3600)
+    # Messages per second this instance sends in all (Telegram allows about 30 per bot): with
+    # several instances sharing one bot on PostgreSQL, give each its share, e.g. 14 for two.
+    delivery_rate: float = Field(default=28.0, gt=0, le=30)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
