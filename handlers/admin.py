@@ -23,17 +23,22 @@ from storage.models import GroupBinding, Observer, Station
 COMMANDS = ("invite", "bindcode", "reload", "stats")
 
 
+def record_refusal(event: Event, ctx: Ctx) -> None:
+    """Records an administrator command from someone who is not one."""
+    report_queries.add_event(
+        session=ctx.session,
+        report_id=None,
+        actor=f"user:{event.user_id}",
+        action="admin_refused",
+        at=ctx.now,
+        details={"command": event.command, "chat": event.chat_id},
+    )
+
+
 def on_command(event: Event, ctx: Ctx) -> None:
     """Runs an administrator's command, or refuses it."""
     if event.user_id not in ctx.services.admin_ids:
-        report_queries.add_event(
-            session=ctx.session,
-            report_id=None,
-            actor=f"user:{event.user_id}",
-            action="admin_refused",
-            at=ctx.now,
-            details={"command": event.command},
-        )
+        record_refusal(event, ctx)
         ctx.out.send(event.chat_id, t("common.admins_only"))
         return
     handler = {"invite": _invite, "bindcode": _bindcode, "reload": _reload, "stats": _stats}

@@ -41,6 +41,8 @@ def handle(event: Event, ctx: Ctx) -> None:
     if event.command in admin.COMMANDS:
         if event.private or event.user_id in ctx.services.admin_ids:
             admin.on_command(event, ctx)
+        else:  # refused and recorded, but not answered: a busy group hears nothing
+            admin.record_refusal(event, ctx)
         return
     if event.private:
         observer.on_private_message(event, ctx)

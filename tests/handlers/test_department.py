@@ -309,3 +309,12 @@ def test_a_refused_extension_keeps_the_deadline(world: World) -> None:
     assert _report(world).resolve_due_at == due_before
     assert not any(s.chat_id == OBSERVER for s in decided)
     assert any("未同意" in s.text for s in decided if s.chat_id == WATER_GROUP)
+
+
+def test_admin_commands_in_a_group_from_others_are_recorded_not_answered(world: World) -> None:
+    assert _group_says(world, HANDLER, WATER_GROUP, "/bindcode water 440104") == []
+    with Session(world.services.engine) as session:
+        refused = session.exec(
+            select(ReportEvent).where(ReportEvent.action == "admin_refused")
+        ).one()
+    assert refused.details == {"command": "bindcode", "chat": WATER_GROUP}
