@@ -6,13 +6,15 @@ prepared with ``obsbot db upgrade`` and the roster import's storage functions. 5
 register and each submit 4 reports (text → preview → 提交; every third report is written in two
 messages, so a draft spans kills), while the bot is killed at ``KILLS`` random points of the
 load and restarted each time. Then the bot is stopped while all 50 observers send one more
-report, and started.
+report and the sign-for deadline of 6 reports passes, started, and killed twice more while its
+start-up sweep announces those overdue reports and it handles the 50 messages.
 
 Afterwards every submitted report exists exactly once, with its creation event and its card,
 every observer holds one acknowledgement per report (a send that was in flight when the process
 died is repeated after the restart — Telegram has no idempotency key — so such duplicates are
-counted and bounded), no draft is left, and nothing is stuck in the inbox or the outbox.
-About 250 reports and 11 kills take 30–50 s per database on two idle cores.
+counted and bounded), no draft is left, nothing is stuck in the inbox or the outbox, and each
+overdue report's reminder fired exactly once (card marked 已超时, dispatch told).
+About 250 reports and 13 kills take 45–65 s per database on two cores.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from storage.models import (
     InboxUpdate,
     OutboxMessage,
     OutboxStatus,
+    ReminderMark,
+    ReminderState,
     Report,
     ReportEvent,
 )
@@ -55,7 +59,8 @@ pytestmark = pytest.mark.e2e
 
 OBSERVERS = 50
 REPORTS_EACH = 4  # under fire; plus one each while the bot is down
-KILLS = 10
+KILLS = 10  # under load; then 3 more around a bot that is down and reminding
+OVERDUE = 6  # reports whose sign-for deadline passes while the bot is down
 # python-telegram-bot, and aiogram once (its import alone takes seconds), on one database.
 RUNTIMES = ("ptb", "ptb", "aiogram", *("ptb",) * 9)
 ACK = "已提交，编号"
@@ -209,13 +214,20 @@ async def test_reports_survive_repeated_kill_9(tmp_path: Path, database_url: str
             await chaos
             assert bot.kills == KILLS
 
-            # Stopped while 50 messages arrive, then started: all 50 handled.
+            # Stopped while 50 messages arrive, then started: all 50 handled. Meanwhile the
+            # sign-for deadline of a few reports passed: the start-up sweep must announce each
+            # overdue report once, though the bot is killed twice more while it does.
             await control.wait_idle(timeout=30)  # every earlier update confirmed
             await bot.kill()
+            overdue = _make_overdue(database_url, OVERDUE)
             for index, person in enumerate(people):
                 await control.send_text(person["id"], f"#{index}-down 停电了，路灯也不亮")
             assert len(await control.pending_updates()) == OBSERVERS
             await bot.start()
+            for _ in range(2):
+                await asyncio.sleep(rng.uniform(0.5, 3.0))
+                await bot.kill()
+                await bot.start()
             await asyncio.gather(
                 *(
                     _submit_last(server, watch, p["id"], f"#{i}-down", REPORTS_EACH + 1)
@@ -228,6 +240,7 @@ async def test_reports_survive_repeated_kill_9(tmp_path: Path, database_url: str
         finally:
             status = await bot.stop()
         assert status == 0, bot.log_tail()
+        _check_overdue(database_url, server, overdue, water["id"], dispatch["id"], bot)
         _check(database_url, server, people, tagged, bot)
 
 
@@ -260,6 +273,64 @@ async def _settled(database_url: str, reports: int, within: float = 60) -> None:
     finally:
         engine.dispose()
     raise AssertionError(f"outbox not drained: pending={pending} carded={carded}/{reports}")
+
+
+def _make_overdue(database_url: str, count: int) -> dict[str, int]:
+    """Move the sign-for deadline of ``count`` routed reports into the past; return number → id."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        chosen = session.exec(
+            select(Report)
+            .where(Report.status == "routed", Report.department == "water")
+            .order_by(col(Report.id))
+            .limit(count)
+        ).all()
+        assert len(chosen) == count
+        for report in chosen:
+            report.sign_due_at = utcnow() - timedelta(seconds=1)
+            session.add(report)
+        session.commit()
+        numbers = {report.number: report.id or 0 for report in chosen}
+    engine.dispose()
+    return numbers
+
+
+def _check_overdue(
+    database_url: str,
+    server: LoopbackServer,
+    overdue: dict[str, int],
+    water: int,
+    dispatch: int,
+    bot: BotProcess,
+) -> None:
+    """Each overdue report: its overdue mark fired once, its card shows it, dispatch was told."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        marks = session.exec(
+            select(ReminderMark).where(col(ReminderMark.report_id).in_(list(overdue.values())))
+        ).all()
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.report_id).in_(list(overdue.values())))
+        ).all()
+        cards = {r.number: r.card_message_id for r in session.exec(select(Report))}
+    engine.dispose()
+    now = utcnow()
+    assert not [m for m in marks if m.state == ReminderState.PLANNED and m.fire_at <= now]
+    fired = Counter(m.report_id for m in marks if m.threshold == "overdue" and m.state == "sent")
+    assert fired == Counter(overdue.values()), "an overdue reminder was lost or fired twice"
+    told = Counter(row.report_id for row in rows if row.purpose == "overdue")
+    assert told == Counter(overdue.values()), "dispatch was not told exactly once per report"
+    claims = sum(row.attempts for row in rows if row.purpose == "overdue")
+    shown = 0
+    for number in overdue:
+        seen = sum(
+            number in (m.get("text") or "") for m in server.controller._bot_messages(dispatch)
+        )
+        assert seen >= 1, f"dispatch never saw {number}"
+        shown += seen
+        card = server.world.messages[(water, cards[number])]
+        assert "已超时" in card["text"], f"the card of {number} does not show it is overdue"
+    assert shown <= claims, f"{shown} overdue notices for {claims} claims"
 
 
 def _check(
