@@ -482,20 +482,7 @@ def _rating_reason(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> 
 def _compose(event: Event, ctx: Ctx, observer: Observer, draft: Draft | None) -> None:
     """Adds a message to the observer's draft (creating it) and answers with a preview."""
     if draft is None:
-        draft = Draft(
-            observer_id=observer.id or 0,
-            chat_id=event.chat_id,
-            step="compose",
-            data={
-                "mode": "free",
-                "rev": 0,
-                "texts": [],
-                "attachments": [],
-                "first_message_id": event.message_id,
-            },
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
+        draft = _new_draft(ctx, observer, event, mode="free", step="compose")
     data = _absorb(event, dict(draft.data))
     data["rev"] = data.get("rev", 0) + 1
     draft.data = data
@@ -675,20 +662,7 @@ def _start_guided(event: Event, ctx: Ctx, observer: Observer) -> None:
     if draft is not None:
         ctx.session.delete(draft)
         ctx.session.flush()
-    draft = Draft(
-        observer_id=observer.id or 0,
-        chat_id=event.chat_id,
-        step="guided:kind",
-        data={
-            "mode": "guided",
-            "rev": 0,
-            "texts": [],
-            "attachments": [],
-            "first_message_id": event.message_id,
-        },
-        created_at=ctx.now,
-        updated_at=ctx.now,
-    )
+    draft = _new_draft(ctx, observer, event, mode="guided", step="guided:kind")
     _touch(ctx, draft)
     _ask(ctx, draft)
 
@@ -818,6 +792,25 @@ def _observer(ctx: Ctx, event: Event) -> Observer | None:
     if event.user_id is None:
         return None
     return people.observer_of_user(ctx.session, user_id=event.user_id)
+
+
+def _new_draft(ctx: Ctx, observer: Observer, event: Event, *, mode: str, step: str) -> Draft:
+    """Returns a fresh draft whose report will be known by the event's message."""
+    data = {
+        "mode": mode,
+        "rev": 0,
+        "texts": [],
+        "attachments": [],
+        "first_message_id": event.message_id,
+    }
+    return Draft(
+        observer_id=observer.id or 0,
+        chat_id=event.chat_id,
+        step=step,
+        data=data,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
 
 
 def _draft(ctx: Ctx, observer: Observer) -> Draft | None:

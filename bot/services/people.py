@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -37,6 +38,20 @@ class Registered:
     station: Station
 
 
+def _record_refusal(
+    session: Session, *, user_id: int, action: str, now: dt.datetime, details: dict[str, Any]
+) -> None:
+    """Records a refused registration or binding in the audit trail."""
+    report_queries.add_event(
+        session=session,
+        report_id=None,
+        actor=f"user:{user_id}",
+        action=action,
+        at=now,
+        details=details,
+    )
+
+
 def observer_of_user(session: Session, *, user_id: int) -> Observer | None:
     """Return the observer bound to Telegram user ``user_id``."""
     return session.exec(select(Observer).where(Observer.telegram_user_id == user_id)).first()
@@ -52,24 +67,22 @@ def register_by_phone(
         raise Refused("observer.not_on_roster") from None
     observer = session.exec(select(Observer).where(Observer.phone == normalised)).first()
     if observer is None:
-        report_queries.add_event(
-            session=session,
-            report_id=None,
-            actor=f"user:{user_id}",
+        _record_refusal(
+            session,
+            user_id=user_id,
             action="registration_refused",
-            at=now,
+            now=now,
             details={"reason": "not_on_roster"},
         )
         raise Refused("observer.not_on_roster")
     if observer.status == ObserverStatus.SUSPENDED:
         raise Refused("observer.suspended")
     if observer.telegram_user_id not in (None, user_id):
-        report_queries.add_event(
-            session=session,
-            report_id=None,
-            actor=f"user:{user_id}",
+        _record_refusal(
+            session,
+            user_id=user_id,
             action="registration_refused",
-            at=now,
+            now=now,
             details={"reason": "phone_bound_to_other", "observer": observer.id},
         )
         raise Refused("observer.phone_taken")
@@ -88,14 +101,7 @@ def register_by_invite(
     """Register ``user_id`` as an observer of the invite's station; the code is used up."""
     invite = session.get(InviteCode, code.strip().upper())
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
-        report_queries.add_event(
-            session=session,
-            report_id=None,
-            actor=f"user:{user_id}",
-            action="invite_refused",
-            at=now,
-            details={},
-        )
+        _record_refusal(session, user_id=user_id, action="invite_refused", now=now, details={})
         raise Refused("observer.bad_invite")
     if observer_of_user(session, user_id=user_id) is not None:
         raise Refused("observer.already_registered")
@@ -145,13 +151,8 @@ def bind_group(
     """Bind the group ``chat_id`` with a one-time code; a rebinding moves it to this group."""
     bind = session.get(BindCode, code.strip().upper())
     if bind is None or bind.used_at is not None or bind.expires_at <= now:
-        report_queries.add_event(
-            session=session,
-            report_id=None,
-            actor=f"user:{user_id}",
-            action="bind_refused",
-            at=now,
-            details={"chat": chat_id},
+        _record_refusal(
+            session, user_id=user_id, action="bind_refused", now=now, details={"chat": chat_id}
         )
         raise Refused("group.bad_bind_code")
     binding = session.exec(
