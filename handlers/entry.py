@@ -19,6 +19,8 @@ from handlers.events import Event
 
 def handle(event: Event, ctx: Ctx) -> None:
     """Handles one event; everything it changes and queues commits together."""
+    if not event.chat_id:
+        return  # no chat to act in or answer to (not an update Telegram sends)
     if event.kind == "callback":
         press = parse(event.callback_data)
         if press is None:

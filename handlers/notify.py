@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services.reports import find_binding
 from handlers.actions import card_of, utf16_len
@@ -62,7 +63,12 @@ def post_card(ctx: Ctx, report: Report) -> None:
         binding.chat_id, text, keyboard=card_keyboard(ctx, report), purpose="card", report_id=rid
     )
     if utf16_len(report.text) > CARD_TEXT_LIMIT:
-        ctx.out.send(binding.chat_id, report.text, reply_to=card_of(rid), report_id=rid)
+        ctx.out.send(
+            binding.chat_id,
+            mask_personal_numbers(report.text),
+            reply_to=card_of(rid),
+            report_id=rid,
+        )
     for item in report.attachments:
         if item.get("kind") == "location":
             ctx.out.location(

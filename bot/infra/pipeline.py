@@ -58,19 +58,21 @@ def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type
     An observer on a weak signal often sends several messages at once (text, photos, more
     text); answering each with a preview would flood their phone, so only the last one does.
     """
-    last_message_of: dict[int, int] = {}
-    for update_id, payload in pending:
-        message = payload.get("message")
-        if isinstance(message, dict):
-            last_message_of[int((message.get("chat") or {}).get("id", 0))] = update_id
-    followed = set()
-    for update_id, payload in pending:
-        message = payload.get("message")
-        if isinstance(message, dict):
-            chat = int((message.get("chat") or {}).get("id", 0))
-            if last_message_of[chat] != update_id:
-                followed.add(update_id)
-    return followed
+    chats = [(update_id, _message_chat(payload)) for update_id, payload in pending]
+    last_message_of = {chat: update_id for update_id, chat in chats if chat is not None}
+    return {
+        update_id
+        for update_id, chat in chats
+        if chat is not None and last_message_of[chat] != update_id
+    }
+
+
+def _message_chat(payload: dict) -> int | None:  # type: ignore[type-arg]
+    """Return the chat of a plain new message, or None (for anything else or malformed)."""
+    message = payload.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return chat_id if isinstance(chat_id, int) else None
 
 
 def process_one(
@@ -84,8 +86,19 @@ def process_one(
 
     ``followed`` says the same chat has already sent another message after this one.
     """
-    event = Event.from_update(payload, bot_username=services.bot_username)
     now = services.clock()
+    try:
+        event = Event.from_update(payload, bot_username=services.bot_username)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # Not an update Telegram would send; keep it, marked failed, and tell nobody.
+        log.warning("malformed update=%s error=%s", update_id, type(exc).__name__)
+        _fail(
+            services,
+            Event(update_id=update_id, kind="other"),
+            update_id=update_id,
+            error=f"malformed update: {type(exc).__name__}: {exc}",
+        )
+        return None
     try:
         with Session(services.engine, expire_on_commit=False) as session:
             if inbox.claim_update(session=session, update_id=update_id) is None:

@@ -289,3 +289,28 @@ def test_the_observer_can_choose_the_category_in_the_preview(world: World) -> No
     world.press(OBSERVER, updated, updated.button("提交"))
     (report,) = _reports(world)
     assert report.department == "water" and report.category == "water_supply"
+
+
+def test_malformed_updates_are_kept_and_answer_nobody(world: World) -> None:
+    from storage.models import InboxUpdate, OutboxMessage
+
+    for body in (
+        {"message": {"message_id": 1, "text": "no chat"}},
+        {"message": {"message_id": 2, "chat": "not-an-object", "text": "x"}},
+        {"callback_query": {"id": "q", "data": "ob1:sign:1"}},
+    ):
+        assert world.update(body) == []
+    with Session(world.services.engine) as session:
+        statuses = sorted(row.status for row in session.exec(select(InboxUpdate)))
+        assert session.exec(select(OutboxMessage)).all() == []
+    assert len(statuses) == 3 and "pending" not in statuses
+
+
+def test_long_reports_reach_the_group_with_numbers_masked(world: World) -> None:
+    register(world)
+    long_text = "联系电话13912345678，小区外墙脱落。" + "详细情况说明，" * 600
+    previews = world.message(OBSERVER, long_text)
+    sent = world.press(OBSERVER, previews[-1], previews[-1].button("提交"))
+    group = [s for s in sent if s.chat_id < 0]
+    assert group and all("13912345678" not in s.text for s in group)
+    assert any("139****5678" in s.text for s in group)
