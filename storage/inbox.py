@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from storage.models import InboxStatus, InboxUpdate
@@ -85,3 +86,45 @@ def last_update_id(*, session: Session) -> int | None:
     return session.exec(
         select(InboxUpdate.update_id).order_by(col(InboxUpdate.update_id).desc()).limit(1)
     ).first()
+
+
+def claim_updates(*, session: Session, update_ids: Collection[int]) -> list[int]:
+    """Claim the still-pending updates among ``update_ids`` for this transaction; return them.
+
+    The batch twin of ``claim_update``: one statement that also counts the attempt. On
+    PostgreSQL the rows are taken ``FOR UPDATE SKIP LOCKED``, so an update held or already
+    handled by another instance is not returned. Being a write, it also starts SQLite's
+    write transaction at once, so nothing another connection commits can change what this
+    transaction reads until it ends.
+    """
+    if not update_ids:
+        return []
+    free = (
+        select(InboxUpdate.update_id)
+        .where(
+            col(InboxUpdate.update_id).in_(list(update_ids)),
+            InboxUpdate.status == InboxStatus.PENDING,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    claimed: Sequence[int] = session.scalars(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id).in_(free.scalar_subquery()))
+        .values(attempts=col(InboxUpdate.attempts) + 1)
+        .returning(col(InboxUpdate.update_id))
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(claimed)
+
+
+def mark_done(*, session: Session, done: Sequence[tuple[int, datetime]]) -> None:
+    """Mark claimed updates handled, each at its own instant (the attempt is already counted)."""
+    if not done:
+        return
+    table = InboxUpdate.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table)
+        .where(table.c.update_id == bindparam("claimed"))
+        .values(status=InboxStatus.DONE, processed_at=bindparam("at"), error=None),
+        [{"claimed": update_id, "at": at} for update_id, at in done],
+    )

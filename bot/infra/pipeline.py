@@ -9,6 +9,7 @@ traceback and tells the person in plain Chinese; it never reaches them as a trac
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from bot.services import Services
 from handlers.context import Ctx
 from handlers.entry import handle
 from handlers.events import Event
-from storage import inbox, outbox
+from storage import inbox, outbox, reminders
 from storage.models import InboxStatus
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,12 @@ class CallbackAnswer:
     alert: bool
 
 
-def process_pending(services: Services, *, limit: int = 200) -> tuple[int, list[CallbackAnswer]]:
+BATCH = 50  # updates handled in one transaction (see ``_process_batch``)
+
+
+def process_pending(
+    services: Services, *, limit: int = 200, batch: int = BATCH
+) -> tuple[int, list[CallbackAnswer]]:
     """Handle up to ``limit`` pending updates; return how many, and the answers to send."""
     with Session(services.engine, expire_on_commit=False) as session:
         pending = [
@@ -43,13 +49,78 @@ def process_pending(services: Services, *, limit: int = 200) -> tuple[int, list[
         ]
     answers: list[CallbackAnswer] = []
     followed = _followed_by_a_message(pending)
-    for update_id, payload in pending:
+    for start in range(0, len(pending), max(1, batch)):
+        answers.extend(_process_batch(services, pending[start : start + batch], followed))
+    return len(pending), answers
+
+
+def _process_batch(
+    services: Services,
+    updates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    followed: set[int],
+) -> list[CallbackAnswer]:
+    """Handle several updates in one session and one commit; one by one if any fails.
+
+    Each update is still all or nothing: if anything goes wrong — a malformed update, a
+    handler error, the commit — the whole batch rolls back and every update in it is handled
+    again in its own transaction (``process_one``), where only the failing one is marked
+    failed. Handlers are deterministic given the database, so the others end up exactly as
+    if they had been handled alone. Between updates the session forgets what it loaded, so
+    each update reads the database as a fresh session would.
+    """
+    if len(updates) > 1:
+        try:
+            return _try_batch(services, updates, followed)
+        except Exception as exc:  # noqa: BLE001 - handled again one by one, logged there
+            log.info(
+                "batch rolled back, handling one by one updates=%s..%s error=%s",
+                updates[0][0],
+                updates[-1][0],
+                type(exc).__name__,
+            )
+    answers: list[CallbackAnswer] = []
+    for update_id, payload in updates:
         answer = process_one(
             services, update_id=update_id, payload=payload, followed=update_id in followed
         )
         if answer is not None:
             answers.append(answer)
-    return len(pending), answers
+    return answers
+
+
+def _try_batch(
+    services: Services,
+    updates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    followed: set[int],
+) -> list[CallbackAnswer]:
+    """Handle ``updates`` in one transaction; raise (having changed nothing) on any failure."""
+    answers: list[CallbackAnswer] = []
+    done: list[tuple[int, dt.datetime]] = []
+    with Session(services.engine, expire_on_commit=False) as session:
+        # SQLite's claim is a write: the batch holds the only write lock from here to the
+        # commit, so what it loaded stays current. On PostgreSQL other instances commit
+        # meanwhile, so each update starts from a session that has forgotten what it loaded.
+        fresh_each = session.get_bind().dialect.name != "sqlite"
+        claimed = set(
+            inbox.claim_updates(session=session, update_ids=[update_id for update_id, _ in updates])
+        )
+        for update_id, payload in updates:
+            if update_id not in claimed:
+                continue  # another instance is handling it, or already has
+            if fresh_each:
+                session.expire_all()
+            now = services.clock()
+            event = Event.from_update(payload, bot_username=services.bot_username)
+            ctx = Ctx(services=services, session=session, now=now, followed=update_id in followed)
+            handle(event, ctx)
+            _queue(session, ctx, update_id=update_id)
+            done.append((update_id, now))
+            if event.callback_id:
+                text, alert = ctx.out.answer if ctx.out.answer is not None else ("", False)
+                answers.append(CallbackAnswer(event.callback_id, text, alert))
+        inbox.mark_done(session=session, done=done)
+        session.commit()
+    return answers
 
 
 def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type: ignore[type-arg]
@@ -128,18 +199,26 @@ def process_one(
 
 
 def _queue(session: Session, ctx: Ctx, *, update_id: int) -> None:
-    """Write the handler's calls to the outbox, keyed by the update so a replay adds nothing."""
-    for index, call in enumerate(ctx.out.calls):
-        outbox.enqueue(
-            session=session,
-            chat_id=call.chat_id,
-            method=call.method,
-            payload=call.payload,
-            purpose=call.purpose,
-            report_id=call.report_id,
-            idempotency_key=call.key or f"u{update_id}:{index}",
-            now=ctx.now,
-        )
+    """Write the handler's calls to the outbox, keyed by the update so a replay adds nothing.
+
+    One multi-row INSERT for all of them, in the order they were queued (their ids, and so
+    the order the delivery worker sends them in, follow that order).
+    """
+    reminders.enqueue_many(
+        session=session,
+        messages=[
+            {
+                "chat_id": call.chat_id,
+                "method": call.method,
+                "payload": call.payload,
+                "purpose": call.purpose,
+                "report_id": call.report_id,
+                "idempotency_key": call.key or f"u{update_id}:{index}",
+                "now": ctx.now,
+            }
+            for index, call in enumerate(ctx.out.calls)
+        ],
+    )
 
 
 def _fail(services: Services, event: Event, *, update_id: int, error: str) -> None:
