@@ -533,6 +533,13 @@ class DeliveryWorker:
                     if report is not None
                     else None
                 )
+                if card is None and report is not None:
+                    # On PostgreSQL each statement reads a fresh snapshot: the card may have
+                    # been sent (and recorded) between reading the report and the outbox.
+                    session.refresh(report)
+                    if report.card_message_id is not None:
+                        cards[report_id] = report.card_message_id
+                        continue
                 if card is None:
                     return Plan(
                         "fail", reason=f"the card of report {report_id} was never delivered"
