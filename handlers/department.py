@@ -389,6 +389,7 @@ def _answer_pending(event: Event, ctx: Ctx, pending: PendingInput) -> None:
     ctx.out.send(event.chat_id, note, reply_to=event.message_id, report_id=report.id)
 
 
+REPORT_NUMBER = re.compile(r"GD-\d{8}-\d{4,}")
 EXTENSION_ANSWER = re.compile(
     r"^\s*(\d{1,3})\s*(?:个)?\s*(?:工作日|天|日)?[\s,，:：、]*(.+)$", re.S
 )
@@ -515,9 +516,17 @@ def _relay_reply(event: Event, ctx: Ctx) -> None:
             OutboxMessage.result_message_id == event.reply_to_message_id,
         )
     ).first()
-    if sent is None or sent.report_id is None:
-        return
-    report = ctx.session.get(Report, sent.report_id)
+    if sent is not None and sent.report_id is not None:
+        report = ctx.session.get(Report, sent.report_id)
+    else:
+        # The bot's message may have been delivered but not yet recorded (a reply within a
+        # moment of it): the report number in the text replied to says which report it is.
+        number = REPORT_NUMBER.search(event.reply_to_text)
+        report = (
+            report_queries.get_report_by_number(session=ctx.session, number=number[0])
+            if number
+            else None
+        )
     if report is None:
         return
     bound = {b.department for b in binding_of_chat(ctx.session, chat_id=event.chat_id)}

@@ -64,6 +64,7 @@ class Event:
     attachments: tuple[Attachment, ...] = ()
     unsupported: str | None = None
     reply_to_message_id: int | None = None
+    reply_to_text: str = ""  # the text of the message replied to (only when it is the bot's)
     forwarded: bool = False
     sender_chat_id: int | None = None
     callback_id: str | None = None
@@ -172,6 +173,7 @@ def _message(
         attachments=_attachments(message),
         unsupported=unsupported,
         reply_to_message_id=reply.get("message_id"),
+        reply_to_text=(reply.get("text") or "") if (reply.get("from") or {}).get("is_bot") else "",
         forwarded=bool(message.get("forward_origin") or message.get("forward_date")),
         sender_chat_id=(message.get("sender_chat") or {}).get("id"),
         migrate_to_chat_id=message.get("migrate_to_chat_id"),

@@ -318,3 +318,21 @@ def test_admin_commands_in_a_group_from_others_are_recorded_not_answered(world: 
             select(ReportEvent).where(ReportEvent.action == "admin_refused")
         ).one()
     assert refused.details == {"command": "bindcode", "chat": WATER_GROUP}
+
+
+def test_a_reply_to_a_card_not_yet_recorded_is_relayed_by_its_number(world: World) -> None:
+    card = _submit(world)
+    number = _report(world).number
+    unrecorded = {
+        "message_id": 999_999,
+        "date": 0,
+        "text": card.text,
+        "from": {"id": 1, "is_bot": True, "first_name": "bot"},
+        "chat": {"id": WATER_GROUP, "type": "supergroup"},
+    }
+    sent = _group_says(world, HANDLER, WATER_GROUP, "收到，马上处理", reply_to_message=unrecorded)
+    assert any(s.chat_id == OBSERVER and "收到，马上处理" in s.text for s in sent)
+    assert number in card.text
+    # The same reply in a group of another department is not relayed.
+    other = {**unrecorded, "chat": {"id": ENV_GROUP, "type": "supergroup"}}
+    assert _group_says(world, ENV_HANDLER, ENV_GROUP, "不是我们的", reply_to_message=other) == []
