@@ -46,6 +46,38 @@ def enqueue(
     return session.execute(statement).first() is not None
 
 
+def enqueue_many(*, session: Session, messages: Sequence[dict[str, Any]]) -> int:
+    """Queue many outbox rows at once (the bulk twin of ``enqueue``); return how many new.
+
+    Each message has ``chat_id``, ``method``, ``payload``, ``purpose``, ``report_id``,
+    ``idempotency_key`` and ``now``; a key already queued is ignored, as with ``enqueue``.
+    """
+    if not messages:
+        return 0
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert_for(session, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id)
+    )
+    rows = [
+        {
+            "chat_id": message["chat_id"],
+            "method": message["method"],
+            "payload": message["payload"],
+            "purpose": message["purpose"],
+            "report_id": message["report_id"],
+            "idempotency_key": message["idempotency_key"],
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_try_at": message["now"],
+            "created_at": message["now"],
+        }
+        for message in messages
+    ]
+    return len(session.execute(statement, rows).all())
+
+
 def due_messages(*, session: Session, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
     """Return pending messages whose next try is due, oldest first."""
     return session.exec(

@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Leader,
     OutboxMessage,
-    OutboxStatus,
     ReminderMark,
     ReminderState,
     Report,
@@ -216,38 +215,6 @@ def supervising_leaders(*, session: Session, regions: Collection[str]) -> Sequen
         .where(col(Leader.supervises).is_(True), col(Leader.scope_region).in_(list(regions)))
         .order_by(col(Leader.id))
     ).all()
-
-
-def enqueue_many(*, session: Session, messages: Sequence[dict[str, Any]]) -> int:
-    """Queue many outbox rows at once (the bulk twin of ``outbox.enqueue``); return how many new.
-
-    Each message has ``chat_id``, ``method``, ``payload``, ``purpose``, ``report_id``,
-    ``idempotency_key`` and ``now``; a key already queued is ignored, as with ``enqueue``.
-    """
-    if not messages:
-        return 0
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert_for(session, table)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.id)
-    )
-    rows = [
-        {
-            "chat_id": message["chat_id"],
-            "method": message["method"],
-            "payload": message["payload"],
-            "purpose": message["purpose"],
-            "report_id": message["report_id"],
-            "idempotency_key": message["idempotency_key"],
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "next_try_at": message["now"],
-            "created_at": message["now"],
-        }
-        for message in messages
-    ]
-    return len(session.execute(statement, rows).all())
 
 
 def card_drawn_since(*, session: Session, chat_id: int, report_id: int, since: datetime) -> bool:

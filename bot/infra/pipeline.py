@@ -20,7 +20,7 @@ from bot.services import Services
 from handlers.context import Ctx
 from handlers.entry import handle
 from handlers.events import Event
-from storage import inbox, outbox, reminders
+from storage import inbox, outbox
 from storage.models import InboxStatus
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def _queue(session: Session, ctx: Ctx, *, update_id: int) -> None:
     One multi-row INSERT for all of them, in the order they were queued (their ids, and so
     the order the delivery worker sends them in, follow that order).
     """
-    reminders.enqueue_many(
+    outbox.enqueue_many(
         session=session,
         messages=[
             {

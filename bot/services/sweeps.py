@@ -310,7 +310,7 @@ def _queue(session: Session, out: Outbox, *, now: dt.datetime) -> int:
                 "now": now,
             }
         )
-    return reminders.enqueue_many(session=session, messages=messages)
+    return outbox.enqueue_many(session=session, messages=messages)
 
 
 def _card_chat(session: Session, report: Report) -> int | None:
