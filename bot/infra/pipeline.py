@@ -35,32 +35,70 @@ class CallbackAnswer:
     alert: bool
 
 
-BATCH = 50  # updates handled in one transaction (see ``_process_batch``)
+BATCH = 20  # updates handled in one transaction (see ``_process_batch``)
+WINDOW = 200  # pending updates looked at to choose what to handle next
 
 
 def process_pending(
-    services: Services, *, limit: int = 200, batch: int = BATCH
+    services: Services, *, limit: int = WINDOW, batch: int = BATCH
 ) -> tuple[int, list[CallbackAnswer]]:
-    """Handle up to ``limit`` pending updates; return how many, and the answers to send."""
+    """Handle up to ``limit`` pending updates; return how many, and the answers to send.
+
+    Button presses go first (``_presses_first``): someone is looking at a spinner, while a
+    new message can wait a moment. The running bot asks for one batch at a time, so a press
+    that arrives meanwhile waits behind one small batch at most, not behind a backlog.
+    """
     with Session(services.engine, expire_on_commit=False) as session:
         pending = [
             (row.update_id, row.payload)
-            for row in inbox.pending_updates(session=session, limit=limit)
+            for row in inbox.pending_updates(session=session, limit=max(limit, WINDOW))
         ]
-    answers: list[CallbackAnswer] = []
+    schedule = _presses_first(pending)
     followed = _followed_by_a_message(pending)
-    for start in range(0, len(pending), max(1, batch)):
-        answers.extend(_process_batch(services, pending[start : start + batch], followed))
-    return len(pending), answers
+    handled, looked_at = 0, 0
+    answers: list[CallbackAnswer] = []
+    while handled < limit and looked_at < len(schedule):
+        done, used, batch_answers = _process_batch(
+            services, schedule[looked_at:], followed, size=min(batch, limit - handled)
+        )
+        handled += done
+        looked_at += used
+        answers.extend(batch_answers)
+    return handled, answers
+
+
+def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+    """Return ``pending`` with button presses moved ahead, each chat keeping its own order.
+
+    A press moves ahead only if nothing earlier from its chat is pending, so no chat ever
+    sees its updates handled out of order.
+    """
+    first: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+    rest: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+    seen: set[int] = set()
+    for update_id, payload in pending:
+        chat = _chat_of(payload)
+        if chat is None:
+            rest.append((update_id, payload))
+            continue
+        if chat not in seen and isinstance(payload.get("callback_query"), dict):
+            first.append((update_id, payload))
+        else:
+            rest.append((update_id, payload))
+        seen.add(chat)
+    return first + rest
 
 
 def _process_batch(
     services: Services,
-    updates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
     followed: set[int],
-) -> list[CallbackAnswer]:
-    """Handle several updates in one session and one commit; one by one if any fails.
+    *,
+    size: int,
+) -> tuple[int, int, list[CallbackAnswer]]:
+    """Claim up to ``size`` of ``candidates`` and handle them in one session and one commit.
 
+    Returns how many were handled, how many candidates were looked at, and the answers.
     Each update is still all or nothing: if anything goes wrong — a malformed update, a
     handler error, the commit — the whole batch rolls back and every update in it is handled
     again in its own transaction (``process_one``), where only the failing one is marked
@@ -68,32 +106,43 @@ def _process_batch(
     if they had been handled alone. Between updates the session forgets what it loaded, so
     each update reads the database as a fresh session would.
     """
-    if len(updates) > 1:
+    taken: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+    looked = [0]
+    if size > 1:
         try:
-            return _try_batch(services, updates, followed)
+            answers = _try_batch(services, candidates, followed, size, taken, looked)
+            return len(taken), looked[0], answers
         except Exception as exc:  # noqa: BLE001 - handled again one by one, logged there
             log.info(
-                "batch rolled back, handling one by one updates=%s..%s error=%s",
-                updates[0][0],
-                updates[-1][0],
+                "batch rolled back, handling one by one updates=%s error=%s",
+                [update_id for update_id, _ in taken],
                 type(exc).__name__,
             )
-    answers: list[CallbackAnswer] = []
-    for update_id, payload in updates:
+    if not taken:  # a batch of one, or the claim itself failed: go on with the next candidate
+        taken, looked[0] = candidates[:1], 1
+    answers = []
+    for update_id, payload in taken:
         answer = process_one(
             services, update_id=update_id, payload=payload, followed=update_id in followed
         )
         if answer is not None:
             answers.append(answer)
-    return answers
+    return len(taken), looked[0], answers
 
 
 def _try_batch(
     services: Services,
-    updates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
     followed: set[int],
+    size: int,
+    taken: list[tuple[int, dict]],  # type: ignore[type-arg]
+    looked: list[int],
 ) -> list[CallbackAnswer]:
-    """Handle ``updates`` in one transaction; raise (having changed nothing) on any failure."""
+    """Handle the batch in one transaction; raise (having changed nothing) on any failure.
+
+    Fills ``taken`` with the updates claimed for it (so the caller can handle them one by one
+    if it fails) and ``looked`` with how many candidates it looked at.
+    """
     answers: list[CallbackAnswer] = []
     done: list[tuple[int, dt.datetime]] = []
     with Session(services.engine, expire_on_commit=False) as session:
@@ -101,12 +150,8 @@ def _try_batch(
         # commit, so what it loaded stays current. On PostgreSQL other instances commit
         # meanwhile, so each update starts from a session that has forgotten what it loaded.
         fresh_each = session.get_bind().dialect.name != "sqlite"
-        claimed = set(
-            inbox.claim_updates(session=session, update_ids=[update_id for update_id, _ in updates])
-        )
-        for update_id, payload in updates:
-            if update_id not in claimed:
-                continue  # another instance is handling it, or already has
+        taken.extend(_claim(session, candidates, size, looked))
+        for update_id, payload in taken:
             if fresh_each:
                 session.expire_all()
             now = services.clock()
@@ -123,6 +168,35 @@ def _try_batch(
     return answers
 
 
+def _claim(
+    session: Session,
+    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    size: int,
+    looked: list[int],
+) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+    """Claim candidates in order until ``size`` are held; return them.
+
+    Another instance (PostgreSQL) may hold some: those are skipped, and so is anything later
+    from the same chat, which must wait until the other instance has handled the earlier one.
+    """
+    claimed: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+    held_chats: set[int] = set()
+    while len(claimed) < size and looked[0] < len(candidates):
+        chunk = candidates[looked[0] : looked[0] + size - len(claimed)]
+        looked[0] += len(chunk)
+        got = set(inbox.claim_updates(session=session, update_ids=[u for u, _ in chunk]))
+        for update_id, payload in chunk:
+            chat = _chat_of(payload)
+            if update_id not in got:
+                if chat is not None:
+                    held_chats.add(chat)
+            elif chat is not None and chat in held_chats:
+                continue  # claimed, but left pending: an earlier one of its chat is elsewhere
+            else:
+                claimed.append((update_id, payload))
+    return claimed
+
+
 def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type: ignore[type-arg]
     """Return the updates after which the same chat already sent another message.
 
@@ -136,6 +210,21 @@ def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type
         for update_id, chat in chats
         if chat is not None and last_message_of[chat] != update_id
     }
+
+
+def _chat_of(payload: dict) -> int | None:  # type: ignore[type-arg]
+    """Return the chat an update belongs to (a press: the chat of its message), or None."""
+    for key in ("message", "edited_message", "my_chat_member", "chat_member"):
+        part = payload.get(key)
+        if isinstance(part, dict):
+            chat = part.get("chat")
+            chat_id = chat.get("id") if isinstance(chat, dict) else None
+            return chat_id if isinstance(chat_id, int) else None
+    query = payload.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else None
+    chat = message.get("chat") if isinstance(message, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return chat_id if isinstance(chat_id, int) else None
 
 
 def _message_chat(payload: dict) -> int | None:  # type: ignore[type-arg]

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
-from bot.infra.pipeline import CallbackAnswer, process_pending
+from bot.infra.pipeline import BATCH, CallbackAnswer, process_pending
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.transport import (
@@ -73,6 +73,7 @@ class BotRuntime:
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()  # set once start-up is done and updates can arrive
         self.received = 0
+        self._answering: set[asyncio.Task[None]] = set()
 
     async def start_up(self) -> None:
         """Learn the bot's username; register the webhook, or make sure there is none.
@@ -134,6 +135,8 @@ class BotRuntime:
             for task in tasks[:2]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self._answering:  # presses already handled: let their answers go out
+                await asyncio.wait(self._answering, timeout=5)
             if self.webhook is not None:
                 await self.webhook.server.stop()
             await self.delivery.stop()
@@ -228,10 +231,16 @@ class BotRuntime:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             self._wake.clear()
             while True:
-                handled, answers = await asyncio.to_thread(process_pending, self.services)
+                # One batch at a time: a press that arrives meanwhile goes first in the next.
+                handled, answers = await asyncio.to_thread(
+                    process_pending, self.services, limit=BATCH
+                )
                 if handled:
                     self.delivery.notify()
-                await asyncio.gather(*(self._answer(a) for a in answers))
+                for answer in answers:  # answered while the next batch is handled
+                    task = asyncio.create_task(self._answer(answer))
+                    self._answering.add(task)
+                    task.add_done_callback(self._answering.discard)
                 if handled == 0:
                     break
 

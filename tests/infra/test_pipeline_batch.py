@@ -8,7 +8,7 @@ something went wrong), and the updates before and after it keep all their effect
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +160,93 @@ def test_a_batch_skips_an_update_another_instance_holds(engine: Engine, tmp_path
     )
     with Session(engine) as other:
         assert inbox.claim_update(session=other, update_id=2) is not None
-        results: list[object] = []
-        worker = threading.Thread(target=lambda: results.append(process_pending(world.services)))
-        worker.start()
-        worker.join(timeout=20)
-        assert not worker.is_alive() and results and results[0] == (2, [])
+        assert _in_another_thread(lambda: process_pending(world.services)) == (1, [])
         assert _statuses(engine) == {1: InboxStatus.DONE, 2: InboxStatus.PENDING}
         assert {chat for chat, _, _ in _outbox(engine)} == {OBSERVER}
     assert process_pending(world.services)[0] == 1
     assert _statuses(engine) == {1: InboxStatus.DONE, 2: InboxStatus.DONE}
+
+
+def _in_another_thread(work: Callable[[], object]) -> object:
+    """Run ``work`` in a thread of its own (as another instance would) and return its result."""
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(work()))
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive() and results
+    return results[0]
+
+
+def _press(update_id: int, user_id: int, data: str = "ob1:x:y:z") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"q{update_id}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "x"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 900 + update_id,
+                "date": 0,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": 1, "is_bot": True, "first_name": "bot"},
+                "text": "预览",
+            },
+        },
+    }
+
+
+def test_a_press_goes_before_other_chats_messages_but_never_before_its_own(
+    engine: Engine, tmp_path: Path
+) -> None:
+    world = _world(engine, tmp_path)
+    _store(
+        engine,
+        [
+            _message(1, OBSERVER, "北京路的路灯坏了"),
+            _message(2, STRANGER, "你好"),
+            _press(3, OTHER_OBSERVER),  # nothing earlier from its chat: it goes first
+            _press(4, OBSERVER),  # its chat's message 1 is pending: it waits for it
+        ],
+    )
+    handled, answers = process_pending(world.services, limit=1)
+    assert (handled, [answer.callback_id for answer in answers]) == (1, ["q3"])
+    assert _statuses(engine) == {
+        1: InboxStatus.PENDING,
+        2: InboxStatus.PENDING,
+        3: InboxStatus.DONE,
+        4: InboxStatus.PENDING,
+    }
+    handled, answers = process_pending(world.services, limit=2)
+    assert handled == 2 and answers == []
+    assert _statuses(engine)[4] == InboxStatus.PENDING  # still behind message 1 and 2
+    assert process_pending(world.services, limit=1)[1][0].callback_id == "q4"
+
+
+def test_a_batch_leaves_a_chat_alone_while_another_instance_holds_its_earlier_update(
+    engine: Engine, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row claims are PostgreSQL's; SQLite runs one instance")
+    world = _world(engine, tmp_path)
+    _store(
+        engine,
+        [
+            _message(1, OBSERVER, "北京路的路灯坏了"),
+            _message(2, OTHER_OBSERVER, "河道排污"),
+            _message(3, OBSERVER, "已经三天了"),
+        ],
+    )
+    with Session(engine) as other:
+        assert inbox.claim_update(session=other, update_id=1) is not None
+        assert _in_another_thread(lambda: process_pending(world.services)) == (1, [])
+        # Update 3 comes from the chat whose update 1 the other instance holds: it waits.
+        assert _statuses(engine) == {
+            1: InboxStatus.PENDING,
+            2: InboxStatus.DONE,
+            3: InboxStatus.PENDING,
+        }
+    assert process_pending(world.services)[0] == 2
+    with Session(engine) as session:
+        draft = session.exec(select(Draft).where(Draft.chat_id == OBSERVER)).one()
+    assert draft.data["texts"] == ["北京路的路灯坏了", "已经三天了"]
