@@ -44,6 +44,7 @@ from sqlmodel import Session, col, func, select
 from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
+from bot.infra.handling import HandlingProcess
 from bot.telegram.loopback import LoopbackServer
 from bot.telegram.loopback.world import Person
 from bot.telegram.runtime import BotRuntime
@@ -172,7 +173,9 @@ async def pipeline(runtime: str, reports: int, folder: Path) -> dict[str, Any]:
             retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
             sole=True,
         )
-        bot = BotRuntime(services, api, delivery=delivery, poll_timeout=1)
+        # As ``obsbot run`` does: updates are handled in a process of their own.
+        handling = HandlingProcess(services, engine.url.render_as_string(hide_password=False))
+        bot = BotRuntime(services, api, delivery=delivery, poll_timeout=1, handling=handling)
         task = asyncio.create_task(bot.run())
         try:
             await asyncio.wait_for(bot.ready.wait(), timeout=30)

@@ -27,6 +27,7 @@ def run(use_webhook: bool) -> None:
     """Run the bot: receive updates, handle reports, deliver messages (Ctrl-C stops)."""
     from bot.app import build_services
     from bot.infra.delivery import DeliveryWorker, Limits
+    from bot.infra.handling import HandlingProcess
     from bot.infra.instance import hold_instance_lock, join_instances
     from bot.infra.scheduler import SweepScheduler
     from bot.services.reports import find_dispatch_chat
@@ -62,7 +63,15 @@ def run(use_webhook: bool) -> None:
             ),
             url,
         )
-    runtime = BotRuntime(services, api, delivery=delivery, sweeps=sweeps, webhook=webhook)
+    runtime = BotRuntime(
+        services,
+        api,
+        delivery=delivery,
+        sweeps=sweeps,
+        webhook=webhook,
+        # Handling in a process of its own: handling and delivery use two cores, not one.
+        handling=HandlingProcess(services, current.database_url),
+    )
 
     def reload_rules() -> None:
         """SIGHUP: load routing_rules.yaml again; a broken file keeps the old rules."""

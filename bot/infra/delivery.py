@@ -339,6 +339,9 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}  # chat id -> its sender
         self._calling: set[int] = set()  # chats whose Bot API call is in flight
+        # Sent rows waiting to be recorded together (see ``_record``), and who records them.
+        self._unrecorded: list[tuple[Claimed, Plan, Result, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ running
 
@@ -415,15 +418,16 @@ class DeliveryWorker:
     async def _drain(self) -> None:
         """Hand back rows not yet sent; let calls in flight finish (up to ``shutdown_grace``)."""
         tasks = list(self._tasks.values())
-        if not tasks:
-            return
-        for chat_id, task in self._tasks.items():
-            if chat_id not in self._calling:
-                task.cancel()  # still waiting for its slot: hand the row back now
-        _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            for chat_id, task in self._tasks.items():
+                if chat_id not in self._calling:
+                    task.cancel()  # still waiting for its slot: hand the row back now
+            _, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._recorder is not None:  # what was sent is recorded before the worker stops
+            await asyncio.gather(self._recorder, return_exceptions=True)
 
     # ------------------------------------------------------------------ one row
 
@@ -432,7 +436,8 @@ class DeliveryWorker:
         calling = False
         try:
             try:
-                plan = await asyncio.to_thread(self._plan, row)
+                plain = self._plan_plain(row)
+                plan = plain if plain is not None else await asyncio.to_thread(self._plan, row)
             except Exception as exc:  # noqa: BLE001 - e.g. the database went away for a moment
                 log.exception("could not prepare outbox=%s", row.id)
                 await asyncio.to_thread(self._retry_later, row, BotApiError(repr(exc)))
@@ -470,7 +475,7 @@ class DeliveryWorker:
             except PermanentError as exc:
                 if NOT_MODIFIED in exc.description.lower():
                     # The message already shows exactly this: the edit's purpose is met.
-                    await asyncio.to_thread(self._record_sent, row, plan, True)
+                    await self._record(row, plan, True)
                 else:
                     await asyncio.to_thread(self._fail, row, exc)
             except BotApiError as exc:
@@ -482,7 +487,7 @@ class DeliveryWorker:
                 if plan.action == "coalesce":
                     await asyncio.to_thread(self._record_batch, row, plan, result)
                 else:
-                    await asyncio.to_thread(self._record_sent, row, plan, result)
+                    await self._record(row, plan, result)
         except asyncio.CancelledError:
             if not calling:
                 await asyncio.shield(asyncio.to_thread(self._release, row))
@@ -518,6 +523,14 @@ class DeliveryWorker:
                 exclude_chats=busy,
             )
             return [Claimed.of(row) for row in rows]
+
+    def _plan_plain(self, row: Claimed) -> Plan | None:
+        """Plan a row that needs nothing from the database (most of them); else None."""
+        if card_references(row.payload):
+            return None  # a reply or an edit of a card: its message id is in the database
+        if row.purpose == CARD and row.method == "sendMessage" and self.coalesce_after > 0:
+            return None  # a new card: it may join others in one combined message
+        return Plan("send", row.method, row.payload, row.report_id if row.purpose == CARD else None)
 
     def _plan(self, row: Claimed) -> Plan:
         with self._session() as session:
@@ -639,26 +652,58 @@ class DeliveryWorker:
             reports=[entry.report_id for entry in order if entry.report_id is not None],
         )
 
-    def _record_sent(self, row: Claimed, plan: Plan, result: Result) -> None:
-        now = self.now()
-        message_id = message_id_of(result)
+    async def _record(self, row: Claimed, plan: Plan, result: Result) -> None:
+        """Record a sent row; rows sent meanwhile are recorded in the same transaction.
+
+        Under load many sends finish while one commit is being written: committing them
+        together takes the database's write lock once instead of once each.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((row, plan, result, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_waiting(), name="outbox-recorder")
+        await asyncio.shield(future)  # a cancelled sender does not cancel the recording
+
+    async def _record_waiting(self) -> None:
+        while self._unrecorded:
+            batch, self._unrecorded = self._unrecorded, []
+            try:
+                await asyncio.to_thread(self._record_sent, [item[:3] for item in batch])
+            except Exception:  # noqa: BLE001 - record them one by one: a failure stays its own
+                for row, plan, result, future in batch:
+                    try:
+                        await asyncio.to_thread(self._record_sent, [(row, plan, result)])
+                    except Exception as exc:  # noqa: BLE001 - the sender reports it
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(None)
+            else:
+                for *_, future in batch:
+                    future.set_result(None)
+
+    def _record_sent(self, sent: list[tuple[Claimed, Plan, Result]]) -> None:
         with self._session() as session:
-            if not outbox.mark_sent(
-                session=session,
-                message_id=row.id,
-                attempts=row.attempts,
-                now=now,
-                result_message_id=message_id,
-            ):
-                log.warning("outbox lease lost before recording outbox=%s", row.id)
-            if plan.card_report_id is not None and message_id is not None:
-                report = session.get(Report, plan.card_report_id)
-                if report is not None:
-                    report.card_chat_id = chat_id_of(result, row.chat_id)
-                    report.card_message_id = message_id
-                    session.add(report)
-        if plan.card_report_id is not None:
+            for row, plan, result in sent:
+                self._mark_sent(session, row, plan, result)
+        if any(plan.card_report_id is not None for _, plan, _ in sent):
             self.notify()
+
+    def _mark_sent(self, session: Session, row: Claimed, plan: Plan, result: Result) -> None:
+        message_id = message_id_of(result)
+        if not outbox.mark_sent(
+            session=session,
+            message_id=row.id,
+            attempts=row.attempts,
+            now=self.now(),
+            result_message_id=message_id,
+        ):
+            log.warning("outbox lease lost before recording outbox=%s", row.id)
+        if plan.card_report_id is not None and message_id is not None:
+            report = session.get(Report, plan.card_report_id)
+            if report is not None:
+                report.card_chat_id = chat_id_of(result, row.chat_id)
+                report.card_message_id = message_id
+                session.add(report)
 
     def _record_batch(self, row: Claimed, plan: Plan, result: Result) -> None:
         now = self.now()

@@ -37,6 +37,7 @@ class Services:
     clock: Callable[[], dt.datetime] = system_clock
     bot_username: str = ""
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    rules_generation: int = 0  # counts reloads, so another process can tell it must follow
 
     @property
     def tz(self) -> ZoneInfo:
@@ -53,6 +54,7 @@ class Services:
         """Put newly loaded rules in force (the caller has validated them)."""
         self.rules = rules
         self.router = Router(rules)
+        self.rules_generation += 1
 
     def reload_rules(self) -> RuleSet:
         """Load the rules file again and put it in force; a broken file raises ``RulesError``

@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
-from bot.infra.pipeline import BATCH, CallbackAnswer, process_pending
+from bot.infra.handling import Handling, HandlingThread
+from bot.infra.pipeline import BATCH, CallbackAnswer
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.transport import (
@@ -35,6 +36,7 @@ from storage import inbox
 
 log = logging.getLogger(__name__)
 
+HANDLING_RETRY = 2.0  # seconds before handling is tried again after a failure (database away)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
 
 
@@ -59,6 +61,7 @@ class BotRuntime:
         batch: int = 100,
         sweeps: SweepScheduler | None = None,
         webhook: Webhook | None = None,
+        handling: Handling | None = None,
     ) -> None:
         self.services = services
         self.api = api
@@ -67,6 +70,8 @@ class BotRuntime:
         self.batch = batch
         self.sweeps = sweeps  # reminder sweeps (bot/infra/scheduler.py); None runs none
         self.webhook = webhook  # None: long polling
+        # Where updates are handled: a thread here, or a process of its own (``obsbot run``).
+        self.handling = handling or HandlingThread(services)
         if webhook is not None:
             webhook.server.on_stored = self.wake
         self._wake = asyncio.Event()
@@ -111,6 +116,7 @@ class BotRuntime:
 
     async def run(self) -> None:
         """Run the poller, the processor and the delivery worker until stopped."""
+        await self.handling.open()
         await self.start_up()
         if self._stopping.is_set():  # stopped while start-up was still retrying
             if self.webhook is not None:
@@ -142,6 +148,7 @@ class BotRuntime:
             await self.delivery.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[2]
+            await self.handling.close()
 
     async def _start_call(self, method: str, payload: dict[str, object]) -> Result | None:
         """Make a start-up call, retrying transient failures; None if stopped meanwhile."""
@@ -232,9 +239,14 @@ class BotRuntime:
             self._wake.clear()
             while True:
                 # One batch at a time: a press that arrives meanwhile goes first in the next.
-                handled, answers = await asyncio.to_thread(
-                    process_pending, self.services, limit=BATCH
-                )
+                try:
+                    handled, answers = await self.handling.process(BATCH)
+                except Exception:  # noqa: BLE001 - e.g. the database is away: try again soon
+                    log.exception("handling updates failed; retrying in %.0fs", HANDLING_RETRY)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), HANDLING_RETRY)
+                    self._wake.set()
+                    break
                 if handled:
                     self.delivery.notify()
                 for answer in answers:  # answered while the next batch is handled

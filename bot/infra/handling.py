@@ -1,0 +1,187 @@
+"""Where stored updates are handled: in a thread of the bot's process, or in a process of its own.
+
+Handling an update (the handlers, routing, the ORM) is Python work; so are delivery and the
+HTTP client. In one interpreter they take turns on one core, however many the machine has.
+``HandlingProcess`` runs ``process_pending`` in a worker process of its own — its own engine and
+services, built from the same settings — so handling and delivery run on two cores
+(``obsbot run`` uses it). ``HandlingThread`` runs it in a thread of the bot's process: for tests
+and the demo, whose services carry an injected clock or engine.
+
+Either way each batch is one transaction in the database, so where it runs changes nothing of
+what it does. If the bot's process dies (even by SIGKILL), the kernel kills the worker too
+(``PR_SET_PDEATHSIG``), and a batch it had not committed is rolled back like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from bot.infra.pipeline import CallbackAnswer, process_pending
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Handling(Protocol):
+    """Handles up to ``limit`` pending updates; returns how many, and the presses' answers."""
+
+    async def open(self) -> None: ...
+
+    async def process(self, limit: int) -> tuple[int, list[CallbackAnswer]]: ...
+
+    async def close(self) -> None: ...
+
+
+class HandlingThread:
+    """Handle updates in a worker thread of this process."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def open(self) -> None:
+        return None
+
+    async def process(self, limit: int) -> tuple[int, list[CallbackAnswer]]:
+        return await asyncio.to_thread(process_pending, self.services, limit=limit)
+
+    async def close(self) -> None:
+        return None
+
+
+class HandlingProcess:
+    """Handle updates in a worker process (started on first use, restarted if it dies).
+
+    The worker builds its own services from ``services.settings`` and ``database_url``. The
+    bot's username (learned at start-up) goes with every call; a rules reload on either side
+    (SIGHUP here, ``/reload`` there) is repeated on the other.
+    """
+
+    def __init__(self, services: Services, database_url: str) -> None:
+        self.services = services
+        self.database_url = database_url
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(self.services.settings, self.database_url, logging.getLogger().level),
+        )
+        self._pool = pool
+        return pool
+
+    async def open(self) -> None:
+        """Start the worker now, so that the first updates do not wait for it to start."""
+        pool = self._pool or self._start()
+        await asyncio.get_running_loop().run_in_executor(pool, _worker_ready)
+
+    async def process(self, limit: int) -> tuple[int, list[CallbackAnswer]]:
+        pool = self._pool or self._start()
+        loop = asyncio.get_running_loop()
+        try:
+            handled, answers, reloaded = await loop.run_in_executor(
+                pool,
+                _worker_process,
+                limit,
+                self.services.bot_username,
+                self.services.rules_generation,
+            )
+        except BrokenProcessPool:
+            # The worker died (killed, out of memory): what it had not committed rolled back.
+            log.error("the handling process died; starting a new one")
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        if reloaded:
+            self._reload_here()
+        return handled, answers
+
+    def _reload_here(self) -> None:
+        """The worker reloaded the rules (``/reload``): put the same file in force here."""
+        from bot.core.rules import RulesError
+
+        try:
+            self.services.reload_rules()
+        except RulesError as error:  # changed again since: the next reload will tell
+            log.error("rules reload after /reload failed here: %s", error)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
+# --- in the worker process ---------------------------------------------------------------------
+
+_services: Services | None = None
+_seen_generation = 0
+
+
+def _worker_init(settings: object, database_url: str, log_level: int) -> None:
+    """Build the worker's services; die with the bot's process; leave signals to the bot."""
+    global _services
+    _die_with_parent()
+    # Ctrl-C reaches the whole process group: the bot stops the worker itself, in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from bot.app import build_services
+    from bot.cli.common import configure_logging
+    from bot.infra.config import Settings
+    from bot.infra.redaction import protect
+    from storage.db import make_engine
+
+    assert isinstance(settings, Settings)
+    configure_logging(logging.getLevelName(log_level))
+    if settings.telegram_bot_token is not None:
+        protect(settings.telegram_bot_token.get_secret_value())
+    _services = build_services(settings, engine=make_engine(database_url))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the bot's process ends, however it ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _worker_ready() -> bool:
+    return _services is not None
+
+
+def _worker_process(
+    limit: int, bot_username: str, rules_generation: int
+) -> tuple[int, list[CallbackAnswer], bool]:
+    """Handle one batch in the worker; also say whether a handler reloaded the rules."""
+    global _seen_generation
+    services = _services
+    assert services is not None, "worker not initialised"
+    services.bot_username = bot_username
+    if rules_generation != _seen_generation:  # the bot reloaded them (SIGHUP): follow
+        from bot.core.rules import RulesError
+
+        _seen_generation = rules_generation
+        try:
+            services.reload_rules()
+        except RulesError as error:  # broken since the bot read it: keep the rules in force
+            log.error("rules reload refused in the handling process: %s", error)
+    before = services.rules_generation
+    handled, answers = process_pending(services, limit=limit)
+    return handled, answers, services.rules_generation != before

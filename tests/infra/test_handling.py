@@ -1,0 +1,97 @@
+"""Updates handled in a process of their own (``HandlingProcess``, what ``obsbot run`` uses).
+
+The worker builds its own services from the bot's settings and database URL, so these tests
+store updates in a real database (a SQLite file, and PostgreSQL) and look at what the other
+process committed. A worker killed mid-life is replaced on the next call; a rules reload made
+by ``/reload`` in the worker is followed by the bot's process, and one made by the bot's
+process (SIGHUP) is followed by the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.infra.handling import HandlingProcess
+from storage import inbox
+from storage.models import Draft, InboxStatus, InboxUpdate, OutboxMessage
+from tests.handlers.conftest import ADMIN, NOW, OBSERVER
+from tests.infra.test_pipeline_batch import _message, _press, _world
+
+
+def _store(engine: Engine, *updates: dict[str, Any]) -> None:
+    with Session(engine) as session:
+        inbox.record_updates(session=session, updates=list(updates), now=NOW)
+        session.commit()
+
+
+def _worker_pids(handling: HandlingProcess) -> set[int]:
+    pool = handling._pool
+    return set(pool._processes or {}) if pool is not None else set()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def handling(engine: Engine, tmp_path: Path) -> AsyncIterator[HandlingProcess]:
+    world = _world(engine, tmp_path)
+    process = HandlingProcess(world.services, engine.url.render_as_string(hide_password=False))
+    await process.open()
+    try:
+        yield process
+    finally:
+        await process.close()
+
+
+async def test_updates_are_handled_in_the_worker_process(
+    engine: Engine, handling: HandlingProcess
+) -> None:
+    pids = _worker_pids(handling)
+    assert len(pids) == 1 and os.getpid() not in pids
+    _store(engine, _message(1, OBSERVER, "北京路的路灯坏了，晚上很黑"), _press(2, OBSERVER))
+    handled, answers = await handling.process(20)
+    assert handled == 2
+    assert [answer.callback_id for answer in answers] == ["q2"]  # answered by the bot
+    with Session(engine) as session:
+        statuses = {row.update_id: row.status for row in session.exec(select(InboxUpdate))}
+        draft = session.exec(select(Draft).where(Draft.chat_id == OBSERVER)).one()
+        queued = session.exec(select(OutboxMessage)).all()
+    assert statuses == {1: InboxStatus.DONE, 2: InboxStatus.DONE}
+    assert draft.data["texts"] == ["北京路的路灯坏了，晚上很黑"]
+    assert any(row.chat_id == OBSERVER for row in queued)  # the preview, queued by the worker
+    assert await handling.process(20) == (0, [])
+
+
+async def test_a_killed_worker_is_replaced_and_nothing_is_lost(
+    engine: Engine, handling: HandlingProcess
+) -> None:
+    (pid,) = _worker_pids(handling)
+    os.kill(pid, signal.SIGKILL)
+    _store(engine, _message(1, OBSERVER, "河道有人偷排污水"))
+    with pytest.raises(BrokenProcessPool):
+        for _ in range(50):  # the pool notices the death within moments
+            await handling.process(20)
+            await asyncio.sleep(0.1)
+    assert await handling.process(20) == (1, [])  # a new worker, the same update
+    assert _worker_pids(handling) - {pid}
+
+
+async def test_a_reload_on_either_side_is_followed_by_the_other(
+    engine: Engine, handling: HandlingProcess
+) -> None:
+    services = handling.services
+    assert services.rules_generation == 0
+    _store(engine, _message(1, ADMIN, "/reload"))
+    assert (await handling.process(20))[0] == 1
+    assert services.rules_generation == 1  # the worker reloaded: the bot's process followed
+
+    services.reload_rules()  # as SIGHUP does
+    _store(engine, _message(2, OBSERVER, "路灯坏了"))
+    assert (await handling.process(20))[0] == 1  # the worker reloaded first, and still works
