@@ -177,6 +177,7 @@ async def instance_main(args: argparse.Namespace) -> None:
     from bot.app import build_services
     from bot.infra.config import load_settings
     from bot.infra.delivery import DeliveryWorker, Limits
+    from bot.infra.handling import HandlingProcess
     from bot.telegram.runtime import BotRuntime, Webhook
     from bot.telegram.transport import open_bot_api
     from bot.telegram.webhook import WebhookServer
@@ -205,7 +206,8 @@ async def instance_main(args: argparse.Namespace) -> None:
             WebhookServer(services, secret=SECRET, host="127.0.0.1", port=args.webhook_port),
             args.webhook_url,
         )
-    runtime = BotRuntime(services, api, delivery=delivery, webhook=webhook)
+    handling = HandlingProcess(services, args.db, token=args.token, api_base=args.api)
+    runtime = BotRuntime(services, api, delivery=delivery, webhook=webhook, handling=handling)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, runtime.stop)
     task = asyncio.create_task(runtime.run())

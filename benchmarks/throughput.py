@@ -174,7 +174,12 @@ async def pipeline(runtime: str, reports: int, folder: Path) -> dict[str, Any]:
             sole=True,
         )
         # As ``obsbot run`` does: updates are handled in a process of their own.
-        handling = HandlingProcess(services, engine.url.render_as_string(hide_password=False))
+        handling = HandlingProcess(
+            services,
+            engine.url.render_as_string(hide_password=False),
+            token=server.token,
+            api_base=server.base_url,
+        )
         bot = BotRuntime(services, api, delivery=delivery, poll_timeout=1, handling=handling)
         task = asyncio.create_task(bot.run())
         try:

@@ -70,7 +70,9 @@ def run(use_webhook: bool) -> None:
         sweeps=sweeps,
         webhook=webhook,
         # Handling in a process of its own: handling and delivery use two cores, not one.
-        handling=HandlingProcess(services, current.database_url),
+        handling=HandlingProcess(
+            services, current.database_url, token=token, api_base=current.telegram_api_base
+        ),
     )
 
     def reload_rules() -> None:

@@ -69,7 +69,7 @@ from bot.telegram.transport import (
     Unauthorized,
 )
 from storage import outbox
-from storage.db import session_scope
+from storage.db import begin_write, session_scope
 from storage.models import GroupBinding, Observer, OutboxMessage, Report
 from storage.reports import add_event
 from storage.types import utcnow
@@ -502,6 +502,13 @@ class DeliveryWorker:
         with session_scope(self.engine) as session:
             yield session
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A session that holds the write lock from the start (``begin_write``)."""
+        with session_scope(self.engine) as session:
+            begin_write(session)
+            yield session
+
     def take_back_leases(self) -> int:
         """Make every pending row due now (when no other worker runs); return how many waited.
 
@@ -514,7 +521,7 @@ class DeliveryWorker:
 
     def _claim(self, busy: set[int], limit: int) -> list[Claimed]:
         now = self.now()
-        with self._session() as session:
+        with self._writing() as session:
             rows = outbox.claim_heads(
                 session=session,
                 now=now,
@@ -682,7 +689,7 @@ class DeliveryWorker:
                     future.set_result(None)
 
     def _record_sent(self, sent: list[tuple[Claimed, Plan, Result]]) -> None:
-        with self._session() as session:
+        with self._writing() as session:
             for row, plan, result in sent:
                 self._mark_sent(session, row, plan, result)
         if any(plan.card_report_id is not None for _, plan, _ in sent):
@@ -709,7 +716,7 @@ class DeliveryWorker:
         now = self.now()
         message_id = message_id_of(result)
         chat_id = chat_id_of(result, row.chat_id)
-        with self._session() as session:
+        with self._writing() as session:
             batch = outbox.record_sent(
                 session=session,
                 chat_id=chat_id,

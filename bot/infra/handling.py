@@ -15,18 +15,21 @@ what it does. If the bot's process dies (even by SIGKILL), the kernel kills the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from bot.infra.pipeline import CallbackAnswer, process_pending
+from bot.infra.pipeline import CallbackAnswer, process_pending, send_answer
 from bot.services import Services
+from bot.telegram.transport import BotApi
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +65,23 @@ class HandlingProcess:
 
     The worker builds its own services from ``services.settings`` and ``database_url``. The
     bot's username (learned at start-up) goes with every call; a rules reload on either side
-    (SIGHUP here, ``/reload`` there) is repeated on the other.
+    (SIGHUP here, ``/reload`` there) is repeated on the other. Given the bot's ``token``, the
+    worker answers button presses itself, with a Bot API connection of its own, as soon as
+    their batch is committed; without it, the answers come back to the caller.
     """
 
-    def __init__(self, services: Services, database_url: str) -> None:
+    def __init__(
+        self,
+        services: Services,
+        database_url: str,
+        *,
+        token: str | None = None,
+        api_base: str | None = None,
+    ) -> None:
         self.services = services
         self.database_url = database_url
+        self.token = token
+        self.api_base = api_base
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
@@ -75,7 +89,13 @@ class HandlingProcess:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(self.services.settings, self.database_url, logging.getLogger().level),
+            initargs=(
+                self.services.settings,
+                self.database_url,
+                logging.getLogger().level,
+                self.token,
+                self.api_base,
+            ),
         )
         self._pool = pool
         return pool
@@ -117,19 +137,53 @@ class HandlingProcess:
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        with contextlib.suppress(BrokenProcessPool):
+            await asyncio.get_running_loop().run_in_executor(pool, _worker_close)
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 # --- in the worker process ---------------------------------------------------------------------
 
 _services: Services | None = None
 _seen_generation = 0
+_answers: _Answers | None = None
 
 
-def _worker_init(settings: object, database_url: str, log_level: int) -> None:
+class _Answers:
+    """The worker's own Bot API connection, on an event loop in a thread, for answers."""
+
+    def __init__(self, runtime: str, token: str, api_base: str | None) -> None:
+        from bot.telegram.transport import open_bot_api
+
+        self.loop = asyncio.new_event_loop()
+        self.sent: set[Future[None]] = set()
+        thread = threading.Thread(target=self.loop.run_forever, name="answers", daemon=True)
+        thread.start()
+
+        async def connect() -> BotApi:
+            return open_bot_api(runtime, token, api_base=api_base, timeout=10, connections=8)
+
+        self.api = asyncio.run_coroutine_threadsafe(connect(), self.loop).result()
+
+    def send(self, answer: CallbackAnswer) -> None:
+        future = asyncio.run_coroutine_threadsafe(send_answer(self.api, answer), self.loop)
+        self.sent.add(future)
+        future.add_done_callback(self.sent.discard)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the answers in flight go out (up to ``timeout``), then close the connection."""
+        wait(list(self.sent), timeout=timeout)
+        asyncio.run_coroutine_threadsafe(self.api.close(), self.loop).result(timeout)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def _worker_init(
+    settings: object, database_url: str, log_level: int, token: str | None, api_base: str | None
+) -> None:
     """Build the worker's services; die with the bot's process; leave signals to the bot."""
-    global _services
+    global _services, _answers
     _die_with_parent()
     # Ctrl-C reaches the whole process group: the bot stops the worker itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -145,6 +199,8 @@ def _worker_init(settings: object, database_url: str, log_level: int) -> None:
     if settings.telegram_bot_token is not None:
         protect(settings.telegram_bot_token.get_secret_value())
     _services = build_services(settings, engine=make_engine(database_url))
+    if token is not None:
+        _answers = _Answers(settings.bot_runtime, token, api_base)
 
 
 def _die_with_parent() -> None:
@@ -166,6 +222,13 @@ def _worker_ready() -> bool:
     return _services is not None
 
 
+def _worker_close() -> None:
+    global _answers
+    answers, _answers = _answers, None
+    if answers is not None:
+        answers.close()
+
+
 def _worker_process(
     limit: int, bot_username: str, rules_generation: int
 ) -> tuple[int, list[CallbackAnswer], bool]:
@@ -184,4 +247,8 @@ def _worker_process(
             log.error("rules reload refused in the handling process: %s", error)
     before = services.rules_generation
     handled, answers = process_pending(services, limit=limit)
+    if _answers is not None:  # answered from here, now: the batch is committed
+        for answer in answers:
+            _answers.send(answer)
+        answers = []
     return handled, answers, services.rules_generation != before

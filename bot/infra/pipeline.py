@@ -17,10 +17,12 @@ from sqlmodel import Session
 
 from bot.core.messages import t
 from bot.services import Services
+from bot.telegram.transport import BotApi, BotApiError
 from handlers.context import Ctx
 from handlers.entry import handle
 from handlers.events import Event
 from storage import inbox, outbox
+from storage.db import begin_write
 from storage.models import InboxStatus
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,18 @@ class CallbackAnswer:
     callback_id: str
     text: str
     alert: bool
+
+
+async def send_answer(api: BotApi, answer: CallbackAnswer) -> None:
+    """Answer a button press; a late or failed answer is only a cosmetic loss."""
+    payload: dict[str, object] = {"callback_query_id": answer.callback_id}
+    if answer.text:
+        payload["text"] = answer.text
+        payload["show_alert"] = answer.alert
+    try:
+        await api.call("answerCallbackQuery", payload)
+    except BotApiError as error:
+        log.info("callback answer failed error=%s", error.description)
 
 
 BATCH = 20  # updates handled in one transaction (see ``_process_batch``)
@@ -150,6 +164,7 @@ def _try_batch(
         # commit, so what it loaded stays current. On PostgreSQL other instances commit
         # meanwhile, so each update starts from a session that has forgotten what it loaded.
         fresh_each = session.get_bind().dialect.name != "sqlite"
+        begin_write(session)
         taken.extend(_claim(session, candidates, size, looked))
         for update_id, payload in taken:
             if fresh_each:
@@ -261,6 +276,7 @@ def process_one(
         return None
     try:
         with Session(services.engine, expire_on_commit=False) as session:
+            begin_write(session)
             if inbox.claim_update(session=session, update_id=update_id) is None:
                 return None  # another instance is handling it, or already has
             ctx = Ctx(services=services, session=session, now=now, followed=followed)

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
 from bot.infra.handling import Handling, HandlingThread
-from bot.infra.pipeline import BATCH, CallbackAnswer
+from bot.infra.pipeline import BATCH, CallbackAnswer, send_answer
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.transport import (
@@ -33,6 +33,7 @@ from bot.telegram.transport import (
 )
 from bot.telegram.webhook import WebhookServer
 from storage import inbox
+from storage.db import begin_write
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class BotRuntime:
 
     def _store(self, updates: list[dict]) -> None:  # type: ignore[type-arg]
         with Session(self.services.engine) as session:
+            begin_write(session)
             inbox.record_updates(session=session, updates=updates, now=self.services.clock())
             session.commit()
 
@@ -257,12 +259,4 @@ class BotRuntime:
                     break
 
     async def _answer(self, answer: CallbackAnswer) -> None:
-        """Answer a button press; a late or failed answer is only a cosmetic loss."""
-        payload: dict[str, object] = {"callback_query_id": answer.callback_id}
-        if answer.text:
-            payload["text"] = answer.text
-            payload["show_alert"] = answer.alert
-        try:
-            await self.api.call("answerCallbackQuery", payload)
-        except BotApiError as error:
-            log.info("callback answer failed error=%s", error.description)
+        await send_answer(self.api, answer)

@@ -125,18 +125,26 @@ def quiet_http_loggers() -> None:
 
 
 def open_bot_api(
-    runtime: str, token: str, *, api_base: str | None, timeout: float = 20.0
+    runtime: str,
+    token: str,
+    *,
+    api_base: str | None,
+    timeout: float = 20.0,
+    connections: int = 64,
 ) -> BotApi:
-    """Return the ``BotApi`` of ``runtime`` ("ptb" or "aiogram"), imported on demand."""
+    """Return the ``BotApi`` of ``runtime`` ("ptb" or "aiogram"), imported on demand.
+
+    ``connections`` caps the HTTP connections it keeps open at once.
+    """
     protect(token)  # request URLs hold the token: no log record may carry it
     if runtime == "aiogram":
         from bot.telegram.aiogram_transport import AiogramBotApi
 
-        return AiogramBotApi(token, api_base=api_base, timeout=timeout)
+        return AiogramBotApi(token, api_base=api_base, timeout=timeout, connections=connections)
     if runtime == "ptb":
         from bot.telegram.ptb_transport import PtbBotApi
 
-        return PtbBotApi(token, api_base=api_base, timeout=timeout)
+        return PtbBotApi(token, api_base=api_base, timeout=timeout, connections=connections)
     raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.services import Services
 from storage import inbox
+from storage.db import begin_write
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class WebhookServer:
 
     def _store(self, update: dict) -> None:  # type: ignore[type-arg]
         with Session(self.services.engine) as session:
+            begin_write(session)
             inbox.record_updates(session=session, updates=[update], now=self.services.clock())
             session.commit()
 

@@ -95,3 +95,29 @@ async def test_a_reload_on_either_side_is_followed_by_the_other(
     services.reload_rules()  # as SIGHUP does
     _store(engine, _message(2, OBSERVER, "路灯坏了"))
     assert (await handling.process(20))[0] == 1  # the worker reloaded first, and still works
+
+
+async def test_given_the_token_the_worker_answers_presses_itself(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from bot.telegram.loopback import LoopbackServer
+
+    world = _world(engine, tmp_path)
+    async with LoopbackServer(enforce_limits=False) as server:
+        process = HandlingProcess(
+            world.services,
+            engine.url.render_as_string(hide_password=False),
+            token=server.token,
+            api_base=server.base_url,
+        )
+        try:
+            await process.open()
+            _store(engine, _press(1, OBSERVER))
+            assert await process.process(20) == (1, [])  # nothing left for the bot to send
+            for _ in range(100):
+                if server.call_counts.get("answerCallbackQuery"):
+                    break
+                await asyncio.sleep(0.05)
+            assert server.call_counts["answerCallbackQuery"] == 1
+        finally:
+            await process.close()
