@@ -103,7 +103,11 @@ class HandlingProcess:
     async def open(self) -> None:
         """Start the worker now, so that the first updates do not wait for it to start."""
         pool = self._pool or self._start()
-        await asyncio.get_running_loop().run_in_executor(pool, _worker_ready)
+        try:
+            await asyncio.get_running_loop().run_in_executor(pool, _worker_ready)
+        except BrokenProcessPool:  # e.g. the Bot API is unreachable: handling will try again
+            log.exception("the handling process could not start; trying again when needed")
+            self._pool = None
 
     async def process(self, limit: int) -> tuple[int, list[CallbackAnswer]]:
         pool = self._pool or self._start()
@@ -166,6 +170,8 @@ class _Answers:
             return open_bot_api(runtime, token, api_base=api_base, timeout=10, connections=8)
 
         self.api = asyncio.run_coroutine_threadsafe(connect(), self.loop).result()
+        # The library's router needs the bot initialised (getMe), here on this loop.
+        asyncio.run_coroutine_threadsafe(self.api.call("getMe", {}), self.loop).result(60)
 
     def send(self, answer: CallbackAnswer) -> None:
         future = asyncio.run_coroutine_threadsafe(send_answer(self.api, answer), self.loop)
@@ -200,7 +206,10 @@ def _worker_init(
         protect(settings.telegram_bot_token.get_secret_value())
     _services = build_services(settings, engine=make_engine(database_url))
     if token is not None:
+        from bot.telegram.dispatch import open_dispatch
+
         _answers = _Answers(settings.bot_runtime, token, api_base)
+        _services.dispatch = open_dispatch(_answers.api)
 
 
 def _die_with_parent() -> None:

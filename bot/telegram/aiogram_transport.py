@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiogram.methods
 from aiogram import Bot
@@ -35,6 +35,9 @@ from bot.telegram.transport import (
     quiet_http_loggers,
     with_uploads,
 )
+
+if TYPE_CHECKING:
+    from bot.telegram.aiogram_dispatch import AiogramDispatch
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +132,12 @@ class AiogramBotApi:
     def library(self) -> Bot:
         """The underlying ``aiogram.Bot`` (for the runtime adapter that shares it)."""
         return self._bot
+
+    def dispatch(self) -> AiogramDispatch:
+        """The library's router in front of our handlers (``bot.telegram.dispatch``)."""
+        from bot.telegram.aiogram_dispatch import AiogramDispatch
+
+        return AiogramDispatch(self._bot)
 
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""

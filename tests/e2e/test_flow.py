@@ -6,7 +6,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.core.messages import t
-from storage.models import Report, ReportStatus
+from storage.models import InboxUpdate, Report, ReportStatus
 from tests.e2e.conftest import running_bot
 
 pytestmark = __import__("pytest").mark.e2e
@@ -78,6 +78,15 @@ async def test_register_report_sign_resolve_rate(
         with Session(stage.services.engine) as session:
             report = session.exec(select(Report)).one()
         assert report.status == ReportStatus.CLOSED and report.rating == "satisfied"
+        # Every update went through the library's own router (Application / Dispatcher).
+        dispatch = stage.services.dispatch
+        assert (
+            type(dispatch).__name__
+            == {"ptb": "PtbDispatch", "aiogram": "AiogramDispatch"}[runtime_name]
+        )
+        with Session(stage.services.engine) as session:
+            stored = len(session.exec(select(InboxUpdate)).all())
+        assert (dispatch.routed, dispatch.unparsed) == (stored, 0)  # type: ignore[attr-defined]
 
 
 async def test_updates_sent_while_the_bot_is_down_are_handled(

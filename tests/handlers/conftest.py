@@ -6,6 +6,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -105,6 +106,20 @@ def make_world(engine: Engine, folder: Path | None = None) -> World:
 def world(sqlite_engine: Engine, tmp_path: Path) -> World:
     """An empty conversation on SQLite with the roster and groups in place."""
     return make_world(sqlite_engine, tmp_path)
+
+
+def bot_added(chat_id: int, title: str = "某群", by: int = STRANGER) -> dict[str, Any]:
+    """The ``my_chat_member`` update Telegram sends when someone adds the bot to a group."""
+    bot = {"id": 1, "is_bot": True, "first_name": "bot"}
+    return {
+        "my_chat_member": {
+            "chat": {"id": chat_id, "type": "supergroup", "title": title},
+            "from": {"id": by, "is_bot": False, "first_name": "x"},
+            "date": 0,
+            "old_chat_member": {"status": "left", "user": bot},
+            "new_chat_member": {"status": "member", "user": bot},
+        }
+    }
 
 
 def register(world: World, user_id: int = OBSERVER, phone: str = "+8613800138001") -> None:

@@ -18,6 +18,7 @@ from tests.handlers.conftest import (
     OBSERVER,
     STRANGER,
     WATER_GROUP,
+    bot_added,
     register,
 )
 from tests.handlers.harness import Sent, World
@@ -209,23 +210,7 @@ def test_admin_commands_are_refused_to_others(world: World) -> None:
 
 
 def test_bot_added_to_a_group_posts_nothing(world: World) -> None:
-    sent = world.update(
-        {
-            "my_chat_member": {
-                "chat": {"id": -100777, "type": "supergroup", "title": "陌生群"},
-                "from": {"id": STRANGER, "is_bot": False, "first_name": "x"},
-                "date": 0,
-                "old_chat_member": {
-                    "status": "left",
-                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
-                },
-                "new_chat_member": {
-                    "status": "member",
-                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
-                },
-            }
-        }
-    )
+    sent = world.update(bot_added(-100777, "陌生群"))
     assert sent == []
     with Session(world.services.engine) as session:
         assert session.get(KnownGroup, -100777) is not None

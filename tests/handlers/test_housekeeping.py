@@ -8,28 +8,19 @@ from sqlmodel import Session, select
 
 from bot.services.housekeeping import leave_unbound_groups, queue_sentiment_summary
 from storage.models import KnownGroup, OutboxMessage, ReportEvent
-from tests.handlers.conftest import DISPATCH_GROUP, NOW, OBSERVER, STRANGER, WATER_GROUP, register
+from tests.handlers.conftest import (
+    DISPATCH_GROUP,
+    NOW,
+    OBSERVER,
+    WATER_GROUP,
+    bot_added,
+    register,
+)
 from tests.handlers.harness import World
 
 
 def _bot_added(world: World, chat_id: int) -> None:
-    world.update(
-        {
-            "my_chat_member": {
-                "chat": {"id": chat_id, "type": "supergroup", "title": "某群"},
-                "from": {"id": STRANGER, "is_bot": False, "first_name": "x"},
-                "date": 0,
-                "old_chat_member": {
-                    "status": "left",
-                    "user": {"id": 1, "is_bot": True, "first_name": "b"},
-                },
-                "new_chat_member": {
-                    "status": "member",
-                    "user": {"id": 1, "is_bot": True, "first_name": "b"},
-                },
-            }
-        }
-    )
+    world.update(bot_added(chat_id))
 
 
 def test_an_unbound_group_is_left_after_the_grace_period(world: World) -> None:
