@@ -90,6 +90,7 @@ class HandlingProcess:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
             initargs=(
+                os.getpid(),
                 self.services.settings,
                 self.database_url,
                 logging.getLogger().level,
@@ -186,11 +187,16 @@ class _Answers:
 
 
 def _worker_init(
-    settings: object, database_url: str, log_level: int, token: str | None, api_base: str | None
+    parent: int,
+    settings: object,
+    database_url: str,
+    log_level: int,
+    token: str | None,
+    api_base: str | None,
 ) -> None:
     """Build the worker's services; die with the bot's process; leave signals to the bot."""
     global _services, _answers
-    _die_with_parent()
+    _die_with(parent)
     # Ctrl-C reaches the whole process group: the bot stops the worker itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -212,18 +218,20 @@ def _worker_init(
         _services.dispatch = open_dispatch(_answers.api)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when the bot's process ends, however it ends."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    pr_set_pdeathsig = 1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
+def _die_with(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when the bot's process (``parent``) ends.
+
+    Without it the worker would outlive a killed bot: it waits for work on a queue whose
+    other end it holds itself, so it never sees the bot go.
+    """
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - not glibc
+            pass
+    if os.getppid() != parent:  # the bot died while this process was starting
         os._exit(1)
 
 

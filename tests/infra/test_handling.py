@@ -121,3 +121,62 @@ async def test_given_the_token_the_worker_answers_presses_itself(
             assert server.call_counts["answerCallbackQuery"] == 1
         finally:
             await process.close()
+
+
+BOT = """
+import asyncio, sys
+from bot.app import build_services
+from bot.infra.config import load_settings
+from bot.infra.handling import HandlingProcess
+
+
+async def main() -> None:
+    settings = load_settings(routing_rules=sys.argv[1], database_url=sys.argv[2])
+    handling = HandlingProcess(build_services(settings), sys.argv[2])
+    opening = asyncio.ensure_future(handling.open())
+    while not (handling._pool and handling._pool._processes):
+        await asyncio.sleep(0.005)
+    print(*handling._pool._processes, flush=True)  # the worker, still starting
+    if sys.argv[3] == "started":
+        await opening
+        print("ready", flush=True)
+    await asyncio.sleep(600)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("when", ["starting", "started"])
+def test_the_worker_dies_with_a_killed_bot(tmp_path: Path, when: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.handlers.conftest import ROOT
+
+    script = tmp_path / "bot_process.py"
+    script.write_text(BOT, "utf-8")
+    database = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    bot = subprocess.Popen(
+        [sys.executable, str(script), str(ROOT / "routing_rules.yaml"), database, when],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert bot.stdout is not None
+        worker = int(bot.stdout.readline())
+        if when == "started":
+            assert bot.stdout.readline().strip() == "ready"
+        bot.kill()  # SIGKILL: no clean-up of any kind
+        bot.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+            time.sleep(0.05)
+        state = Path(f"/proc/{worker}/stat")
+        alive = state.exists() and state.read_text().split(") ")[1][0] != "Z"
+        assert not alive, "the handling process outlived the bot"
+    finally:
+        bot.kill()
