@@ -208,8 +208,9 @@ def _worker_init(
 
     assert isinstance(settings, Settings)
     configure_logging(logging.getLevelName(log_level))
-    if settings.telegram_bot_token is not None:
-        protect(settings.telegram_bot_token.get_secret_value())
+    for secret in (settings.telegram_bot_token, token):
+        if secret is not None:  # no log record of this process may carry the token either
+            protect(secret if isinstance(secret, str) else secret.get_secret_value())
     _services = build_services(settings, engine=make_engine(database_url))
     if token is not None:
         from bot.telegram.dispatch import open_dispatch
