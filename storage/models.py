@@ -318,6 +318,8 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     next_try_at: datetime = _created()
+    # The instance (PostgreSQL) that last leased the row: a dead one's leases are taken back.
+    lease_owner: int | None = _bigint()
     last_error: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
     result_message_id: int | None = _bigint()
     created_at: datetime = _created()

@@ -112,11 +112,13 @@ def claim_heads(
     lease_until: datetime,
     limit: int,
     exclude_chats: Collection[int] = (),
+    owner: int | None = None,
 ) -> list[OutboxMessage]:
     """Lease the due head row of up to ``limit`` chats and return them, oldest first.
 
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so two workers
-    claiming at the same time never get the same row.
+    claiming at the same time never get the same row. ``owner`` names the leasing instance
+    (see ``release_leases_of``).
     """
     earlier = aliased(OutboxMessage)
     has_earlier = (
@@ -145,9 +147,47 @@ def claim_heads(
     for row in rows:
         row.attempts += 1
         row.next_try_at = lease_until
+        row.lease_owner = owner
         session.add(row)
     session.flush()
     return rows
+
+
+def lease_owners(*, session: Session, now: datetime) -> list[int]:
+    """Return the instances holding a lease (or a backoff) on a pending row at ``now``."""
+    return list(
+        session.exec(
+            select(OutboxMessage.lease_owner)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.next_try_at) > now,
+                col(OutboxMessage.lease_owner).is_not(None),
+            )
+            .distinct()
+        ).all()  # type: ignore[arg-type]
+    )
+
+
+def release_leases_of(*, session: Session, owners: Collection[int], now: datetime) -> int:
+    """Make the pending rows leased by ``owners`` (instances known to be gone) due now.
+
+    A dead instance's rows would otherwise wait for their lease to run out. Whether a row's
+    send reached Telegram before the instance died is unknown: as after any crash, it may be
+    sent twice.
+    """
+    if not owners:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.next_try_at) > now,
+            col(OutboxMessage.lease_owner).in_(list(owners)),
+        )
+        .values(next_try_at=now, lease_owner=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def release_all(*, session: Session, now: datetime) -> int:

@@ -49,7 +49,8 @@ def run(use_webhook: bool) -> None:
         sole=instance_lock is not None,  # SQLite: a lease left at start is a dead process's
     )
     # PostgreSQL: alone at start, the leases left behind are a dead process's too.
-    presence = join_instances(services.engine, when_alone=delivery.take_back_leases)  # noqa: F841
+    presence = join_instances(services.engine, when_alone=delivery.take_back_leases)
+    delivery.presence = presence  # marks its leases; finds those of instances that are gone
     sweeps = SweepScheduler(services, interval=current.sweep_interval, on_queued=delivery.notify)
     webhook = None
     if use_webhook:

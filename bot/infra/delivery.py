@@ -59,6 +59,7 @@ from sqlmodel import Session, select
 
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
+from bot.infra.instance import InstancePresence
 from bot.telegram.transport import (
     BotApi,
     BotApiError,
@@ -326,6 +327,7 @@ class DeliveryWorker:
         self.dispatch_chat_id = dispatch_chat_id
         self.now = now
         self.pacer = Pacer(limits, monotonic)
+        self.monotonic = monotonic
         self.retry = retry or RetryPolicy()
         self.coalesce_after = coalesce_after
         self.poll_interval = poll_interval
@@ -334,6 +336,11 @@ class DeliveryWorker:
         self.shutdown_grace = shutdown_grace
         self.rng = rng or random.Random()
         self.sole = sole  # no other worker can be running: leases found at start are stale
+        # PostgreSQL: this instance's presence (bot.infra.instance), set once it has joined;
+        # its key marks this worker's leases, and it tells which other instances are gone.
+        self.presence: InstancePresence | None = None
+        self.reclaim_every = 30.0  # seconds between looks for a dead instance's leases
+        self._next_reclaim = 0.0
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -372,6 +379,7 @@ class DeliveryWorker:
             while not self._stopping.is_set():
                 self._wake.clear()
                 try:
+                    await self._reclaim_when_due()
                     await self._fill()
                 except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery
                     log.exception("outbox claim failed; retrying")
@@ -382,6 +390,26 @@ class DeliveryWorker:
         finally:
             await self._drain()
             log.info("delivery worker stopped")
+
+    async def _reclaim_when_due(self) -> None:
+        if self.presence is None or self.monotonic() < self._next_reclaim:
+            return
+        self._next_reclaim = self.monotonic() + self.reclaim_every
+        released = await asyncio.to_thread(self.take_back_leases_of_the_dead)
+        if released:
+            log.warning("took back %s outbox rows leased by instances that are gone", released)
+
+    def take_back_leases_of_the_dead(self) -> int:
+        """Make the rows leased by instances that no longer run due now; return how many."""
+        if self.presence is None:
+            return 0
+        with self._session() as session:
+            owners = outbox.lease_owners(session=session, now=self.now())
+        dead = self.presence.gone(owners)
+        if not dead:
+            return 0
+        with self._session() as session:
+            return outbox.release_leases_of(session=session, owners=dead, now=self.now())
 
     async def stop(self) -> None:
         """Ask ``run()`` to stop: no new claims; sends in flight finish."""
@@ -528,6 +556,7 @@ class DeliveryWorker:
                 lease_until=now + self.lease,
                 limit=limit,
                 exclude_chats=busy,
+                owner=self.presence.key if self.presence is not None else None,
             )
             return [Claimed.of(row) for row in rows]
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Callable
+import secrets
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -103,11 +105,34 @@ INSTANCES_KEY = 0x0B5B_0700  # the advisory lock every running obsbot instance h
 
 
 class InstancePresence:
-    """A running instance's shared advisory lock on PostgreSQL, held until ``release()``."""
+    """A running instance's advisory locks on PostgreSQL, held until ``release()``.
 
-    def __init__(self, connection: Connection, alone: bool) -> None:
+    Besides the lock all instances share, each holds one of its own, ``key``: another
+    instance that can take that lock knows this one is gone (``gone``).
+    """
+
+    def __init__(self, connection: Connection, alone: bool, key: int) -> None:
         self.alone = alone  # no other instance was running when this one started
+        self.key = key
         self._connection: Connection | None = connection
+        self._probe = threading.Lock()
+
+    def gone(self, keys: Iterable[int]) -> list[int]:
+        """Return the instances among ``keys`` that no longer run (their lock is free)."""
+        connection = self._connection
+        if connection is None:
+            return []
+        dead = []
+        with self._probe:
+            for key in keys:
+                if key == self.key:
+                    continue
+                taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+                if taken.scalar():
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    dead.append(key)
+            connection.commit()
+        return dead
 
     def release(self) -> None:
         """Leave the set of running instances (closing the connection drops the lock)."""
@@ -133,6 +158,8 @@ def join_instances(engine: Engine, *, when_alone: Callable[[], object]) -> Insta
     connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), key)
     if alone:
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+    own = secrets.randbits(62) + 1  # this instance's own lock: held while it lives
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": own})
     connection.commit()
     log.info("joined the running instances alone=%s", alone)
-    return InstancePresence(connection, alone)
+    return InstancePresence(connection, alone, own)

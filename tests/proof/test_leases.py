@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.infra.delivery import DeliveryWorker
 from bot.infra.instance import join_instances
 from storage import outbox
 from storage.db import make_engine
+from storage.models import OutboxMessage
 from storage.types import utcnow
 
 
@@ -87,3 +88,52 @@ def test_a_postgresql_instance_alone_at_start_takes_back_leases(postgres_url: st
     last.release()
     engine.dispose()
     assert join_instances(make_engine("sqlite://"), when_alone=lambda: None) is None
+
+
+def test_a_running_instance_takes_back_the_leases_of_one_that_died(postgres_url: str) -> None:
+    """With several instances, a dead one's leases are taken back by a live one, not waited out.
+
+    Each instance holds an advisory lock of its own and marks its leases with its key; another
+    instance that can take that lock knows the owner is gone. A live owner's leases stay put.
+    """
+    engine = make_engine(postgres_url)
+    with Session(engine) as session:  # other tests' rows must not count here
+        for row in session.exec(select(OutboxMessage)).all():
+            session.delete(row)
+        session.commit()
+    survivor = join_instances(engine, when_alone=lambda: None)
+    victim = join_instances(engine, when_alone=lambda: None)
+    assert survivor is not None and victim is not None and survivor.key != victim.key
+    ours = DeliveryWorker(engine, _Telegram())  # type: ignore[arg-type]
+    ours.presence = survivor
+    theirs = DeliveryWorker(engine, _Telegram())  # type: ignore[arg-type]
+    theirs.presence = victim
+    now = utcnow()
+    with Session(engine) as session:
+        for chat in (41, 42, 43):
+            outbox.enqueue(
+                session=session,
+                chat_id=chat,
+                payload={"chat_id": chat, "text": "回执"},
+                idempotency_key=f"dead-{chat}",
+                now=now,
+            )
+        session.commit()
+    claimed = theirs._claim(set(), 2)  # the victim leases two chats' rows…
+    mine = ours._claim(set(), 5)  # …and the survivor the third
+    assert len(claimed) == 2 and len(mine) == 1
+    try:
+        assert ours.take_back_leases_of_the_dead() == 0  # the victim still runs
+        victim.release()  # …and now it is gone (its connection, and its lock, with it)
+        assert ours.take_back_leases_of_the_dead() == 2
+        with Session(engine) as session:
+            rows = {row.chat_id: row for row in session.exec(select(OutboxMessage)).all()}
+        for row in claimed:
+            assert rows[row.chat_id].next_try_at <= utcnow()  # due again at once
+            assert rows[row.chat_id].lease_owner is None
+        assert rows[mine[0].chat_id].next_try_at > utcnow()  # the survivor's own lease stays
+        assert ours.take_back_leases_of_the_dead() == 0
+    finally:
+        survivor.release()
+        victim.release()
+        engine.dispose()
