@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, text, update
+from sqlalchemy import and_, delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -242,3 +242,24 @@ def marks_of(*, session: Session, report_id: int) -> Sequence[ReminderMark]:
         .where(ReminderMark.report_id == report_id)
         .order_by(col(ReminderMark.due_at), col(ReminderMark.fire_at), col(ReminderMark.id))
     ).all()
+
+
+def prune_marks_of_closed(*, session: Session, closed_before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` reminder marks of reports closed before ``closed_before``.
+
+    A mark exists so that each threshold fires once; a closed report has no running deadline
+    (it is never reopened: a reopen comes before closing), so its marks are only history.
+    Returns how many were deleted.
+    """
+    doomed = (
+        select(ReminderMark.id)
+        .join(Report, col(Report.id) == col(ReminderMark.report_id))
+        .where(Report.status == ReportStatus.CLOSED, col(Report.closed_at) < closed_before)
+        .limit(limit)
+    )
+    result = session.execute(
+        delete(ReminderMark)
+        .where(col(ReminderMark.id).in_(doomed.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import Services
 from bot.services.reports import find_dispatch_chat
-from storage import outbox
+from storage import outbox, reminders
 from storage import reports as report_queries
 from storage.models import GroupBinding, KnownGroup, Report, ReportKind
 
@@ -119,14 +119,22 @@ def summary_text(services: Services, day: dt.date, records: list[Report]) -> str
     return "\n".join(lines)
 
 
+MARKS_KEPT_FOR = dt.timedelta(days=30)  # a closed report's reminder marks, kept as history
+PRUNE_LIMIT = 5_000  # marks deleted per run at most: each run stays short
+
+
 def run_chores(services: Services, *, now: dt.datetime) -> int:
-    """Run every chore that is due (groups to leave, summaries, weekly digests); return how
-    many messages were queued. Each chore is idempotent, so running this often is cheap."""
+    """Run every chore that is due (groups to leave, summaries, weekly digests, old reminder
+    marks to prune); return how many messages were queued. Each chore is idempotent, so
+    running this often is cheap."""
     from bot.services.digest_jobs import send_due_digests
 
     with Session(services.engine, expire_on_commit=False) as session:
         queued = len(leave_unbound_groups(session, now=now))
         queued += int(queue_sentiment_summary(session, services, now=now))
+        reminders.prune_marks_of_closed(
+            session=session, closed_before=now - MARKS_KEPT_FOR, limit=PRUNE_LIMIT
+        )
         session.commit()
     digests = send_due_digests(services, now, send_at=services.settings.digest_time)
     return queued + digests.queued

@@ -89,3 +89,36 @@ def test_chores_leave_groups_and_send_the_weekly_digest_once(world: World) -> No
         digests = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == 9100)).all()
     texts = [d for d in digests if d.method == "sendMessage"]
     assert len(texts) == 2 and len(digests) == 6  # each with its chart and workbook
+
+
+def test_chores_prune_the_reminder_marks_of_reports_closed_a_month_ago(world: World) -> None:
+    from bot.services.housekeeping import MARKS_KEPT_FOR, run_chores
+    from storage.models import ReminderMark, ReminderState, ReportStatus
+    from tests import factories
+
+    engine = world.services.engine
+    with Session(engine) as session:
+        obs = factories.observer(session, station_code=factories.station(session, code="S-1").code)
+        for days, status in (
+            (MARKS_KEPT_FOR.days + 1, ReportStatus.CLOSED),
+            (1, ReportStatus.CLOSED),
+        ):
+            report = factories.report(
+                session, obs=obs, status=status, closed_at=world.now - dt.timedelta(days=days)
+            )
+            assert report.id is not None
+            session.add(
+                ReminderMark(
+                    report_id=report.id,
+                    deadline="resolve",
+                    due_at=world.now,
+                    threshold="overdue",
+                    fire_at=world.now,
+                    state=ReminderState.SENT,
+                )
+            )
+        session.commit()
+    run_chores(world.services, now=world.now)
+    with Session(engine) as session:
+        marks = session.exec(select(ReminderMark)).all()
+    assert len(marks) == 1  # the month-old closure's mark is gone; yesterday's stays
