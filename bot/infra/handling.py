@@ -4,8 +4,10 @@ Handling an update (the handlers, routing, the ORM) is Python work; so are deliv
 HTTP client. In one interpreter they take turns on one core, however many the machine has.
 ``HandlingProcess`` runs ``process_pending`` in a worker process of its own — its own engine and
 services, built from the same settings — so handling and delivery run on two cores
-(``obsbot run`` uses it). ``HandlingThread`` runs it in a thread of the bot's process: for tests
-and the demo, whose services carry an injected clock or engine.
+(``obsbot run`` uses it). Given the bot's token, the worker opens a Bot API connection of its
+own: its library routes the updates (``bot.telegram.dispatch``) and it answers button presses as
+soon as their batch is committed. ``HandlingThread`` runs ``process_pending`` in a thread of
+the bot's process: for tests and the demo, whose services carry an injected clock or engine.
 
 Either way each batch is one transaction in the database, so where it runs changes nothing of
 what it does. If the bot's process dies (even by SIGKILL), the kernel kills the worker too
