@@ -20,6 +20,7 @@ import asyncio
 import contextvars
 import logging
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ async def to_handlers(*_: Any, **__: Any) -> None:
         delivery.error = error
 
 
-class LibraryDispatch:
+class LibraryDispatch(ABC):
     """Feeds an update through a library's router (``feed``) from synchronous code."""
 
     name = "library"
@@ -63,9 +64,9 @@ class LibraryDispatch:
         self.routed = 0  # updates the library routed to the handlers
         self.unparsed = 0  # updates it could not take, handled from their JSON
 
+    @abstractmethod
     async def feed(self, payload: dict[str, Any]) -> None:
-        """Parse ``payload`` with the library and route it (implemented per library)."""
-        raise NotImplementedError
+        """Parse ``payload`` with the library and route it through its router."""
 
     def __call__(self, payload: dict[str, Any], event: Event, ctx: Ctx) -> None:
         loop = getattr(self._local, "loop", None)
