@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
@@ -103,6 +103,14 @@ def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:  
     return first + rest
 
 
+@dataclass
+class _Batch:
+    """The updates a batch claimed, and how many candidates it looked at to find them."""
+
+    updates: list[tuple[int, dict]] = field(default_factory=list)  # type: ignore[type-arg]
+    looked: int = 0
+
+
 def _process_batch(
     services: Services,
     candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
@@ -120,28 +128,27 @@ def _process_batch(
     if they had been handled alone. Between updates the session forgets what it loaded, so
     each update reads the database as a fresh session would.
     """
-    taken: list[tuple[int, dict]] = []  # type: ignore[type-arg]
-    looked = [0]
+    batch = _Batch()
     if size > 1:
         try:
-            answers = _try_batch(services, candidates, followed, size, taken, looked)
-            return len(taken), looked[0], answers
+            answers = _try_batch(services, candidates, followed, size, batch)
+            return len(batch.updates), batch.looked, answers
         except Exception as exc:  # noqa: BLE001 - handled again one by one, logged there
             log.info(
                 "batch rolled back, handling one by one updates=%s error=%s",
-                [update_id for update_id, _ in taken],
+                [update_id for update_id, _ in batch.updates],
                 type(exc).__name__,
             )
-    if not taken:  # a batch of one, or the claim itself failed: go on with the next candidate
-        taken, looked[0] = candidates[:1], 1
+    if not batch.updates:  # a batch of one, or the claim failed: go on with the next candidate
+        batch = _Batch(candidates[:1], 1)
     answers = []
-    for update_id, payload in taken:
+    for update_id, payload in batch.updates:
         answer = process_one(
             services, update_id=update_id, payload=payload, followed=update_id in followed
         )
         if answer is not None:
             answers.append(answer)
-    return len(taken), looked[0], answers
+    return len(batch.updates), batch.looked, answers
 
 
 def _try_batch(
@@ -149,13 +156,12 @@ def _try_batch(
     candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
     followed: set[int],
     size: int,
-    taken: list[tuple[int, dict]],  # type: ignore[type-arg]
-    looked: list[int],
+    batch: _Batch,
 ) -> list[CallbackAnswer]:
     """Handle the batch in one transaction; raise (having changed nothing) on any failure.
 
-    Fills ``taken`` with the updates claimed for it (so the caller can handle them one by one
-    if it fails) and ``looked`` with how many candidates it looked at.
+    Fills ``batch`` as it claims, so the caller can handle the claimed updates one by one
+    if the batch fails.
     """
     answers: list[CallbackAnswer] = []
     done: list[tuple[int, dt.datetime]] = []
@@ -165,8 +171,8 @@ def _try_batch(
         # meanwhile, so each update starts from a session that has forgotten what it loaded.
         fresh_each = session.get_bind().dialect.name != "sqlite"
         begin_write(session)
-        taken.extend(_claim(session, candidates, size, looked))
-        for update_id, payload in taken:
+        _claim(session, candidates, size, batch)
+        for update_id, payload in batch.updates:
             if fresh_each:
                 session.expire_all()
             now = services.clock()
@@ -187,18 +193,17 @@ def _claim(
     session: Session,
     candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
     size: int,
-    looked: list[int],
-) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
-    """Claim candidates in order until ``size`` are held; return them.
+    batch: _Batch,
+) -> None:
+    """Claim candidates in order into ``batch`` until it holds ``size``.
 
     Another instance (PostgreSQL) may hold some: those are skipped, and so is anything later
     from the same chat, which must wait until the other instance has handled the earlier one.
     """
-    claimed: list[tuple[int, dict]] = []  # type: ignore[type-arg]
     held_chats: set[int] = set()
-    while len(claimed) < size and looked[0] < len(candidates):
-        chunk = candidates[looked[0] : looked[0] + size - len(claimed)]
-        looked[0] += len(chunk)
+    while len(batch.updates) < size and batch.looked < len(candidates):
+        chunk = candidates[batch.looked : batch.looked + size - len(batch.updates)]
+        batch.looked += len(chunk)
         got = set(inbox.claim_updates(session=session, update_ids=[u for u, _ in chunk]))
         for update_id, payload in chunk:
             chat = _chat_of(payload)
@@ -208,8 +213,7 @@ def _claim(
             elif chat is not None and chat in held_chats:
                 continue  # claimed, but left pending: an earlier one of its chat is elsewhere
             else:
-                claimed.append((update_id, payload))
-    return claimed
+                batch.updates.append((update_id, payload))
 
 
 def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type: ignore[type-arg]
@@ -244,10 +248,7 @@ def _chat_of(payload: dict) -> int | None:  # type: ignore[type-arg]
 
 def _message_chat(payload: dict) -> int | None:  # type: ignore[type-arg]
     """Return the chat of a plain new message, or None (for anything else or malformed)."""
-    message = payload.get("message")
-    chat = message.get("chat") if isinstance(message, dict) else None
-    chat_id = chat.get("id") if isinstance(chat, dict) else None
-    return chat_id if isinstance(chat_id, int) else None
+    return _chat_of(payload) if isinstance(payload.get("message"), dict) else None
 
 
 def process_one(
