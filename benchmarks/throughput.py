@@ -53,15 +53,6 @@ from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer, OutboxMessage, OutboxStatus, Report, Station
 
 ROOT = Path(__file__).resolve().parents[1]
-# The loopback server's limits are off, so the worker need not pace itself to Telegram's either.
-UNPACED = Limits(
-    global_rate=10_000,
-    global_burst=1_000,
-    private_rate=1_000,
-    private_burst=100,
-    group_rate=1_000,
-    group_burst=100,
-)
 TEXTS = (
     "小区自来水发黄，停水也不通知，已经三天了",
     "河道有人偷排污水，气味很大",
@@ -169,7 +160,7 @@ async def pipeline(runtime: str, reports: int, folder: Path) -> dict[str, Any]:
             api,
             dispatch_chat_id=dispatch.id,
             poll_interval=0.2,
-            limits=UNPACED,
+            limits=Limits.unpaced(),  # the loopback server's limits are off
             retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
             sole=True,
         )

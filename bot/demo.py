@@ -39,15 +39,6 @@ from storage.roster import import_roster
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_ROSTER = ROOT / "examples" / "roster_sample.csv"
 OBSERVER_PHONE = "+8613800138000"  # 罗淑仪, 越秀区北京街社会工作观察站 in the sample roster
-# The demo shows the flow, not Telegram's pacing; the loopback server's flood limits are off.
-FAST = Limits(
-    global_rate=1000,
-    global_burst=100,
-    private_rate=500,
-    private_burst=50,
-    group_rate=500,
-    group_burst=50,
-)
 
 
 @dataclass
@@ -214,7 +205,7 @@ async def play(
             api,
             now=clock,
             poll_interval=0.1,
-            limits=FAST,
+            limits=Limits.unpaced(),  # the loopback server's flood limits are off
             retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.05),
         )
         runtime = BotRuntime(services, api, delivery=delivery, poll_timeout=1)

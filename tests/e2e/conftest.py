@@ -24,20 +24,14 @@ from bot.telegram.runtime import BotRuntime, Webhook
 from bot.telegram.transport import open_bot_api
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer
 from storage.db import create_all, make_engine
-from storage.models import GroupBinding, Observer, Station
+from storage.models import GroupBinding, Observer
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVER_PHONE = "+8613800138001"
 # The loopback server's flood limits are off here (delivery tests cover pacing), so the
 # worker need not pace itself to Telegram's 1 message/s per private chat either.
-FAST = Limits(
-    global_rate=1000,
-    global_burst=100,
-    private_rate=500,
-    private_burst=50,
-    group_rate=500,
-    group_burst=50,
-)
+FAST = Limits.unpaced()
 
 
 @dataclass
@@ -102,17 +96,7 @@ class Stage:
 
 def _roster(engine: Engine, water: int, dispatch: int) -> None:
     with Session(engine) as session:
-        session.add(
-            Station(
-                code="GZ-YX-001",
-                name="北京街社会工作观察站",
-                city="广州市",
-                county="越秀区",
-                town="北京街道",
-                region_code="440104001",
-            )
-        )
-        session.flush()
+        factories.station(session, code="GZ-YX-001", region="440104001")
         session.add(Observer(name="陈晓明", phone=OBSERVER_PHONE, station_code="GZ-YX-001"))
         session.add(GroupBinding(department="water", region_code="440100", chat_id=water))
         session.add(GroupBinding(department="social_work", region_code="440000", chat_id=dispatch))

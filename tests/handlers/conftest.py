@@ -16,6 +16,7 @@ from bot.app import build_services
 from bot.infra.config import load_settings
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer, Station
+from tests import factories
 from tests.handlers.harness import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,16 +40,7 @@ HOUSING_GROUP = -100444  # housing, 越秀区
 def populate(engine: Engine) -> None:
     """Add the stations, observers and group bindings the tests talk about."""
     with Session(engine) as session:
-        session.add(
-            Station(
-                code="GZ-YX-001",
-                name="北京街社会工作观察站",
-                city="广州市",
-                county="越秀区",
-                town="北京街道",
-                region_code="440104001",
-            )
-        )
+        factories.station(session, code="GZ-YX-001", region="440104001")
         session.add(
             Station(
                 code="SZ-FT-001",

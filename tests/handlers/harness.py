@@ -21,15 +21,6 @@ from bot.services import Services
 from storage import inbox
 from storage.models import OutboxMessage, OutboxStatus
 
-FAST = Limits(
-    global_rate=1e6,
-    global_burst=1e6,
-    private_rate=1e6,
-    private_burst=1e6,
-    group_rate=1e6,
-    group_burst=1e6,
-)
-
 
 @dataclass
 class Sent:
@@ -163,7 +154,7 @@ class World:
         telegram = RecordingTelegram(self._messages)
         offset = dt.timedelta(0)
         worker = DeliveryWorker(
-            self.services.engine, telegram, now=lambda: self.now + offset, limits=FAST
+            self.services.engine, telegram, now=lambda: self.now + offset, limits=Limits.unpaced()
         )
         for _ in range(50):
             if await worker.run_once() == 0:

@@ -44,10 +44,7 @@ from storage.models import (
 )
 from tests import factories
 
-FAST = Limits(
-    global_rate=1000, global_burst=1000, private_rate=1000, private_burst=100,
-    group_rate=1000, group_burst=100,
-)  # fmt: skip
+FAST = Limits.unpaced()
 QUICK_RETRY = RetryPolicy(base=0.01, cap=0.05, card_wait=0.02)
 
 

@@ -15,23 +15,15 @@ import signal
 from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.infra.handling import HandlingProcess
-from storage import inbox
 from storage.models import Draft, InboxStatus, InboxUpdate, OutboxMessage
-from tests.handlers.conftest import ADMIN, NOW, OBSERVER
-from tests.infra.test_pipeline_batch import _message, _press, _world
-
-
-def _store(engine: Engine, *updates: dict[str, Any]) -> None:
-    with Session(engine) as session:
-        inbox.record_updates(session=session, updates=list(updates), now=NOW)
-        session.commit()
+from tests.handlers.conftest import ADMIN, OBSERVER
+from tests.infra.test_pipeline_batch import _message, _press, _store, _world
 
 
 def _worker_pids(handling: HandlingProcess) -> set[int]:
@@ -55,7 +47,7 @@ async def test_updates_are_handled_in_the_worker_process(
 ) -> None:
     pids = _worker_pids(handling)
     assert len(pids) == 1 and os.getpid() not in pids
-    _store(engine, _message(1, OBSERVER, "北京路的路灯坏了，晚上很黑"), _press(2, OBSERVER))
+    _store(engine, [_message(1, OBSERVER, "北京路的路灯坏了，晚上很黑"), _press(2, OBSERVER)])
     handled, answers = await handling.process(20)
     assert handled == 2
     assert [answer.callback_id for answer in answers] == ["q2"]  # answered by the bot
@@ -74,7 +66,7 @@ async def test_a_killed_worker_is_replaced_and_nothing_is_lost(
 ) -> None:
     (pid,) = _worker_pids(handling)
     os.kill(pid, signal.SIGKILL)
-    _store(engine, _message(1, OBSERVER, "河道有人偷排污水"))
+    _store(engine, [_message(1, OBSERVER, "河道有人偷排污水")])
     with pytest.raises(BrokenProcessPool):
         for _ in range(50):  # the pool notices the death within moments
             await handling.process(20)
@@ -88,12 +80,12 @@ async def test_a_reload_on_either_side_is_followed_by_the_other(
 ) -> None:
     services = handling.services
     assert services.rules_generation == 0
-    _store(engine, _message(1, ADMIN, "/reload"))
+    _store(engine, [_message(1, ADMIN, "/reload")])
     assert (await handling.process(20))[0] == 1
     assert services.rules_generation == 1  # the worker reloaded: the bot's process followed
 
     services.reload_rules()  # as SIGHUP does
-    _store(engine, _message(2, OBSERVER, "路灯坏了"))
+    _store(engine, [_message(2, OBSERVER, "路灯坏了")])
     assert (await handling.process(20))[0] == 1  # the worker reloaded first, and still works
 
 
@@ -112,7 +104,7 @@ async def test_given_the_token_the_worker_answers_presses_itself(
         )
         try:
             await process.open()
-            _store(engine, _press(1, OBSERVER))
+            _store(engine, [_press(1, OBSERVER)])
             assert await process.process(20) == (1, [])  # nothing left for the bot to send
             for _ in range(100):
                 if server.call_counts.get("answerCallbackQuery"):
