@@ -7,7 +7,7 @@ and its audit trail, inserted in bulk (executemany of 10,000-row batches; no ORM
 measures, in the same run, the digest of 2026-W47 for the whole province (440000):
 
 - ``load``: the four queries of ``bot.services.digest.load_week``;
-- ``compute``: ``bot.core.digest.compute_digest`` on those rows;
+- ``compute``: ``bot.services.digest.digest_of`` (``compute_digest``) on those rows;
 - ``text``, ``chart``, ``workbook``: the three renderings;
 - ``total``: all of the above, as ``obsbot digest`` does it (best of ``--repeat`` warm runs,
   with this process's CPU time too, since the machine may be shared;
@@ -40,10 +40,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from bot.core import regions
-from bot.core.digest import SHANGHAI, compute_digest, parse_week
+from bot.core.digest import SHANGHAI, parse_week
 from bot.core.rules import RuleSet, load_rules
 from bot.infra.digest_render import render_chart, render_text, render_workbook
-from bot.services.digest import load_week
+from bot.services.digest import digest_of, load_week
 from storage.db import make_engine, upgrade
 from storage.models import Observer, Report, ReportEvent, Station
 
@@ -259,19 +259,7 @@ def one_digest(engine: Engine, rules: RuleSet, out: Path) -> dict[str, float]:
     times["load"] = time.perf_counter() - started
     mark = time.perf_counter()
 
-    def tag_name(tag: str) -> str:
-        return rules.tags[tag].name if tag in rules.tags else tag
-
-    digest = compute_digest(
-        scope=SCOPE,
-        week=WEEK,
-        now=NOW,
-        reports=rows.reports,
-        events=rows.events,
-        stations=rows.stations,
-        history=rows.history,
-        tag_name=tag_name,
-    )
+    digest = digest_of(rows, rules=rules, scope=SCOPE, week=WEEK, now=NOW)
     times["compute"] = time.perf_counter() - mark
     mark = time.perf_counter()
     message = render_text(digest, rules)

@@ -20,6 +20,7 @@ from bot.infra.digest_render import region_label, render_text
 from bot.services.digest import build_digest
 from bot.services.digest_jobs import digest_files
 from bot.telegram.transport import UPLOAD
+from handlers import admin
 from handlers.context import Ctx
 from handlers.events import Event
 from storage import reports as report_queries
@@ -89,14 +90,7 @@ def _digest(event: Event, ctx: Ctx, leader: Leader) -> None:
 def _leader_admin(event: Event, ctx: Ctx) -> None:
     """Registers (or updates) a leader: /leader add CHAT_ID SCOPE [supervises]; admins only."""
     if event.user_id not in ctx.services.admin_ids:
-        report_queries.add_event(
-            session=ctx.session,
-            report_id=None,
-            actor=f"user:{event.user_id}",
-            action="admin_refused",
-            at=ctx.now,
-            details={"command": "leader"},
-        )
+        admin.record_refusal(event, ctx)
         ctx.out.send(event.chat_id, t("common.admins_only"))
         return
     parts = event.args.split()

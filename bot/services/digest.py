@@ -211,6 +211,13 @@ def build_digest(
 ) -> Digest:
     """Return the digest of ``scope`` for ``week`` as of ``now``."""
     rows = load_week(session=session, scope=scope, week=week, now=now)
+    return digest_of(rows, rules=rules, scope=scope, week=week, now=now)
+
+
+def digest_of(
+    rows: WeekRows, *, rules: RuleSet, scope: str, week: Week, now: dt.datetime
+) -> Digest:
+    """Return the digest computed from the week's loaded ``rows`` (tags named by ``rules``)."""
 
     def tag_name(tag: str) -> str:
         found = rules.tags.get(tag)
