@@ -300,9 +300,21 @@ async def _story(
     tr.person("水务·张工", "点击“签收”")
     await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "签收"))
     await step()
-    tr.person("水务·张工", "回复卡片：已安排供水所明天上门检测水质")
+    tr.person("水务·张工", "回复卡片（内部备注，观察员看不到）：老城区管网，先查二次供水")
     await control.reply(
-        water_handler["id"], water, card["message_id"], "已安排供水所明天上门检测水质"
+        water_handler["id"], water, card["message_id"], "老城区管网，先查二次供水"
+    )
+    await step()
+    current = await control.get_message(water, card["message_id"])
+    tr.person("水务·张工", "点击“答复观察员”")
+    await control.press(
+        water_handler["id"], water, card["message_id"], data=_button(current, "答复观察员")
+    )
+    await step()
+    prompt = (await control.bot_messages(water))[-1]
+    tr.person("水务·张工", "回复提示：已安排供水所明天上门检测水质")
+    await control.reply(
+        water_handler["id"], water, prompt["message_id"], "已安排供水所明天上门检测水质"
     )
     await step()
 
@@ -328,31 +340,29 @@ async def _story(
     await step()
 
     tr.stage("6. A report outside a department's remit is returned, and dispatch re-routes it")
-    text = "小区楼道墙体开裂，外墙瓷砖脱落，随时可能砸到人，请尽快处理"
+    text = "小区门口的排水沟堵了，一下雨就水浸到楼道，物业说不归他们管"
     tr.person("观察员", text)
     await control.send_text(me, text)
     await step()
     preview = (await control.bot_messages(me))[-1]
     await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
     await step()
-    housing = groups["housing"]["id"]
-    card = _last_card(await control.bot_messages(housing), "住建群")
-    tr.person("住建·李科", "点击“退回”")
-    await control.press(
-        housing_handler["id"], housing, card["message_id"], data=_button(card, "退回")
-    )
+    card = _last_card(await control.bot_messages(water), "水务群")
+    tr.person("水务·张工", "点击“退回”")
+    await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "退回"))
     await step()
-    prompt = (await control.bot_messages(housing))[-1]
-    tr.person("住建·李科", "回复：属物业管理范围，请分拨至属地镇街")
+    prompt = (await control.bot_messages(water))[-1]
+    tr.person("水务·张工", "回复提示：小区内部排水设施属物业管理，请转住建部门")
     await control.reply(
-        housing_handler["id"], housing, prompt["message_id"], "属物业管理范围，请分拨至属地镇街"
+        water_handler["id"], water, prompt["message_id"], "小区内部排水设施属物业管理，请转住建部门"
     )
     await step()
     dispatch = groups["social_work"]["id"]
     dispatch_card = (await control.bot_messages(dispatch))[-1]
-    tr.person("社工部·陈姐", "点击候选部门“住房和城乡建设局”")
+    first = dispatch_card["reply_markup"]["inline_keyboard"][0][0]
+    tr.person("社工部·陈姐", f"点击候选部门“{first['text'].lstrip('📤 ')}”")
     await control.press(
-        dispatcher["id"], dispatch, dispatch_card["message_id"], data=_button(dispatch_card, "住房")
+        dispatcher["id"], dispatch, dispatch_card["message_id"], data=first["callback_data"]
     )
     await step()
 

@@ -135,11 +135,17 @@ class Outbox:
         purpose: str = "",
         report_id: int | None = None,
         key: str | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Queue a text message, split if longer than Telegram allows; buttons go on the last."""
+        """Queue a text message, split if longer than Telegram allows; buttons go on the last.
+
+        ``entities`` (e.g. a ``text_mention``) apply to the first piece, whose offsets they use.
+        """
         pieces = split_text(text) or ["…"]
         for index, piece in enumerate(pieces):
             payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
+            if entities and index == 0:
+                payload["entities"] = entities
             last = index == len(pieces) - 1
             if last and (keyboard is not None or markup is not None):
                 payload["reply_markup"] = markup if markup is not None else inline(keyboard)

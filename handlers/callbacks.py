@@ -39,6 +39,7 @@ class Act(StrEnum):
     RESOLVE = "done"
     EXTEND = "ext"  # asks dispatch for more time (延期)
     BACK = "back"  # redraw the card's own buttons
+    ANSWER = "ans"  # answer the observer (答复观察员): opens a prompt
     # dispatch (target: report id)
     ROUTE_TO = "rto"  # arg: department id
     CLOSE = "close"

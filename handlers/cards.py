@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
+from bot.core import lifecycle
+from bot.core.lifecycle import Action
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from handlers.actions import Button, Keyboard, fit, utf16_len
 from handlers.callbacks import Act, Press
 from handlers.context import Ctx
-from storage.models import Report, ReportKind, ReportStatus, Station
+from storage import reports as report_queries
+from storage.models import Report, ReportEvent, ReportKind, ReportStatus, Station
 
 CARD_TEXT_LIMIT = 2500  # the card's body; the rest of a long report follows as messages
 
@@ -78,57 +82,88 @@ def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
         attachments=attachment_summary(report.attachments),
         explanation=report.routing.get("explanation", ""),
     )
+    events = report_queries.events_of(session=ctx.session, report_id=report.id or 0)
+    returned = last_return(report, events)
+    if returned:
+        text += "\n" + t(
+            "dispatch.card_returned",
+            department=ctx.department_name(returned.get("from", "")),
+            reason=mask_personal_numbers(returned.get("reason", "")),
+        )
     if report.status == ReportStatus.DISPATCH:
-        candidates = [
-            f"{ctx.department_name(dept)}({score:.1f})"
-            for dept, score in report.routing.get("candidates", [])[:3]
-            if dept != ctx.rules.dispatch
-        ]
+        ranked = dispatch_candidates(ctx, report, events)
+        candidates = [ctx.department_name(dept) for dept in ranked]
         if candidates:
             text += "\n" + t("dispatch.card_candidates", candidates="、".join(candidates))
+    notes = sum(1 for e in events if e.action == "note")
+    if notes:
+        text += "\n" + t("department.card_notes", count=notes)
+    if report.status in lifecycle.OPEN:
+        text += "\n" + t("department.card_hint")
     return text
 
 
+# How each lifecycle action appears on a card: its label and the button it sends.
+CARD_BUTTON: dict[Action, tuple[str, Act]] = {
+    Action.SIGN: ("department.button_sign", Act.SIGN),
+    Action.TRANSFER: ("department.button_transfer", Act.TRANSFER),
+    Action.RETURN: ("department.button_return", Act.RETURN),
+    Action.RESOLVE: ("department.button_resolve", Act.RESOLVE),
+    Action.EXTEND: ("extension.button", Act.EXTEND),
+    Action.ANSWER: ("department.button_answer", Act.ANSWER),
+    Action.ROUTE: ("dispatch.button_other", Act.TRANSFER),  # opens the department list
+    Action.CLOSE: ("dispatch.button_close", Act.CLOSE),
+}
+
+
 def card_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:
-    """Return the buttons a card shows in its current status (None when nothing is left)."""
+    """Return the buttons a card shows in its current status (None when nothing is left).
+
+    The actions come from the lifecycle table; dispatch's card starts with one 分拨 button per
+    candidate department.
+    """
     rid = report.id or 0
-    if report.status == ReportStatus.ROUTED:
-        return [
-            [Button(t("department.button_sign"), Press(Act.SIGN, rid).encode())],
-            [
-                Button(t("department.button_transfer"), Press(Act.TRANSFER, rid).encode()),
-                Button(t("department.button_return"), Press(Act.RETURN, rid).encode()),
-            ],
-        ]
-    if report.status == ReportStatus.SIGNED:
-        return [
-            [
-                Button(t("department.button_resolve"), Press(Act.RESOLVE, rid).encode()),
-                Button(t("extension.button"), Press(Act.EXTEND, rid).encode()),
-            ],
-            [
-                Button(t("department.button_transfer"), Press(Act.TRANSFER, rid).encode()),
-                Button(t("department.button_return"), Press(Act.RETURN, rid).encode()),
-            ],
-        ]
+    rows: Keyboard = []
     if report.status == ReportStatus.DISPATCH:
-        ranked = [
-            dept
-            for dept, _ in report.routing.get("candidates", [])
-            if dept in ctx.rules.departments and dept != ctx.rules.dispatch
-        ][:4]
+        events = report_queries.events_of(session=ctx.session, report_id=rid)
         rows = [
             [Button(f"📤 {ctx.department_name(dept)}", Press(Act.ROUTE_TO, rid, dept).encode())]
-            for dept in ranked
+            for dept in dispatch_candidates(ctx, report, events)
         ]
-        rows.append(
-            [
-                Button(t("department.button_transfer"), Press(Act.TRANSFER, rid).encode()),
-                Button(t("dispatch.button_close"), Press(Act.CLOSE, rid).encode()),
-            ]
-        )
-        return rows
-    return None
+    for actions in lifecycle.card_buttons(report.status):
+        row = [
+            Button(t(CARD_BUTTON[action][0]), Press(CARD_BUTTON[action][1], rid).encode())
+            for action in actions
+        ]
+        if row:
+            rows.append(row)
+    return rows or None
+
+
+def dispatch_candidates(
+    ctx: Ctx, report: Report, events: Sequence[ReportEvent], *, limit: int = 4
+) -> list[str]:
+    """Return the departments dispatch is offered first: the router's candidates, best first,
+    with the department that just returned the report last (it said it is not theirs)."""
+    returned_by = last_return(report, events).get("from")
+    ranked = [
+        dept
+        for dept, _ in report.routing.get("candidates", [])
+        if dept in ctx.rules.departments and dept != ctx.rules.dispatch
+    ]
+    ranked.sort(key=lambda dept: dept == returned_by)
+    return ranked[:limit]
+
+
+def last_return(report: Report, events: Sequence[ReportEvent]) -> dict[str, str]:
+    """Return the details of the return (退回) that sent the report to dispatch, if it did."""
+    if report.status != ReportStatus.DISPATCH:
+        return {}
+    moves = ("created", "transferred", "routed_by_dispatch", "returned", "reopened", "no_group")
+    last = max(
+        (e for e in events if e.action in moves), key=lambda e: (e.at, e.id or 0), default=None
+    )
+    return dict(last.details) if last is not None and last.action == "returned" else {}
 
 
 def transfer_keyboard(ctx: Ctx, report: Report) -> Keyboard:

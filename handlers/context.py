@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from bot.core.authority import Actor, Membership
 from bot.core.messages import t
 from bot.core.regions import full_name, is_well_formed
 from bot.services import Services
 from handlers.actions import Outbox
+from handlers.events import Event
 
 
 @dataclass
@@ -27,6 +29,23 @@ class Ctx:
     def rules(self):  # type: ignore[no-untyped-def]
         """Return the routing rules in force."""
         return self.services.rules
+
+    def actor(self, event: Event, *, on_card: bool = False) -> Actor:
+        """Return who acts in ``event``, for the authority policy (membership as known now).
+
+        ``on_card``: the event is a press on a report's card, which must be its current one.
+        """
+        return Actor(
+            chat_id=event.chat_id,
+            user_id=event.user_id,
+            membership=(
+                self.services.membership_of(event.chat_id, event.user_id)
+                if event.group and event.kind == "callback"
+                else Membership.UNCHECKED
+            ),
+            message_id=event.message_id,
+            on_card=on_card,
+        )
 
     def local(self, moment: dt.datetime | None) -> str:
         """Format ``moment`` as short local time, e.g. ``11月27日 18:00``."""

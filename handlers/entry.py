@@ -11,7 +11,7 @@ Callback data that is not ours (another bot's, an old version, forged) gets a po
 from __future__ import annotations
 
 from bot.core.messages import t
-from handlers import admin, department, leader, observer
+from handlers import admin, card_actions, department, leader, observer
 from handlers.callbacks import parse
 from handlers.context import Ctx
 from handlers.events import Event
@@ -28,7 +28,7 @@ def handle(event: Event, ctx: Ctx) -> None:
         elif event.private:
             observer.on_press(event, press, ctx)
         elif event.group:
-            department.on_press(event, press, ctx)
+            card_actions.on_press(event, press, ctx)
         else:
             ctx.out.reply_answer(t("common.unknown_button"))
         return

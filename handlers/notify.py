@@ -4,48 +4,44 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel import select
+
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
+from bot.infra.delivery import CARD_BATCH
+from bot.services import reports as flows
 from bot.services.reports import find_binding
-from handlers.actions import card_of, utf16_len
-from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text
+from handlers.actions import Keyboard, card_of, utf16_len
+from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text, rating_keyboard
 from handlers.context import Ctx
-from storage import reports as report_queries
-from storage.models import Observer, Report, ReportStatus
+from storage.models import Observer, OutboxMessage, Report, ReportKind, ReportStatus
 
 log = logging.getLogger(__name__)
 
 
-def post_card(ctx: Ctx, report: Report) -> None:
+def post_card(ctx: Ctx, report: Report) -> Report:
     """Send a report's card (and its attachments) to the group that handles it now.
 
     A routed report whose department has no bound group at its level or above goes to
-    dispatch instead; nothing is ever posted into an unbound group.
+    dispatch instead (a lifecycle step); nothing is ever posted into an unbound group. Returns
+    the report as it now stands, so the caller tells the observer where it really went.
     """
     rid = report.id or 0
+    binding = None
     if report.status == ReportStatus.ROUTED:
         binding = find_binding(
             ctx.session, department=report.department, region=report.target_region
         )
         if binding is None:
-            report_queries.add_event(
-                session=ctx.session,
-                report_id=rid,
-                actor="system",
-                action="no_group",
-                at=ctx.now,
-                details={"department": report.department, "region": report.target_region},
-            )
             note = t(
                 "dispatch.no_group",
                 number=report.number,
                 department=ctx.department_name(report.department),
                 region=ctx.region_name(report.target_region),
             )
-            report.routing = {**report.routing, "no_group": note}
-            report.status = ReportStatus.DISPATCH
-            report.department = ctx.rules.dispatch
-            ctx.session.add(report)
+            report = flows.fall_back_to_dispatch(
+                ctx.session, ctx.services, report=report, note=note, now=ctx.now
+            )
     if report.status == ReportStatus.DISPATCH:
         binding = find_binding(
             ctx.session, department=ctx.rules.dispatch, region=report.region_code
@@ -55,7 +51,7 @@ def post_card(ctx: Ctx, report: Report) -> None:
             log.warning(
                 "no dispatch group bound report=%s region=%s", report.number, report.region_code
             )
-        return
+        return report
     text = card_text(ctx, report)
     if report.routing.get("no_group"):
         text = report.routing["no_group"] + "\n" + text
@@ -78,6 +74,7 @@ def post_card(ctx: Ctx, report: Report) -> None:
             ctx.out.media(
                 binding.chat_id, item["kind"], item["file_id"], reply_to=card_of(rid), report_id=rid
             )
+    return report
 
 
 def tell_observer(ctx: Ctx, report: Report, key: str, **values: str) -> None:
@@ -87,3 +84,83 @@ def tell_observer(ctx: Ctx, report: Report, key: str, **values: str) -> None:
         return
     text = t(f"observer.{key}", number=report.number, **values)
     ctx.out.send(observer.telegram_user_id, text, purpose=f"notice:{key}", report_id=report.id)
+
+
+def edit_card(
+    ctx: Ctx,
+    chat_id: int,
+    message_id: int | None,
+    report: Report,
+    text: str,
+    keyboard: Keyboard | None,
+) -> None:
+    """Edits the card a button was pressed on.
+
+    The report's current card is addressed through its placeholder: when several new reports
+    arrived at once and share one list message, the delivery worker turns the edit into a new
+    card replying to the list instead of overwriting the list.
+    """
+    target: int | dict[str, int] = message_id or 0
+    if is_current_card(report, chat_id, message_id):
+        target = card_of(report.id or 0)
+    ctx.out.edit(chat_id, target, text, keyboard=keyboard, report_id=report.id)
+
+
+def redraw_card(ctx: Ctx, report: Report, *, who: str = "") -> None:
+    """Edits the report's current card to show its status, who acted and the next buttons."""
+    if report.card_chat_id is None:
+        return
+    ctx.out.edit(
+        report.card_chat_id,
+        card_of(report.id or 0),
+        card_text(ctx, report, actor=who),
+        keyboard=card_keyboard(ctx, report),
+        report_id=report.id,
+    )
+
+
+def is_current_card(report: Report, chat_id: int, message_id: int | None) -> bool:
+    """True if ``message_id`` in ``chat_id`` is the report's card (or the burst list holding it)."""
+    return report.card_chat_id == chat_id and report.card_message_id == message_id
+
+
+def close_card(
+    ctx: Ctx, chat_id: int, message_id: int | None, report_id: int, note: str, was_current: bool
+) -> None:
+    """Replaces a card the report has left (transferred, returned, routed) by a short note.
+
+    The report's placeholder now points at its next card, so the old message is addressed by
+    id — unless it is a burst list shared with other reports, which gets a reply instead.
+    """
+    shared = ctx.session.exec(
+        select(OutboxMessage.id).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.result_message_id == message_id,
+            OutboxMessage.purpose == CARD_BATCH,
+        )
+    ).first()
+    if message_id is None or (was_current and shared is not None):
+        ctx.out.send(chat_id, note, reply_to=message_id, report_id=report_id)
+    else:
+        ctx.out.edit(chat_id, message_id, note, report_id=report_id)
+
+
+def tell_resolved(ctx: Ctx, report: Report, result: str) -> None:
+    """Tells the observer the result; a problem asks for a rating, a suggestion is answered."""
+    observer = ctx.session.get(Observer, report.observer_id)
+    if observer is None or observer.telegram_user_id is None:
+        return
+    if report.kind == ReportKind.SUGGESTION:
+        ctx.out.send(
+            observer.telegram_user_id,
+            t("observer.answered", number=report.number, result=result),
+            report_id=report.id,
+        )
+        return
+    ctx.out.send(
+        observer.telegram_user_id,
+        t("observer.resolved", number=report.number, result=result),
+        keyboard=rating_keyboard(report),
+        purpose="rating",
+        report_id=report.id,
+    )

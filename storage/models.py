@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.core.lifecycle import Status
 from storage.types import UTCDateTime, utcnow
 
 
@@ -63,15 +64,8 @@ class ReportKind(StrEnum):
     SENTIMENT = "sentiment"  # 社情民意: tagged and summarised for leaders, no handling
 
 
-class ReportStatus(StrEnum):
-    ROUTED = "routed"  # waiting to be signed for by the department
-    DISPATCH = "dispatch"  # waiting for the dispatch department (unrouted or returned)
-    SIGNED = "signed"  # signed for, being handled
-    RESOLVED = "resolved"  # department closed it (办结); observer may rate
-    CLOSED = "closed"  # final: rated, closed by dispatch, or sentiment recorded
-    RECORDED = "recorded"  # sentiment record, no handling
-
-
+# A report's statuses and what may follow what are declared once, in the lifecycle table.
+ReportStatus = Status
 OPEN_STATUSES = (ReportStatus.ROUTED, ReportStatus.DISPATCH, ReportStatus.SIGNED)
 
 

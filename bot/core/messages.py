@@ -36,3 +36,17 @@ def catalogue() -> dict[str, str]:
 def t(key: str, **values: Any) -> str:
     """Return the catalogue text for ``key`` with ``values`` filled in."""
     return catalogue()[key].format(**values)
+
+
+def mention(user_id: int, name: str, *, offset: int = 0) -> dict[str, Any]:
+    """Return a Bot API ``text_mention`` entity naming ``name`` at ``offset`` (UTF-16 units).
+
+    A ``force_reply`` with ``selective`` opens the reply box only for users mentioned in the
+    text (or the author of the message replied to): this is how a prompt reaches its user.
+    """
+    return {
+        "type": "text_mention",
+        "offset": offset,
+        "length": len(name.encode("utf-16-le")) // 2,
+        "user": {"id": user_id, "is_bot": False, "first_name": name or str(user_id)},
+    }

@@ -215,10 +215,12 @@ def _worker_init(
             protect(secret if isinstance(secret, str) else secret.get_secret_value())
     _services = build_services(settings, engine=make_engine(database_url))
     if token is not None:
+        from bot.infra.membership import bot_api_membership
         from bot.telegram.dispatch import open_dispatch
 
         _answers = _Answers(settings.bot_runtime, token, api_base)
         _services.dispatch = open_dispatch(_answers.api)
+        _services.membership = bot_api_membership(_answers.api, _answers.loop)
 
 
 def _die_with(parent: int) -> None:

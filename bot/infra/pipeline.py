@@ -69,6 +69,7 @@ def process_pending(
         ]
     schedule = _presses_first(pending)
     followed = _followed_by_a_message(pending)
+    _ask_membership(services, schedule)
     handled, looked_at = 0, 0
     answers: list[CallbackAnswer] = []
     while handled < limit and looked_at < len(schedule):
@@ -79,6 +80,23 @@ def process_pending(
         looked_at += used
         answers.extend(batch_answers)
     return handled, answers
+
+
+def _ask_membership(services: Services, schedule: list[tuple[int, dict]]) -> None:  # type: ignore[type-arg]
+    """Ask Telegram, before any transaction opens, whether group pressers are members.
+
+    The answers are cached (``bot.infra.membership``), so the handlers read them without
+    calling Telegram while they hold the database's write lock.
+    """
+    if services.membership is None:
+        return
+    for _, payload in schedule:
+        query = payload.get("callback_query")
+        chat = _chat_of(payload)
+        user = query.get("from") if isinstance(query, dict) else None
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if chat is not None and chat < 0 and isinstance(user_id, int):
+            services.membership(chat, user_id)
 
 
 def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:  # type: ignore[type-arg]

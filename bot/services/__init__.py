@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from bot.core.authority import Membership
 from bot.core.routing import Router
 from bot.core.rules import RuleSet
 from bot.core.workdays import WorkCalendar
@@ -41,6 +42,15 @@ class Services:
     # The Telegram library's router in front of handlers.entry.handle (bot.telegram.dispatch):
     # called with (update JSON, event, ctx). None hands events to the handlers directly.
     dispatch: Callable[..., None] | None = None
+    # Whether a user is a member of a group, asked of Telegram and cached
+    # (bot.infra.membership); None where there is no Bot API to ask (membership unchecked).
+    membership: Callable[[int, int], Membership] | None = None
+
+    def membership_of(self, chat_id: int, user_id: int | None) -> Membership:
+        """Return what is known of ``user_id``'s membership of the group ``chat_id``."""
+        if self.membership is None or user_id is None:
+            return Membership.UNCHECKED
+        return self.membership(chat_id, user_id)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -13,8 +13,8 @@ from collections import Counter, defaultdict
 from sqlmodel import Session, col, select
 
 from bot.core.masking import mask_personal_numbers
-from bot.core.messages import t
-from bot.services import Services
+from bot.core.messages import mention, t
+from bot.services import Services, prompts
 from bot.services.reports import find_dispatch_chat
 from storage import outbox, reminders
 from storage import reports as report_queries
@@ -119,6 +119,46 @@ def summary_text(services: Services, day: dt.date, records: list[Report]) -> str
     return "\n".join(lines)
 
 
+def expire_prompts(session: Session, *, now: dt.datetime) -> int:
+    """Withdraw prompts nobody answered within half an hour, telling each person in their group.
+
+    The notice mentions them (so they see it) and replies to the prompt; an answer that
+    arrives later finds no prompt and is kept as a note, not acted on.
+    """
+    expired = prompts.due_to_expire(session, now=now)
+    for pending in expired:
+        report = session.get(Report, pending.report_id) if pending.report_id else None
+        who = str(pending.data.get("who") or pending.user_id)
+        text = t(
+            "prompt.expired",
+            user=who,
+            number=report.number if report else "",
+            action=t(f"prompt.action.{pending.action}"),
+        )
+        payload: dict[str, object] = {
+            "chat_id": pending.chat_id,
+            "text": text,
+            "entities": [mention(pending.user_id, who)],
+        }
+        prompt_message = prompts.prompt_message_id(session, pending)
+        if prompt_message is not None:
+            payload["reply_parameters"] = {
+                "message_id": prompt_message,
+                "allow_sending_without_reply": True,
+            }
+        outbox.enqueue(
+            session=session,
+            chat_id=pending.chat_id,
+            payload=payload,
+            purpose="prompt_expired",
+            report_id=pending.report_id,
+            idempotency_key=f"expired:{pending.data.get('prompt_key') or pending.id}",
+            now=now,
+        )
+        session.delete(pending)
+    return len(expired)
+
+
 MARKS_KEPT_FOR = dt.timedelta(days=30)  # a closed report's reminder marks, kept as history
 PRUNE_LIMIT = 5_000  # marks deleted per run at most: each run stays short
 
@@ -132,6 +172,7 @@ def run_chores(services: Services, *, now: dt.datetime) -> int:
     with Session(services.engine, expire_on_commit=False) as session:
         queued = len(leave_unbound_groups(session, now=now))
         queued += int(queue_sentiment_summary(session, services, now=now))
+        queued += expire_prompts(session, now=now)
         reminders.prune_marks_of_closed(
             session=session, closed_before=now - MARKS_KEPT_FOR, limit=PRUNE_LIMIT
         )

@@ -15,12 +15,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.core import lifecycle
+from bot.core.authority import Actor
 from bot.core.deadlines import add_workdays, due_at, shift_due
-from bot.core.regions import ancestors, is_well_formed
+from bot.core.lifecycle import Action
+from bot.core.regions import ancestors
 from bot.core.routing import Decision
 from bot.core.windows import Window
-from bot.errors import DomainError
-from bot.services import Services
+from bot.errors import Refused
+from bot.services import Services, access
+from storage import bindings
 from storage import reports as report_queries
 from storage.models import (
     GroupBinding,
@@ -28,19 +32,10 @@ from storage.models import (
     Report,
     ReportEvent,
     ReportKind,
-    ReportStatus,
     Station,
 )
 
 RATINGS = ("satisfied", "basic", "unsatisfied")
-
-
-class Refused(DomainError):
-    """An action the rules do not allow now; ``key`` names the answer in the catalogue."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,22 +135,12 @@ def _open_return(events: Sequence[ReportEvent]) -> dt.datetime | None:
 
 def find_binding(session: Session, *, department: str, region: str) -> GroupBinding | None:
     """Return the group bound for ``department`` at ``region``, falling back upward."""
-    chain = ancestors(region) if is_well_formed(region) else []
-    if not chain:
-        return None
-    bindings = session.exec(
-        select(GroupBinding).where(
-            GroupBinding.department == department,
-            GroupBinding.region_code.in_(chain),  # type: ignore[attr-defined]
-        )
-    ).all()
-    by_region = {binding.region_code: binding for binding in bindings}
-    return next((by_region[code] for code in chain if code in by_region), None)
+    return bindings.find_binding(session=session, department=department, region=region)
 
 
 def binding_of_chat(session: Session, *, chat_id: int) -> Sequence[GroupBinding]:
     """Return every (department, region) a group chat is bound for."""
-    return session.exec(select(GroupBinding).where(GroupBinding.chat_id == chat_id)).all()
+    return bindings.bindings_of_chat(session=session, chat_id=chat_id)
 
 
 def create_report(
@@ -188,12 +173,9 @@ def create_report(
         "urgent" if urgent and "urgent" in services.rules.sla_classes else decision.sla_class
     )
     priority = "urgent" if urgent else decision.priority
-    if kind == ReportKind.SENTIMENT:
-        status = ReportStatus.RECORDED
-    elif department == dispatch or decision.dispatched:
-        status = ReportStatus.DISPATCH
-    else:
-        status = ReportStatus.ROUTED
+    status = lifecycle.initial_status(
+        kind=kind, dispatched=department == dispatch or decision.dispatched
+    )
     deadlines = plan_deadlines(services, kind=kind, sla_class=sla_class, start=now)
     report = Report(
         number=report_queries.next_report_number(session=session, now=now),
@@ -251,21 +233,25 @@ def _change(
     session: Session,
     report: Report,
     *,
-    allowed: Sequence[str],
+    action: Action,
     values: dict[str, Any],
     actor: str,
-    action: str,
     now: dt.datetime,
     details: dict[str, Any] | None = None,
 ) -> Report:
-    """Apply ``values`` if the report is still in one of ``allowed``; record the event."""
-    if report.status not in allowed:
+    """Take ``action`` (a lifecycle step) if the report's status still allows it; record it.
+
+    The status it leads to comes from the lifecycle table; the update is conditional on the
+    status the report had when it was read, so of two simultaneous presses exactly one wins.
+    """
+    if not lifecycle.allows(report.status, action):
         raise Refused("department.not_allowed_now")
-    values = {**values, "updated_at": now}
+    target = lifecycle.next_status(report.status, action, kind=report.kind)
+    values = {**values, "status": target, "updated_at": now}
     if not report_queries.transition(
         session=session,
         report_id=report.id,
-        from_statuses=allowed,
+        from_statuses=lifecycle.sources(action),
         values=values,  # type: ignore[arg-type]
     ):
         raise Refused("department.someone_else_acted")
@@ -274,33 +260,33 @@ def _change(
         session=session,
         report_id=report.id,
         actor=actor,
-        action=action,
+        action=lifecycle.step(action).event,
         at=now,
         details=details or {},
     )
     return report
 
 
-def check_department_chat(session: Session, report: Report, *, chat_id: int) -> None:
-    """Refuse unless ``chat_id`` is a group bound for the report's current department."""
-    bound = {b.department for b in binding_of_chat(session, chat_id=chat_id)}
-    if report.department not in bound:
-        raise Refused("department.not_your_report")
-
-
-def sign(session: Session, *, report_id: int, chat_id: int, actor: str, now: dt.datetime) -> Report:
-    """Sign for a report (签收)."""
+def _authorised(
+    session: Session, services: Services, report_id: int, action: Action, by: Actor
+) -> Report:
+    """Load the report and refuse unless ``by`` may take ``action`` on it now."""
     report = _load(session, report_id)
-    check_department_chat(session, report, chat_id=chat_id)
-    if report.status == ReportStatus.SIGNED:
-        raise Refused("department.already_signed")
+    access.require(session, services, action, by, report)
+    return report
+
+
+def sign(
+    session: Session, services: Services, *, report_id: int, by: Actor, now: dt.datetime
+) -> Report:
+    """Sign for a report (签收)."""
+    report = _authorised(session, services, report_id, Action.SIGN, by)
     return _change(
         session,
         report,
-        allowed=[ReportStatus.ROUTED],
-        values={"status": ReportStatus.SIGNED, "signed_at": now},
-        actor=actor,
-        action="signed",
+        action=Action.SIGN,
+        values={"signed_at": now},
+        actor=access.audit_name(by),
         now=now,
     )
 
@@ -310,15 +296,16 @@ def transfer(
     services: Services,
     *,
     report_id: int,
-    chat_id: int,
     department: str,
-    actor: str,
+    by: Actor,
     now: dt.datetime,
 ) -> tuple[Report, str]:
     """Transfer a report to another department (转办); the sign-for clock restarts."""
-    report = _load(session, report_id)
-    check_department_chat(session, report, chat_id=chat_id)
-    if department not in services.rules.departments or department == report.department:
+    report = _authorised(session, services, report_id, Action.TRANSFER, by)
+    if department not in services.rules.departments or department in (
+        report.department,
+        services.rules.dispatch,
+    ):
         raise Refused("department.bad_transfer")
     previous = report.department
     target = services.router.target_region(department, report.region_code) or report.region_code
@@ -326,9 +313,8 @@ def transfer(
     report = _change(
         session,
         report,
-        allowed=[ReportStatus.ROUTED, ReportStatus.SIGNED],
+        action=Action.TRANSFER,
         values={
-            "status": ReportStatus.ROUTED,
             "department": department,
             "target_region": target,
             "signed_at": None,
@@ -337,8 +323,7 @@ def transfer(
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=actor,
-        action="transferred",
+        actor=access.audit_name(by),
         now=now,
         details={"from": previous, "to": department},
     )
@@ -350,28 +335,24 @@ def return_to_dispatch(
     services: Services,
     *,
     report_id: int,
-    chat_id: int,
     reason: str,
-    actor: str,
+    by: Actor,
     now: dt.datetime,
 ) -> tuple[Report, str]:
     """Return a report to dispatch (退回) with a reason; its clock pauses until re-routed."""
-    report = _load(session, report_id)
-    check_department_chat(session, report, chat_id=chat_id)
+    report = _authorised(session, services, report_id, Action.RETURN, by)
     previous = report.department
     report = _change(
         session,
         report,
-        allowed=[ReportStatus.ROUTED, ReportStatus.SIGNED],
+        action=Action.RETURN,
         values={
-            "status": ReportStatus.DISPATCH,
             "department": services.rules.dispatch,
             "signed_at": None,
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=actor,
-        action="returned",
+        actor=access.audit_name(by),
         now=now,
         details={"from": previous, "reason": reason, "paused_at": now.isoformat()},
     )
@@ -379,25 +360,85 @@ def return_to_dispatch(
 
 
 def resolve(
-    session: Session, *, report_id: int, chat_id: int, result: str, actor: str, now: dt.datetime
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    result: str,
+    by: Actor,
+    now: dt.datetime,
 ) -> Report:
     """Close a report as handled (办结) with its result; a suggestion is answered and closed."""
-    report = _load(session, report_id)
-    check_department_chat(session, report, chat_id=chat_id)
-    final = ReportStatus.CLOSED if report.kind == ReportKind.SUGGESTION else ReportStatus.RESOLVED
-    values: dict[str, Any] = {"status": final, "resolved_at": now}
-    if final == ReportStatus.CLOSED:
+    report = _authorised(session, services, report_id, Action.RESOLVE, by)
+    values: dict[str, Any] = {"resolved_at": now}
+    if report.kind == ReportKind.SUGGESTION:
         values["closed_at"] = now
     return _change(
         session,
         report,
-        allowed=[ReportStatus.SIGNED],
+        action=Action.RESOLVE,
         values=values,
-        actor=actor,
-        action="resolved",
+        actor=access.audit_name(by),
         now=now,
         details={"result": result},
     )
+
+
+def fall_back_to_dispatch(
+    session: Session, services: Services, *, report: Report, note: str, now: dt.datetime
+) -> Report:
+    """No group is bound for a routed report's department at its level or above: dispatch
+    takes it, with ``note`` saying why on its card."""
+    report = _change(
+        session,
+        report,
+        action=Action.FALL_BACK,
+        values={
+            "department": services.rules.dispatch,
+            "routing": {**report.routing, "no_group": note},
+        },
+        actor="system",
+        now=now,
+        details={"department": report.department, "region": report.target_region},
+    )
+    return report
+
+
+def add_note(
+    session: Session, services: Services, *, report: Report, text: str, by: Actor, now: dt.datetime
+) -> ReportEvent:
+    """Keep a handler's internal note on the report's timeline (never sent to the observer)."""
+    access.require(session, services, Action.NOTE, by, report)
+    return report_queries.add_event(
+        session=session,
+        report_id=report.id,
+        actor=access.audit_name(by),
+        action=lifecycle.step(Action.NOTE).event,
+        at=now,
+        details={"text": text[:4000]},
+    )
+
+
+def answer_observer(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    text: str,
+    by: Actor,
+    now: dt.datetime,
+) -> Report:
+    """Record the department's answer to the observer (答复), to be sent to them."""
+    report = _authorised(session, services, report_id, Action.ANSWER, by)
+    report_queries.add_event(
+        session=session,
+        report_id=report.id,
+        actor=access.audit_name(by),
+        action=lifecycle.step(Action.ANSWER).event,
+        at=now,
+        details={"text": text[:4000]},
+    )
+    return report
 
 
 def rate(
@@ -412,17 +453,19 @@ def rate(
 ) -> Report:
     """Record the observer's rating; 不满意 reopens the report to the same department (重办)."""
     report = _load(session, report_id)
-    if report.observer_id != observer.id or rating not in RATINGS:
+    if rating not in RATINGS:
         raise Refused("common.stale_button")
-    actor = f"observer:{observer.id}"
-    if rating != "unsatisfied":
+    by = Actor(chat_id=observer.telegram_user_id or 0, observer_id=observer.id)
+    action = Action.REOPEN if rating == "unsatisfied" else Action.RATE
+    access.require(session, services, action, by, report)
+    actor = access.audit_name(by)
+    if action == Action.RATE:
         return _change(
             session,
             report,
-            allowed=[ReportStatus.RESOLVED],
-            values={"status": ReportStatus.CLOSED, "closed_at": now, "rating": rating},
+            action=action,
+            values={"closed_at": now, "rating": rating},
             actor=actor,
-            action="rated",
             now=now,
             details={"rating": rating},
         )
@@ -430,16 +473,14 @@ def rate(
     return _change(
         session,
         report,
-        allowed=[ReportStatus.RESOLVED],
+        action=action,
         values={
-            "status": ReportStatus.SIGNED,
             "rating": rating,
             "rating_reason": reason,
             "resolved_at": None,
             "resolve_due_at": deadlines.resolve_due,
         },
         actor=actor,
-        action="reopened",
         now=now,
         details={"rating": rating, "reason": reason},
     )
@@ -451,7 +492,7 @@ def route_from_dispatch(
     *,
     report_id: int,
     department: str,
-    actor: str,
+    by: Actor,
     now: dt.datetime,
 ) -> Report:
     """Dispatch sends an unrouted or returned report to a department (分拨).
@@ -461,7 +502,7 @@ def route_from_dispatch(
     the event, and the resolve deadline moves by the running time lost (``shift_due``). An
     unrouted report's clocks both start now.
     """
-    report = _load(session, report_id)
+    report = _authorised(session, services, report_id, Action.ROUTE, by)
     if department not in services.rules.departments or department == services.rules.dispatch:
         raise Refused("department.bad_transfer")
     target = services.router.target_region(department, report.region_code) or report.region_code
@@ -488,9 +529,8 @@ def route_from_dispatch(
     return _change(
         session,
         report,
-        allowed=[ReportStatus.DISPATCH],
+        action=Action.ROUTE,
         values={
-            "status": ReportStatus.ROUTED,
             "department": department,
             "target_region": target,
             "sign_due_at": deadlines.sign_due,
@@ -498,25 +538,29 @@ def route_from_dispatch(
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=actor,
-        action="routed_by_dispatch",
+        actor=access.audit_name(by),
         now=now,
         details=details,
     )
 
 
 def close_by_dispatch(
-    session: Session, *, report_id: int, reason: str, actor: str, now: dt.datetime
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    reason: str,
+    by: Actor,
+    now: dt.datetime,
 ) -> Report:
     """Dispatch closes a report that needs no handling, with a reason."""
-    report = _load(session, report_id)
+    report = _authorised(session, services, report_id, Action.CLOSE, by)
     return _change(
         session,
         report,
-        allowed=[ReportStatus.DISPATCH],
-        values={"status": ReportStatus.CLOSED, "closed_at": now},
-        actor=actor,
-        action="closed_by_dispatch",
+        action=Action.CLOSE,
+        values={"closed_at": now},
+        actor=access.audit_name(by),
         now=now,
         details={"reason": reason},
     )
@@ -525,12 +569,12 @@ def close_by_dispatch(
 def find_dispatch_chat(services: Services) -> int | None:
     """Return the chat of the highest-level dispatch group (told about failed deliveries)."""
     with Session(services.engine) as session:
-        bindings = session.exec(
+        groups = session.exec(
             select(GroupBinding).where(GroupBinding.department == services.rules.dispatch)
         ).all()
-    if not bindings:
+    if not groups:
         return None
-    return min(bindings, key=lambda b: len(ancestors(b.region_code))).chat_id
+    return min(groups, key=lambda b: len(ancestors(b.region_code))).chat_id
 
 
 # --- extensions (延期) -------------------------------------------------------------------------
@@ -540,19 +584,16 @@ EXTENSION_MAX_WORKDAYS = 30
 
 def request_extension(
     session: Session,
+    services: Services,
     *,
     report_id: int,
-    chat_id: int,
     days: int,
     reason: str,
-    actor: str,
+    by: Actor,
     now: dt.datetime,
 ) -> ReportEvent:
     """A department asks dispatch for ``days`` more working days to resolve a signed report."""
-    report = _load(session, report_id)
-    check_department_chat(session, report, chat_id=chat_id)
-    if report.status != ReportStatus.SIGNED:
-        raise Refused("department.not_allowed_now")
+    report = _authorised(session, services, report_id, Action.EXTEND, by)
     if not 1 <= days <= EXTENSION_MAX_WORKDAYS:
         raise Refused("extension.bad_days")
     if pending_extension(session, report_id=report_id) is not None:
@@ -560,8 +601,8 @@ def request_extension(
     event = report_queries.add_event(
         session=session,
         report_id=report_id,
-        actor=actor,
-        action="extension_requested",
+        actor=access.audit_name(by),
+        action=lifecycle.step(Action.EXTEND).event,
         at=now,
         details={
             "days": days,
@@ -591,16 +632,14 @@ def decide_extension(
     report_id: int,
     request_id: int,
     approve: bool,
-    actor: str,
+    by: Actor,
     now: dt.datetime,
 ) -> tuple[Report, ReportEvent]:
     """Dispatch approves (the resolve deadline moves) or refuses an extension request."""
-    report = _load(session, report_id)
+    report = _authorised(session, services, report_id, Action.DECIDE_EXTENSION, by)
     request = pending_extension(session, report_id=report_id)
     if request is None or request.id != request_id:
         raise Refused("common.stale_button")
-    if report.status != ReportStatus.SIGNED:
-        raise Refused("department.not_allowed_now")
     days = int(request.details["days"])
     details: dict[str, Any] = {"request": request_id, "days": days}
     if approve and report.resolve_due_at is not None:
@@ -618,6 +657,11 @@ def decide_extension(
         session.add(report)
     action = "extension_approved" if approve else "extension_refused"
     report_queries.add_event(
-        session=session, report_id=report_id, actor=actor, action=action, at=now, details=details
+        session=session,
+        report_id=report_id,
+        actor=access.audit_name(by),
+        action=action,
+        at=now,
+        details=details,
     )
     return report, request

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
 from bot.infra.handling import Handling, HandlingThread
+from bot.infra.membership import bot_api_membership
 from bot.infra.pipeline import BATCH, CallbackAnswer, send_answer
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
@@ -90,6 +91,8 @@ class BotRuntime:
         A transient failure (5xx, timeout, dropped connection, 429) is retried with backoff
         until it succeeds or the bot is stopped: one bad answer must not end the process.
         """
+        if self.services.membership is None:  # presses in groups: is the presser a member?
+            self.services.membership = bot_api_membership(self.api, asyncio.get_running_loop())
         me = await self._start_call("getMe", {})
         if isinstance(me, dict):
             self.services.bot_username = str(me.get("username", ""))

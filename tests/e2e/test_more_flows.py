@@ -104,14 +104,22 @@ async def test_transfer_return_and_dispatch(sqlite_file_engine: Engine, runtime_
         dispatch_card = (await stage.texts(dispatch, 1))[0]
         assert "待分拨" in dispatch_card["text"]
         assert _report(stage).status == ReportStatus.DISPATCH
-        # Dispatch sends it back to water via the transfer menu.
+        assert "应由属地镇街处理" in dispatch_card["text"]  # why it came back
+        # The department that returned it is not offered first; dispatch finds it in the menu.
+        assert "水务" not in dispatch_card["reply_markup"]["inline_keyboard"][0][0]["text"]
+        dispatcher = (await control.create_user("分拨员"))["id"]
+        await control.join(dispatch, dispatcher)
         await control.press(
-            stage.handler["id"] + 0,
+            dispatcher,
             dispatch,
             dispatch_card["message_id"],
-            data=_button(dispatch_card, "水务"),
+            data=_button(dispatch_card, "分拨其他部门"),
         )
-        new_card = (await stage.texts(water, 1, since=3))[0]
+        menu = await stage.message_when(dispatch, dispatch_card["message_id"], "返回")
+        await control.press(
+            dispatcher, dispatch, dispatch_card["message_id"], data=_button(menu, "水务")
+        )
+        new_card = (await stage.texts(water, 1, since=2))[0]
         assert "待签收" in new_card["text"]
         report = _report(stage)
         assert report.status == ReportStatus.ROUTED and report.department == "water"
@@ -123,14 +131,26 @@ async def test_transfer_return_and_dispatch(sqlite_file_engine: Engine, runtime_
         assert "没有绑定的群" in note[0]["text"]
 
 
-async def test_replies_both_ways_and_reopen(sqlite_file_engine: Engine, runtime_name: str) -> None:
+async def test_notes_answers_both_ways_and_reopen(
+    sqlite_file_engine: Engine, runtime_name: str
+) -> None:
     async with running_bot(runtime_name, sqlite_file_engine) as stage:
         control, me, water = stage.control, stage.observer["id"], stage.water_group["id"]
         card = await _file_report(stage)
         handler = stage.handler["id"]
-        await control.reply(handler, water, card["message_id"], "请问是哪一栋？")
+        # A reply to the card is an internal note: counted on the card, never sent on.
+        await control.reply(handler, water, card["message_id"], "@老王 这个是不是我们管的？")
+        await stage.message_when(water, card["message_id"], "内部备注 1 条")
+        # Answering the observer is the card's button; its prompt opens the reply box for the
+        # presser alone (privacy mode is on in the loopback groups).
+        await control.press(handler, water, card["message_id"], data=_button(card, "答复观察员"))
+        prompt = await stage.message_containing(water, "写下给观察员的答复")
+        box = await control.reply_box(water, prompt["message_id"])
+        assert box == {"users": [handler]}
+        await control.reply(handler, water, prompt["message_id"], "请问是哪一栋？")
         relayed = (await stage.texts(me, 1, since=3))[0]
         assert "请问是哪一栋？" in relayed["text"]
+        assert not any("老王" in (m.get("text") or "") for m in await control.bot_messages(me))
         await control.send_text(me, "/my")
         listing = (await stage.texts(me, 1, since=4))[0]
         number = _report(stage).number
@@ -139,13 +159,12 @@ async def test_replies_both_ways_and_reopen(sqlite_file_engine: Engine, runtime_
         await control.press(me, me, timeline["message_id"], data=_button(timeline, "补充"))
         await stage.texts(me, 1, since=6)
         await control.send_text(me, "3栋2单元")
-        follow = (await stage.texts(water, 1, since=2))[0]
-        assert "3栋2单元" in follow["text"]
+        await stage.message_containing(water, "3栋2单元")
         # Sign, resolve, the observer is not satisfied: the report reopens.
         await control.press(handler, water, card["message_id"], data=_button(card, "签收"))
         current = await stage.message_when(water, card["message_id"], "✅ 办结")
         await control.press(handler, water, card["message_id"], data=_button(current, "办结"))
-        prompt = (await stage.texts(water, 1, since=3))[0]
+        prompt = await stage.message_containing(water, "办理结果")
         await control.reply(handler, water, prompt["message_id"], "已修复")
         rating = await stage.message_containing(me, "请评价")
         await control.press(me, me, rating["message_id"], data=_button(rating, "不满意"))
@@ -171,7 +190,7 @@ async def test_forged_and_stale_buttons_change_nothing(
         await control.send_text(member, "/my", chat_id=dispatch)
         bait = (await stage.texts(dispatch, 1))[0]
         answer = await control.press(member, dispatch, bait["message_id"], data=f"ob1:sign:{rid}")
-        assert answer["answer"]["text"] == t("department.not_your_report")
+        assert answer["answer"]["text"] == t("authority.not_your_report")
         assert _report(stage).status == ReportStatus.ROUTED
         # Old-version and foreign callback data.
         for data in ("v0:sign:1", "somebody-elses-bot:42"):

@@ -111,6 +111,26 @@ class World:
         }
         return self.update({"callback_query": query})
 
+    def reply(self, user_id: int, to: Sent, text: str = "", **extra: Any) -> list[Sent]:
+        """A user replies to a message the bot sent, in the chat it was sent to."""
+        group = to.chat_id < 0
+        replied = {
+            "message_id": to.message_id,
+            "date": 0,
+            "text": to.text,
+            "from": {"id": 1, "is_bot": True, "first_name": "bot"},
+            "chat": {"id": to.chat_id, "type": "supergroup" if group else "private"},
+        }
+        return self.message(
+            user_id,
+            text,
+            chat_id=to.chat_id,
+            chat_type="supergroup" if group else "private",
+            title="群" if group else "",
+            reply_to_message=replied,
+            **extra,
+        )
+
     def backlog(self, user_id: int, texts: list[str]) -> list[Sent]:
         """Several messages from one user arrive before the bot handles any of them."""
         bodies = []

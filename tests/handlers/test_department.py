@@ -68,7 +68,7 @@ def test_a_forged_press_from_another_department_changes_nothing(world: World) ->
     card = _submit(world)
     forged = Sent(ENV_GROUP, "sendMessage", "", card.message_id, {}, "card")
     assert world.press(ENV_HANDLER, forged, card.button("签收")) == []
-    assert world.last_answer() == t("department.not_your_report")
+    assert world.last_answer() == t("authority.not_your_report")
     assert _report(world).status == ReportStatus.ROUTED
     with Session(world.services.engine) as session:
         refused = session.exec(
@@ -102,16 +102,24 @@ def test_transfer_moves_the_report_and_posts_a_new_card(world: World) -> None:
     assert world.press(HANDLER, card, card.button("签收")) == []
 
 
+def _prompt(sent: list[Sent]) -> Sent:
+    return next(s for s in sent if s.purpose == "prompt")
+
+
 def test_return_asks_for_a_reason_then_dispatch_routes_it(world: World) -> None:
     card = _submit(world)
-    prompt = world.press(HANDLER, card, card.button("退回"))
-    assert "原因" in prompt[0].text
-    # Someone else's message is not taken as the reason.
-    _group_says(world, COLLEAGUE, WATER_GROUP, "收到")
+    prompt = _prompt(world.press(HANDLER, card, card.button("退回")))
+    assert "原因" in prompt.text
+    # Someone else's reply, and the presser's plain message, are not taken as the reason.
+    world.reply(COLLEAGUE, prompt, "收到")
+    _group_says(world, HANDLER, WATER_GROUP, "不属于水务职责")
     assert _report(world).status == ReportStatus.ROUTED
-    sent = _group_says(world, HANDLER, WATER_GROUP, "不属于水务职责，应由环保处理")
+    sent = world.reply(HANDLER, prompt, "不属于水务职责，应由环保处理")
     dispatch_card = next(s for s in sent if s.purpose == "card")
     assert dispatch_card.chat_id == DISPATCH_GROUP and "候选部门" in dispatch_card.text
+    # Dispatch sees why it came back, and the department that returned it is not offered first.
+    assert "退回原因" in dispatch_card.text and "应由环保处理" in dispatch_card.text
+    assert "水务" not in dispatch_card.buttons()[0][0]
     assert _report(world).status == ReportStatus.DISPATCH
     routed = world.press(DISPATCHER, dispatch_card, dispatch_card.button("生态环境"))
     env_card = next(s for s in routed if s.purpose == "card")
@@ -125,10 +133,14 @@ def test_resolve_then_rating_closes_or_reopens(world: World) -> None:
     signed = next(
         s for s in world.press(HANDLER, card, card.button("签收")) if s.method == "editMessageText"
     )
-    prompt = world.press(HANDLER, signed, signed.button("办结"))
-    assert "办理结果" in prompt[0].text
-    assert prompt[0].payload["reply_markup"] == {"force_reply": True, "selective": True}
-    sent = _group_says(world, HANDLER, WATER_GROUP, "已组织清淤，河涌已恢复")
+    prompt = _prompt(world.press(HANDLER, signed, signed.button("办结")))
+    assert "办理结果" in prompt.text
+    markup = prompt.payload["reply_markup"]
+    assert markup["force_reply"] is True and markup["selective"] is True
+    # The prompt mentions its presser, so Telegram opens the reply box for them alone.
+    (mention,) = prompt.payload["entities"]
+    assert mention["type"] == "text_mention" and mention["user"]["id"] == HANDLER
+    sent = world.reply(HANDLER, prompt, "已组织清淤，河涌已恢复")
     rating = next(s for s in sent if s.chat_id == OBSERVER)
     assert "已组织清淤" in rating.text and len(rating.buttons()) == 3
     assert _report(world).status == ReportStatus.RESOLVED
@@ -140,8 +152,8 @@ def test_resolve_then_rating_closes_or_reopens(world: World) -> None:
     assert redrawn.message_id == card.message_id
     report = _report(world)
     assert report.status == ReportStatus.SIGNED and report.rating == "unsatisfied"
-    world.press(HANDLER, redrawn, redrawn.button("办结"))
-    sent = _group_says(world, HANDLER, WATER_GROUP, "再次清理并加装格栅")
+    prompt = _prompt(world.press(HANDLER, redrawn, redrawn.button("办结")))
+    sent = world.reply(HANDLER, prompt, "再次清理并加装格栅")
     rating = next(s for s in sent if s.chat_id == OBSERVER)
     world.press(OBSERVER, rating, rating.button("基本满意"))
     report = _report(world)
@@ -151,21 +163,25 @@ def test_resolve_then_rating_closes_or_reopens(world: World) -> None:
     assert _report(world).rating == "basic"
 
 
-def test_replies_are_relayed_both_ways(world: World) -> None:
+def test_a_reply_to_a_card_is_an_internal_note_never_sent_to_the_observer(world: World) -> None:
     card = _submit(world)
-    sent = _group_says(
-        world,
-        HANDLER,
-        WATER_GROUP,
-        "请问具体在哪一段？",
-        reply_to_message={
-            "message_id": card.message_id,
-            "date": 0,
-            "chat": {"id": WATER_GROUP, "type": "supergroup"},
-        },
-    )
+    sent = world.reply(HANDLER, card, "@老王 这个是不是我们管的？")
+    assert not any(s.chat_id == OBSERVER for s in sent)
+    redrawn = next(s for s in sent if s.method == "editMessageText")
+    assert redrawn.message_id == card.message_id and "内部备注 1 条" in redrawn.text
+    with Session(world.services.engine) as session:
+        note = session.exec(select(ReportEvent).where(ReportEvent.action == "note")).one()
+    assert note.details["text"] == "@老王 这个是不是我们管的？"
+    assert note.actor == f"user:{HANDLER}"
+
+
+def test_answering_the_observer_is_explicit_and_follow_ups_reach_the_group(world: World) -> None:
+    card = _submit(world)
+    prompt = _prompt(world.press(HANDLER, card, card.button("答复观察员")))
+    sent = world.reply(HANDLER, prompt, "请问具体在哪一段？")
     to_observer = next(s for s in sent if s.chat_id == OBSERVER)
     assert "请问具体在哪一段？" in to_observer.text
+    assert any(s.chat_id == WATER_GROUP and "已答复观察员" in s.text for s in sent)
     listing = world.message(OBSERVER, "/my")[0]
     timeline = world.press(OBSERVER, listing, listing.buttons()[0][1])[0]
     world.press(OBSERVER, timeline, timeline.button("补充"))
@@ -258,11 +274,11 @@ def _signed_card(world: World) -> Sent:
 def test_an_extension_is_requested_then_approved(world: World) -> None:
     signed = _signed_card(world)
     due_before = _report(world).resolve_due_at
-    prompt = world.press(HANDLER, signed, signed.button("延期"))[0]
+    prompt = _prompt(world.press(HANDLER, signed, signed.button("延期")))
     assert prompt.payload["reply_markup"]["force_reply"] is True
-    assert _group_says(world, HANDLER, WATER_GROUP, "需要很久")[0].text == t("extension.usage")
-    world.press(HANDLER, signed, signed.button("延期"))
-    sent = _group_says(world, HANDLER, WATER_GROUP, "5 需协调施工单位")
+    assert world.reply(HANDLER, prompt, "需要很久")[0].text == t("extension.usage")
+    prompt = _prompt(world.press(HANDLER, signed, signed.button("延期")))
+    sent = world.reply(HANDLER, prompt, "5 需协调施工单位")
     request = next(s for s in sent if s.chat_id == DISPATCH_GROUP)
     assert "5个工作日" in request.text and "需协调施工单位" in request.text
     # A second request while one is pending is refused.
@@ -271,7 +287,7 @@ def test_an_extension_is_requested_then_approved(world: World) -> None:
     # Only dispatch decides.
     forged = Sent(WATER_GROUP, "sendMessage", "", signed.message_id, {}, "")
     assert world.press(HANDLER, forged, request.button("同意")) == []
-    assert world.last_answer() == t("department.not_your_report")
+    assert world.last_answer() == t("authority.not_your_report")
     decided = world.press(DISPATCHER, request, request.button("同意"))
     report = _report(world)
     assert report.resolve_due_at is not None and due_before is not None
@@ -287,8 +303,8 @@ def test_an_extension_is_requested_then_approved(world: World) -> None:
 def test_a_refused_extension_keeps_the_deadline(world: World) -> None:
     signed = _signed_card(world)
     due_before = _report(world).resolve_due_at
-    world.press(HANDLER, signed, signed.button("延期"))
-    sent = _group_says(world, HANDLER, WATER_GROUP, "3天 等待材料")
+    prompt = _prompt(world.press(HANDLER, signed, signed.button("延期")))
+    sent = world.reply(HANDLER, prompt, "3天 等待材料")
     request = next(s for s in sent if s.chat_id == DISPATCH_GROUP)
     decided = world.press(DISPATCHER, request, request.button("不同意"))
     assert _report(world).resolve_due_at == due_before
@@ -305,7 +321,7 @@ def test_admin_commands_in_a_group_from_others_are_recorded_not_answered(world: 
     assert refused.details == {"command": "bindcode", "chat": WATER_GROUP}
 
 
-def test_a_reply_to_a_card_not_yet_recorded_is_relayed_by_its_number(world: World) -> None:
+def test_a_reply_to_a_card_not_yet_recorded_is_a_note_by_its_number(world: World) -> None:
     card = _submit(world)
     number = _report(world).number
     unrecorded = {
@@ -316,8 +332,11 @@ def test_a_reply_to_a_card_not_yet_recorded_is_relayed_by_its_number(world: Worl
         "chat": {"id": WATER_GROUP, "type": "supergroup"},
     }
     sent = _group_says(world, HANDLER, WATER_GROUP, "收到，马上处理", reply_to_message=unrecorded)
-    assert any(s.chat_id == OBSERVER and "收到，马上处理" in s.text for s in sent)
+    assert not any(s.chat_id == OBSERVER for s in sent)
     assert number in card.text
-    # The same reply in a group of another department is not relayed.
+    # The same reply in a group of another department is not kept on the report.
     other = {**unrecorded, "chat": {"id": ENV_GROUP, "type": "supergroup"}}
     assert _group_says(world, ENV_HANDLER, ENV_GROUP, "不是我们的", reply_to_message=other) == []
+    with Session(world.services.engine) as session:
+        notes = session.exec(select(ReportEvent).where(ReportEvent.action == "note")).all()
+    assert [n.details["text"] for n in notes] == ["收到，马上处理"]

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot.core.authority import Actor
 from bot.services import reports as flows
 from bot.services.reports import Clock, deadline_clock
 from storage import reminders
 from storage.models import Report, ReportEvent, ReportStatus
 from tests import factories
-from tests.handlers.conftest import DISPATCHER, ENV_GROUP, ENV_HANDLER, HANDLER, WATER_GROUP
+from tests.handlers.conftest import (
+    DISPATCH_GROUP,
+    DISPATCHER,
+    ENV_GROUP,
+    ENV_HANDLER,
+    HANDLER,
+    WATER_GROUP,
+)
 from tests.handlers.harness import World
 from tests.services.test_sweeps import local, submit, sweep_at, the_report
 
@@ -27,10 +35,10 @@ def _return_and_reroute(world: World) -> Report:
     """File a report, return it on Friday, and let dispatch route it to environment on Monday."""
     card = submit(world)
     world.now = RETURNED
-    world.press(HANDLER, card, card.button("退回"))
-    sent = world.message(
-        HANDLER, "不属于水务职责", chat_id=WATER_GROUP, chat_type="supergroup", title="群"
+    prompt = next(
+        s for s in world.press(HANDLER, card, card.button("退回")) if s.purpose == "prompt"
     )
+    sent = world.reply(HANDLER, prompt, "不属于水务职责")
     dispatch_card = next(s for s in sent if s.purpose == "card")
     assert the_report(world).status == ReportStatus.DISPATCH
     world.now = REROUTED
@@ -92,7 +100,7 @@ def test_an_unrouted_report_starts_both_clocks_when_dispatch_routes_it(world: Wo
             world.services,
             report_id=report.id or 0,
             department="environment",
-            actor="user:1",
+            by=Actor(chat_id=DISPATCH_GROUP, user_id=DISPATCHER),
             now=REROUTED,
         )
         session.commit()
@@ -124,11 +132,11 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
     with Session(world.services.engine) as session:
         request = flows.request_extension(
             session,
+            world.services,
             report_id=report_id,
-            chat_id=WATER_GROUP,
             days=3,
             reason="需要协调多个部门",
-            actor="user:8001",
+            by=Actor(chat_id=WATER_GROUP, user_id=HANDLER),
             now=local(3, 10, month=12),
         )
         flows.decide_extension(
@@ -137,7 +145,7 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
             report_id=report_id,
             request_id=request.id or 0,
             approve=True,
-            actor="user:8201",
+            by=Actor(chat_id=DISPATCH_GROUP, user_id=DISPATCHER),
             now=local(3, 10, month=12),
         )
         session.commit()

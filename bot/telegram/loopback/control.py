@@ -80,6 +80,7 @@ class Controller:
             "bot_messages": self.bot_messages,
             "get_message": self.get_message,
             "keyboard": self.keyboard,
+            "reply_box": self.reply_box,
             "file": self.file,
             "calls": self.calls,
             "stats": self.stats,
@@ -354,6 +355,13 @@ class Controller:
         if message is None:
             raise ControlError("no such message (never sent, or deleted)", 404)
         return message
+
+    async def reply_box(self, p: dict[str, Any]) -> Any:
+        """For a message sent with force_reply: the users its reply box opens for (null: all)."""
+        key = (_int(p, "chat_id"), _int(p, "message_id"))
+        if key not in self.world.reply_boxes:
+            raise ControlError("that message was not sent with force_reply", 404)
+        return {"users": self.world.reply_boxes[key]}
 
     async def keyboard(self, p: dict[str, Any]) -> Any:
         """The last reply keyboard the bot showed in chat_id (or null)."""
@@ -670,6 +678,10 @@ class _ControlMethods:
     def keyboard(self, chat_id: int) -> Any:
         """The reply keyboard last shown in a chat."""
         return self._call("keyboard", {"chat_id": chat_id})
+
+    def reply_box(self, chat_id: int, message_id: int) -> Any:
+        """Whom the reply box of a force_reply message opens for ({"users": null} = all)."""
+        return self._call("reply_box", {"chat_id": chat_id, "message_id": message_id})
 
     def file(self, file_id: str) -> Any:
         """A stored file (data_b64) by file_id."""

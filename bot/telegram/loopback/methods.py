@@ -138,6 +138,10 @@ class BotMethods:
     ) -> dict[str, Any]:
         message["message_id"] = self.world.next_message_id(chat)
         self.world.messages[(chat.id, message["message_id"])] = message
+        if markup is not None and markup.get("force_reply"):
+            self.world.reply_boxes[(chat.id, message["message_id"])] = self.world.reply_box_for(
+                message, bool(markup.get("selective"))
+            )
         if markup is not None and markup.get("remove_keyboard"):
             self.world.keyboards.pop(chat.id, None)
         elif markup is not None and "keyboard" in markup:

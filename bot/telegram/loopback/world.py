@@ -232,6 +232,8 @@ class World:
         self.sent_count: dict[int, int] = {}
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.keyboards: dict[int, dict[str, Any]] = {}
+        # Messages sent with force_reply: who gets the reply box (None: everyone in the chat).
+        self.reply_boxes: dict[tuple[int, int], list[int] | None] = {}
         self.updates: deque[dict[str, Any]] = deque()
         self.allowed_updates: frozenset[str] = DEFAULT_UPDATES
         self.next_update_id = 1
@@ -476,6 +478,29 @@ class World:
         if isinstance(allowed, list):
             chosen = frozenset(str(item) for item in allowed) & ALL_UPDATES
             self.allowed_updates = chosen or DEFAULT_UPDATES
+
+    def reply_box_for(self, message: dict[str, Any], selective: bool) -> list[int] | None:
+        """Return whom a force_reply opens the reply box for, as Telegram decides it.
+
+        Not selective: everyone. Selective: the users mentioned in the text (an ``@username``
+        or a ``text_mention`` entity) and the author of the message replied to — which, for a
+        reply to the bot's own message, is the bot, so nobody.
+        """
+        if not selective:
+            return None
+        users: list[int] = []
+        text = message.get("text") or message.get("caption") or ""
+        for entity in message.get("entities") or message.get("caption_entities") or []:
+            if entity.get("type") == "text_mention":
+                users.append(int(entity["user"]["id"]))
+            elif entity.get("type") == "mention":
+                name = _utf16_slice(text, entity["offset"], entity["length"]).lstrip("@")
+                if name.lower() in self.usernames:
+                    users.append(self.usernames[name.lower()])
+        author = (message.get("reply_to_message") or {}).get("from") or {}
+        if author.get("id") not in (None, self.bot.id):
+            users.append(int(author["id"]))
+        return sorted(set(users))
 
     def changed(self) -> None:
         """Wake anyone waiting on the transcript."""
@@ -820,3 +845,9 @@ def _without_reply(message: dict[str, Any]) -> dict[str, Any]:
     if "reply_to_message" not in message:
         return message
     return {k: v for k, v in message.items() if k != "reply_to_message"}
+
+
+def _utf16_slice(text: str, offset: int, length: int) -> str:
+    """Return the part of ``text`` at ``offset`` and ``length`` counted in UTF-16 units."""
+    encoded = text.encode("utf-16-le")
+    return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="ignore")
