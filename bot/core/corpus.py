@@ -36,6 +36,7 @@ Split = Literal["dev", "test"]
 SPLITS: tuple[str, ...] = ("all", "dev", "test")
 TEST_SHARE = 0.3
 DEFAULT_CORPUS = Path("corpus") / "observer_reports.jsonl"
+SHOWN_PROBLEMS = 20  # a wrong file (a CSV given as the corpus) lists only its first problems
 _REQUIRED = ("id", "text", "kind", "department", "urgent", "clear")
 
 
@@ -46,7 +47,10 @@ class CorpusError(ValueError):
         """Keep the path and every problem found."""
         self.path = str(path)
         self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))
+        shown = problems[:SHOWN_PROBLEMS]
+        more = len(problems) - len(shown)
+        lines = [*shown, f"... and {more} more"] if more else shown
+        super().__init__(f"{path}: {len(problems)} problem(s)\n  " + "\n  ".join(lines))
 
 
 @dataclass(frozen=True)

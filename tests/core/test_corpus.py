@@ -146,3 +146,14 @@ def test_check_labels_names_unknown_departments_and_misfiled_unclear_reports() -
         "a: unknown department 'plumbing'",
         "b: unclear report labelled 'water', not 'social_work'",
     ]
+
+
+def test_a_wrong_file_lists_only_its_first_twenty_problems(tmp_path: Path) -> None:
+    path = tmp_path / "messages.csv"
+    path.write_text("id,text,label\n" + "".join(f"{i},河涌发臭,water\n" for i in range(50)))
+    with pytest.raises(CorpusError) as caught:
+        read_corpus(path)
+    assert len(caught.value.problems) == 51
+    message = str(caught.value)
+    assert message.startswith(f"{path}: 51 problem(s)\n  line 1: not JSON")
+    assert message.endswith("... and 31 more")
