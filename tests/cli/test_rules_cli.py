@@ -242,3 +242,16 @@ def test_eval_corpus_without_a_file_reads_the_shipped_corpus(monkeypatch) -> Non
     result = run("rules", "eval", "--corpus", "--split", "dev", "--rules-file", SHIPPED)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("corpus: corpus/observer_reports.jsonl  split: dev")
+
+
+def test_eval_corpus_json_lists_misses_on_request() -> None:
+    result = run("rules", "eval", CORPUS, "--split", "dev", "--json", "--show-misses", "1",
+                 "--rules-file", SHIPPED)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    misses = json.loads(result.stdout)["misses"]
+    assert set(misses) == {"department", "urgent", "kind"}
+    for measure, listed in misses.items():
+        assert len(listed) <= 1
+        for miss in listed:
+            assert miss["measure"] == measure
+            assert set(miss) == {"measure", "id", "text", "gold", "routed"}
