@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import sys
 from collections import Counter
@@ -164,7 +165,16 @@ def test(text: str, region: str | None, category: str | None, rules_file: str | 
 
 
 @rules.command("eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--corpus",
+    "as_corpus",
+    is_flag=True,
+    help="FILE is the labelled observer corpus (JSON Lines; implied by a .jsonl FILE). "
+    "Without FILE: corpus/observer_reports.jsonl.",
+)
 @click.option("--text-col", default="text", show_default=True)
 @click.option("--label-col", default="label", show_default=True)
 @click.option("--id-col", default="id", show_default=True, help="Used by --split.")
@@ -177,25 +187,70 @@ def test(text: str, region: str | None, category: str | None, rules_file: str | 
 )
 @click.option(
     "--split",
-    type=click.Choice(["all", "held-out", "train"]),
+    type=click.Choice(["all", "held-out", "train", "dev", "test"]),
     default="all",
     show_default=True,
-    help="Score all rows, or only the deterministic held-out fold (1 in 5 ids), or the rest.",
+    help="CSV: all rows, the held-out fold (1 in 5 ids) or the rest. "
+    "Corpus: all, the dev part (tune on it) or the test part (only measure on it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--show-misses",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Corpus: list up to N misses of each measure (department, urgency, kind).",
 )
 @click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
 def eval_(
+    file: Path | None,
+    as_corpus: bool,
+    text_col: str,
+    label_col: str,
+    id_col: str,
+    map_file: Path | None,
+    split: str,
+    as_json: bool,
+    show_misses: int,
+    rules_file: str | None,
+) -> None:
+    """Route every row of FILE.csv (or the observer corpus) and print how well it went."""
+    from bot.core.corpus import DEFAULT_CORPUS
+
+    corpus_mode = as_corpus or (file is not None and file.suffix.lower() == ".jsonl")
+    if file is None and not corpus_mode:
+        raise click.UsageError("give FILE.csv to score, or --corpus for the observer corpus")
+    wanted = ("all", "dev", "test") if corpus_mode else ("all", "held-out", "train")
+    if split not in wanted:
+        raise click.UsageError(
+            f"--split {split} does not apply to {'the corpus' if corpus_mode else 'a CSV file'}; "
+            f"use one of {', '.join(wanted)}"
+        )
+    ruleset = load_or_exit(rules_file or default_rules_path())
+    if corpus_mode:
+        from bot.cli.corpus_eval import run_corpus_eval
+
+        run_corpus_eval(file or DEFAULT_CORPUS, split, ruleset, as_json, show_misses)
+        return
+    assert file is not None
+    ev = _score_csv(file, text_col, label_col, id_col, map_file, split, ruleset)
+    if as_json:
+        click.echo(json.dumps(_evaluation_json(ev, split), ensure_ascii=False, indent=2))
+        return
+    _print_evaluation(ev, split)
+
+
+def _score_csv(
     file: Path,
     text_col: str,
     label_col: str,
     id_col: str,
     map_file: Path | None,
     split: str,
-    rules_file: str | None,
-) -> None:
-    """Route every row of FILE.csv and print accuracy, macro-F1, per-class P/R, confusion."""
+    ruleset: RuleSet,
+) -> Evaluation:
+    """Route every row of a labelled CSV file and score it against its labels."""
     from bot.core.routing import Router
 
-    ruleset = load_or_exit(rules_file or default_rules_path())
     router = Router(ruleset)
     label_map = read_label_map(map_file) if map_file else {d: [d] for d in ruleset.departments}
     triples: list[tuple[str, str, bool]] = []
@@ -214,33 +269,56 @@ def eval_(
                 continue
             d = router.route(row[text_col])
             triples.append((row[label_col], d.department, d.dispatched))
-    ev = evaluate(triples, label_map)
+    return evaluate(triples, label_map)
+
+
+def _evaluation_json(ev: Evaluation, split: str) -> dict[str, object]:
+    """Return a CSV evaluation as a JSON-ready dict."""
+    per_label = {}
+    for label in ev.labels:
+        if ev.confusion.get(label):
+            p, r, f = ev.precision_recall(label)
+            n = sum(ev.confusion[label].values())
+            per_label[label] = {"precision": p, "recall": r, "f1": f, "n": n}
+    return {
+        "messages": ev.total,
+        "split": split,
+        "accuracy": ev.accuracy,
+        "macro_f1": ev.macro_f1,
+        "dispatch_share": ev.dispatch_share,
+        "labels": per_label,
+        "confusion": {label: dict(row) for label, row in ev.confusion.items()},
+    }
+
+
+def _print_evaluation(ev: Evaluation, split: str) -> None:
+    """Print a CSV evaluation: accuracy, macro-F1, per-label P/R/F1 and the confusion matrix."""
     click.echo(f"messages: {ev.total}  split: {split}")
     click.echo(f"accuracy: {ev.accuracy:.3f}")
     click.echo(f"macro-F1: {ev.macro_f1:.3f}")
     click.echo(f"dispatch share: {ev.dispatch_share:.1%}")
     click.echo("")
-    click.echo(f"{_pad('label', 16)} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
+    click.echo(f"{pad('label', 16)} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
     for label in ev.labels:
         if not ev.confusion.get(label):
             continue
         p, r, f = ev.precision_recall(label)
         n = sum(ev.confusion[label].values())
-        click.echo(f"{_pad(label, 16)} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
+        click.echo(f"{pad(label, 16)} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
     columns = [*ev.labels, NO_LABEL]
     click.echo("")
     click.echo("confusion (rows: gold, columns: routed; columns in the order of the rows):")
-    click.echo(_pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
+    click.echo(pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
     for i, label in enumerate(ev.labels):
         routed = ev.confusion.get(label, Counter())
         click.echo(
-            _pad(f"{i + 1} {label}", 18)
+            pad(f"{i + 1} {label}", 18)
             + "".join(f"{routed[c]:6d}" for c in columns[:-1])
             + f"{routed[NO_LABEL]:8d}"
         )
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
     """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
     import unicodedata
 

@@ -161,3 +161,97 @@ def test_evaluate_scores_a_department_by_its_label_family() -> None:
     assert ev.precision_recall("环境保护") == (0.5, 1.0, 2 / 3)
     assert ev.precision_recall("城乡建设") == (1.0, 1 / 3, 0.5)
     assert abs(ev.macro_f1 - (2 / 3 + 0.5) / 2) < 1e-9
+
+
+CORPUS = str(ROOT / "corpus" / "observer_reports.jsonl")
+HEADLINE = (
+    "routed to an acceptable department:",
+    "clear reports sent to dispatch anyway:",
+    "urgent recall:",
+    "urgent precision:",
+    "kind right:",
+    "sentiment recall:",
+)
+
+
+def test_eval_scores_the_corpus_test_part_with_every_measure() -> None:
+    result = run("rules", "eval", CORPUS, "--split", "test", "--show-misses", "2",
+                 "--rules-file", SHIPPED)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith(f"corpus: {CORPUS}  split: test  reports: ")
+    for label in HEADLINE:
+        assert f"\n{label}" in out
+    assert "kind confusion (rows: label, columns: decided):" in out
+    assert "department (label)" in out and "\nsocial_work " in out and "\njustice " in out
+    assert "\ncantonese " in out and "\nhakka " in out and "\nteochew " in out
+    for measure in ("department", "urgent", "kind"):
+        assert f"misses ({measure}): 2 of " in out
+
+
+def test_eval_corpus_json_agrees_with_the_split_sizes() -> None:
+    sizes = {}
+    for split in ("dev", "test", "all"):
+        result = run("rules", "eval", "--corpus", CORPUS, "--split", split, "--json",
+                     "--rules-file", SHIPPED)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        sizes[split] = data["reports"]
+        assert 0.0 <= data["acceptable_department"] <= 1.0
+        assert set(data["kind"]["recall"]) == {"problem", "suggestion", "sentiment"}
+        assert "misses" not in data
+    assert sizes["dev"] + sizes["test"] == sizes["all"] >= 650
+    assert 0.27 < sizes["test"] / sizes["all"] < 0.33
+
+
+def test_eval_corpus_refuses_a_csv_split_and_a_bad_file(tmp_path: Path) -> None:
+    result = run("rules", "eval", CORPUS, "--split", "held-out", "--rules-file", SHIPPED)
+    assert result.exit_code == 2
+    assert "--split held-out does not apply to the corpus; use one of all, dev, test" in (
+        result.stderr
+    )
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "text": "路灯坏了", "kind": "problem", "department": "lighting",'
+        ' "urgent": false, "clear": true}\n',
+        encoding="utf-8",
+    )
+    result = run("rules", "eval", str(bad), "--rules-file", SHIPPED)
+    assert result.exit_code == 1
+    assert "a: unknown department 'lighting'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_eval_without_a_file_asks_for_one() -> None:
+    result = run("rules", "eval", "--rules-file", SHIPPED)
+    assert result.exit_code == 2
+    assert "give FILE.csv to score, or --corpus" in result.stderr
+
+
+def test_eval_csv_prints_json_on_request(tmp_path: Path) -> None:
+    data = tmp_path / "msgs.csv"
+    write_csv(data, [{"id": "1", "text": "河涌发臭好多天", "label": "water"}])
+    result = run("rules", "eval", str(data), "--json", "--rules-file", SHIPPED)
+    assert result.exit_code == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["messages"] == 1 and parsed["accuracy"] == 1.0
+
+
+def test_eval_corpus_without_a_file_reads_the_shipped_corpus(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ROOT)
+    result = run("rules", "eval", "--corpus", "--split", "dev", "--rules-file", SHIPPED)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("corpus: corpus/observer_reports.jsonl  split: dev")
+
+
+def test_eval_corpus_json_lists_misses_on_request() -> None:
+    result = run("rules", "eval", CORPUS, "--split", "dev", "--json", "--show-misses", "1",
+                 "--rules-file", SHIPPED)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    misses = json.loads(result.stdout)["misses"]
+    assert set(misses) == {"department", "urgent", "kind"}
+    for measure, listed in misses.items():
+        assert len(listed) <= 1
+        for miss in listed:
+            assert miss["measure"] == measure
+            assert set(miss) == {"measure", "id", "text", "gold", "routed"}
