@@ -19,12 +19,12 @@ from bot.core.regions import is_known, level_of
 from bot.infra.digest_render import region_label, render_text
 from bot.services.digest import build_digest
 from bot.services.digest_jobs import digest_files
-from bot.telegram.transport import UPLOAD
 from handlers import admin
 from handlers.context import Ctx
 from handlers.events import Event
 from storage import reports as report_queries
 from storage.models import Leader
+from storage.outbox import UPLOAD
 
 COMMANDS = ("digest", "subscribe", "unsubscribe", "leader")
 SCOPE_LEVELS = ("province", "city", "county")

@@ -8,13 +8,13 @@ from sqlmodel import select
 
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
-from bot.infra.delivery import CARD_BATCH
 from bot.services import reports as flows
 from bot.services.reports import find_binding
 from handlers.actions import Keyboard, card_of, utf16_len
 from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text, rating_keyboard
 from handlers.context import Ctx
 from storage.models import Observer, OutboxMessage, Report, ReportKind, ReportStatus
+from storage.outbox import CARD_BATCH
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The inbox of received updates (DESIGN.md decision 2): durable and idempotent."""
+"""The inbox of received updates (docs/ARCHITECTURE.md, decision 2): durable and idempotent."""
 
 from __future__ import annotations
 

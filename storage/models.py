@@ -1,7 +1,8 @@
 """SQLModel tables: one class per entity, timestamps aware UTC.
 
-Every piece of state the bot keeps is a row here (DESIGN.md decision 1): the roster, bindings,
-reports and their audit trail, half-filled drafts, received updates and messages to send.
+Every piece of state the bot keeps is a row here (docs/ARCHITECTURE.md, decision 1): the
+roster, bindings, reports and their audit trail, half-filled drafts, received updates and
+messages to send.
 """
 
 from __future__ import annotations

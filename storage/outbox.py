@@ -1,4 +1,11 @@
-"""The outbox of Bot API calls to make (DESIGN.md decision 3)."""
+"""The outbox of Bot API calls to make: every message the bot sends is a row here first.
+
+Handlers and services queue rows in the same transaction as the state change that calls for
+them; the delivery worker (``bot.infra.delivery``) sends them in order per chat. A row's payload
+is the Bot API call's JSON; a local file to upload (a digest's chart or workbook) is queued as
+``{UPLOAD: "/path"}`` and turned into an upload only by the transport, only from the digest
+directory.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,9 @@ from sqlmodel import Session, col, select
 
 from storage.models import GroupBinding, Leader, OutboxMessage, OutboxStatus, Report
 from storage.sql import insert_for
+
+UPLOAD = "$upload"  # {UPLOAD: "/path"} in a payload: a local file to upload
+CARD_BATCH = "card_batch"  # purpose of the one list message that announces a burst of cards
 
 
 def enqueue(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -56,3 +57,9 @@ def engine_for(current: Settings) -> Engine:
     from storage.db import make_engine
 
     return make_engine(current.database_url)
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, width - used)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.rules import pad
+from bot.cli.common import pad
 from bot.core.corpus import CorpusError, LabelledReport, check_labels, read_corpus, select
 from bot.core.evaluation import CorpusScore, Miss, Outcome, score
 from bot.core.rules import KINDS

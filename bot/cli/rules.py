@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
+from bot.cli.common import pad
+
 if TYPE_CHECKING:
     from bot.core.rules import RuleSet
 
@@ -316,11 +318,3 @@ def _print_evaluation(ev: Evaluation, split: str) -> None:
             + "".join(f"{routed[c]:6d}" for c in columns[:-1])
             + f"{routed[NO_LABEL]:8d}"
         )
-
-
-def pad(text: str, width: int) -> str:
-    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
-    import unicodedata
-
-    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(1, width - used)

@@ -1,6 +1,6 @@
 """Due times of reports: China's working days counted like the Civil Code, or wall-clock hours.
 
-Rules (DESIGN.md decision 5):
+Rules (docs/ARCHITECTURE.md, decision 5):
 
 - **Working-day windows** ("5 workdays") count like the Civil Code, arts. 201–203: the day of
   receipt is not counted, whatever the hour; the window ends at close of business (default

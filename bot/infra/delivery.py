@@ -1,7 +1,7 @@
 """The outbox worker: sends queued Bot API calls in order, within Telegram's limits.
 
-Handlers write what to send as ``OutboxMessage`` rows (DESIGN.md decision 3); this worker sends
-them through a ``BotApi`` and never loses one:
+Handlers write what to send as ``OutboxMessage`` rows (docs/ARCHITECTURE.md, decision 3);
+this worker sends them through a ``BotApi`` and never loses one:
 
 - **Order per chat.** Only the oldest pending row of a chat (its head) is ever claimed, so a
   chat's next row waits for the previous one — through 429s, backoffs and restarts.
@@ -72,13 +72,13 @@ from bot.telegram.transport import (
 from storage import outbox
 from storage.db import begin_write, session_scope
 from storage.models import GroupBinding, Observer, OutboxMessage, Report
+from storage.outbox import CARD_BATCH
 from storage.reports import add_event
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 CARD = "card"
-CARD_BATCH = "card_batch"
 DELIVERY_FAILED = "delivery_failed"
 NOT_MODIFIED = "message is not modified"
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})

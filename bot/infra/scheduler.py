@@ -1,4 +1,4 @@
-"""Periodic sweeps on APScheduler 3.x (DESIGN.md decision 4).
+"""Periodic sweeps on APScheduler 3.x (docs/ARCHITECTURE.md, decision 4).
 
 ``SweepScheduler`` runs ``bot.services.sweeps.sweep`` every ``interval`` seconds (and once at
 start) on an ``AsyncIOScheduler`` in the running event loop. The sweep itself is synchronous

@@ -22,9 +22,9 @@ from bot.core.digest import Digest, Week, previous_week
 from bot.infra.digest_render import render_chart, render_text, render_workbook
 from bot.services import Services
 from bot.services.digest import ScopeError, build_digest
-from bot.telegram.transport import UPLOAD
 from storage import outbox
 from storage.models import Leader, OutboxMessage
+from storage.outbox import UPLOAD
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Reminder sweeps: each threshold of each report's deadline fires exactly once (DESIGN.md 4).
+"""Reminder sweeps: each threshold of each report's deadline fires exactly once.
+
+Deadlines are data and reminders are sweeps (docs/ARCHITECTURE.md, decision 4).
 
 A sweep is disposable: it can run at any time, any number of times, in several processes;
 everything it knows is in rows. One sweep does three things:

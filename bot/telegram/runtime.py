@@ -1,11 +1,11 @@
 """The running bot: our own polling loop, the inbox processor and the delivery worker.
 
 Both libraries confirm fetched updates to Telegram before their handlers finish, so a crash in
-between would lose them (DESIGN.md decision 2). Here the poller asks the library for updates
-(``BotApi.get_updates``), commits them to the inbox, and only then asks for the next offset —
-which is what confirms them. The processor handles committed updates one transaction each and
-answers button presses; the delivery worker sends what the handlers queued. The same loop runs
-on python-telegram-bot and on aiogram: only the ``BotApi`` differs.
+between would lose them (docs/ARCHITECTURE.md, decision 2). Here the poller asks the library for
+updates (``BotApi.get_updates``), commits them to the inbox, and only then asks for the next
+offset — which is what confirms them. The processor handles committed updates one transaction
+each and answers button presses; the delivery worker sends what the handlers queued. The same
+loop runs on python-telegram-bot and on aiogram: only the ``BotApi`` differs.
 """
 
 from __future__ import annotations

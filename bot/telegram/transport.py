@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bot.errors import ObserverBotError
 from bot.infra.redaction import protect
+from storage.outbox import UPLOAD
 
 JSON = dict[str, Any]
 
@@ -148,7 +149,6 @@ def open_bot_api(
     raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
 
 
-UPLOAD = "$upload"
 
 
 def with_uploads(payload: JSON, make: Callable[[Path], Any]) -> JSON:

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.infra.delivery import (
-    CARD_BATCH,
     DeliveryWorker,
     Limits,
     Pacer,
@@ -42,6 +41,7 @@ from storage.models import (
     Report,
     ReportEvent,
 )
+from storage.outbox import CARD_BATCH
 from tests import factories
 
 FAST = Limits.unpaced()
