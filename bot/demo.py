@@ -193,7 +193,7 @@ async def play(
             routing_rules=ROOT / "routing_rules.yaml",
             database_url=url,
             telegram_api_base=server.base_url,
-            bot_runtime=runtime_name,
+            bot_runtime=runtime_name,  # type: ignore[arg-type]  # the CLI allows ptb/aiogram only
             admin_user_ids=[admin["id"]],
             digest_dir=workdir / "digests",
         )  # type: ignore[arg-type]

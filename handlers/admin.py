@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core.messages import t
 from bot.core.regions import is_known
@@ -117,8 +117,10 @@ def _stats(event: Event, ctx: Ctx) -> None:
     session = ctx.session
     observers = session.exec(select(func.count()).select_from(Observer)).one()
     bound = session.exec(
-        select(func.count()).select_from(Observer).where(Observer.telegram_user_id.is_not(None))
-    ).one()  # type: ignore[union-attr]
+        select(func.count())
+        .select_from(Observer)
+        .where(col(Observer.telegram_user_id).is_not(None))
+    ).one()
     stations = session.exec(select(func.count()).select_from(Station)).one()
     groups = session.exec(select(func.count()).select_from(GroupBinding)).one()
     counts = report_queries.count_reports_by_status(session=session)

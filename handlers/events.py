@@ -90,10 +90,18 @@ class Event:
         update_id = int(update.get("update_id", 0))
         if "callback_query" in update:
             return _callback(update_id, update["callback_query"], update)
-        for key, kind in (("message", "message"), ("edited_message", "edited")):
+        messages: tuple[tuple[str, EventKind], ...] = (
+            ("message", "message"),
+            ("edited_message", "edited"),
+        )
+        for key, kind in messages:
             if key in update:
                 return _message(update_id, kind, update[key], update, bot_username)
-        for key, kind in (("chat_member", "member"), ("my_chat_member", "bot_member")):
+        members: tuple[tuple[str, EventKind], ...] = (
+            ("chat_member", "member"),
+            ("my_chat_member", "bot_member"),
+        )
+        for key, kind in members:
             if key in update:
                 return _member(update_id, kind, update[key], update)
         return cls(update_id=update_id, kind="other", raw=update)

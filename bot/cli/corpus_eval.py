@@ -108,8 +108,8 @@ def _print_kinds(s: CorpusScore) -> None:
     click.echo("kind confusion (rows: label, columns: decided):")
     click.echo(pad("", 12) + "".join(f"{k:>12}" for k in KINDS) + f"{'recall':>9}")
     for kind in KINDS:
-        row = s.kind_confusion.get(kind)
-        counts = "".join(f"{(row or {}).get(k, 0):12d}" for k in KINDS)
+        row: dict[str, int] = dict(s.kind_confusion.get(kind) or {})
+        counts = "".join(f"{row.get(k, 0):12d}" for k in KINDS)
         click.echo(pad(kind, 12) + counts + f"{s.kind_recall(kind):9.1%}")
     click.echo(pad("precision", 12) + "".join(f"{s.kind_precision(k):12.1%}" for k in KINDS))
 

@@ -81,7 +81,7 @@ def queue_sentiment_summary(session: Session, services: Services, *, now: dt.dat
     ).all()
     if not records:
         return False
-    text = summary_text(services, day, records)
+    text = summary_text(services, day, list(records))
     return outbox.enqueue(
         session=session,
         chat_id=chat,

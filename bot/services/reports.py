@@ -250,9 +250,9 @@ def _change(
     values = {**values, "status": target, "updated_at": now}
     if not report_queries.transition(
         session=session,
-        report_id=report.id,
+        report_id=report.id or 0,
         from_statuses=lifecycle.sources(action),
-        values=values,  # type: ignore[arg-type]
+        values=values,
     ):
         raise Refused("department.someone_else_acted")
     session.refresh(report)
