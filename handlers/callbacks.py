@@ -45,6 +45,9 @@ class Act(StrEnum):
     CLOSE = "close"
     EXTENSION_OK = "exty"  # arg: the request's event id
     EXTENSION_NO = "extn"
+    # a group's workbench (target: page number)
+    LIST_PAGE = "lp"
+    QUEUE_PAGE = "qp"
 
 
 @dataclass(frozen=True, slots=True)

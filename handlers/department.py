@@ -20,7 +20,7 @@ from bot.errors import Refused
 from bot.services import access, people
 from bot.services import reports as flows
 from bot.services.reports import binding_of_chat
-from handlers import prompting
+from handlers import prompting, workbench
 from handlers.cards import attachment_summary
 from handlers.context import Ctx
 from handlers.events import Event
@@ -51,6 +51,8 @@ def on_group_message(event: Event, ctx: Ctx) -> None:
         _bind(event, ctx)
         return
     if event.command == "cancel" and prompting.cancel(event, ctx):
+        return
+    if workbench.on_group_command(event, ctx):
         return
     if event.command in ("start", "new", "my", "cancel"):
         if binding_of_chat(ctx.session, chat_id=event.chat_id):

@@ -11,8 +11,8 @@ Callback data that is not ours (another bot's, an old version, forged) gets a po
 from __future__ import annotations
 
 from bot.core.messages import t
-from handlers import admin, card_actions, department, leader, observer
-from handlers.callbacks import parse
+from handlers import admin, card_actions, department, leader, observer, workbench
+from handlers.callbacks import Act, parse
 from handlers.context import Ctx
 from handlers.events import Event
 
@@ -27,6 +27,8 @@ def handle(event: Event, ctx: Ctx) -> None:
             ctx.out.reply_answer(t("common.unknown_button"))
         elif event.private:
             observer.on_press(event, press, ctx)
+        elif event.group and press.act in (Act.LIST_PAGE, Act.QUEUE_PAGE):
+            workbench.on_press(event, press, ctx)
         elif event.group:
             card_actions.on_press(event, press, ctx)
         else:
@@ -36,6 +38,12 @@ def handle(event: Event, ctx: Ctx) -> None:
         department.on_bot_membership(event, ctx)
         return
     if event.kind not in ("message", "edited"):
+        return
+    if event.command == "whoami":
+        workbench.whoami(event, ctx)
+        return
+    if event.command == "help" and event.private and event.user_id in ctx.services.admin_ids:
+        ctx.out.send(event.chat_id, t("admin.help"))
         return
     if event.command in leader.COMMANDS:
         leader.on_command(event, ctx)

@@ -119,3 +119,15 @@ def count_reports_by_status(*, session: Session) -> dict[str, int]:
     """Return how many reports are in each status."""
     rows = session.exec(select(Report.status, func.count()).group_by(col(Report.status))).all()
     return {status: count for status, count in rows}
+
+
+def held_by_chat(
+    *, session: Session, chat_id: int, statuses: Sequence[str], limit: int = 500
+) -> Sequence[Report]:
+    """Return the reports in ``statuses`` whose current card is in ``chat_id`` (newest first)."""
+    return session.exec(
+        select(Report)
+        .where(Report.card_chat_id == chat_id, col(Report.status).in_(statuses))
+        .order_by(col(Report.id).desc())
+        .limit(limit)
+    ).all()

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.core.messages import t
 from bot.infra.delivery import DeliveryWorker
@@ -36,6 +37,7 @@ from bot.telegram.transport import (
 from bot.telegram.webhook import WebhookServer
 from storage import inbox
 from storage.db import begin_write
+from storage.models import Leader
 
 log = logging.getLogger(__name__)
 
@@ -180,21 +182,16 @@ class BotRuntime:
                 return None
 
     async def _set_commands(self) -> None:
-        """Show observers their commands in private chats, and /bind in groups."""
-        private = [
-            {"command": name, "description": t(f"commands.{name}")}
-            for name in ("start", "new", "my", "cancel", "help")
-        ]
-        groups = [{"command": "bind", "description": t("commands.bind")}]
-        try:
-            await self.api.call(
-                "setMyCommands", {"commands": private, "scope": {"type": "all_private_chats"}}
-            )
-            await self.api.call(
-                "setMyCommands", {"commands": groups, "scope": {"type": "all_group_chats"}}
-            )
-        except BotApiError as error:  # cosmetic: the bot works without a command menu
-            log.warning("setMyCommands failed error=%s", error.description)
+        """Give each audience its own command menu: observers in private chats, groups,
+        administrators' and leaders' own chats (a menu per chat scope)."""
+        for scope, names in command_menus(self.services):
+            commands = [{"command": n, "description": t(f"commands.{n}")} for n in names]
+            try:
+                await self.api.call("setMyCommands", {"commands": commands, "scope": scope})
+            except BotApiError as error:  # cosmetic: the bot works without a command menu
+                log.warning(
+                    "setMyCommands failed scope=%s error=%s", scope["type"], error.description
+                )
 
     def stop(self) -> None:
         """Ask every loop to finish."""
@@ -266,3 +263,22 @@ class BotRuntime:
 
     async def _answer(self, answer: CallbackAnswer) -> None:
         await send_answer(self.api, answer)
+
+
+OBSERVER_MENU = ("start", "new", "my", "cancel", "help", "whoami")
+GROUP_MENU = ("list", "queue", "help", "cancel", "whoami", "bind")
+ADMIN_MENU = (*OBSERVER_MENU, "bindcode", "invite", "leader", "stats", "reload")
+LEADER_MENU = ("digest", "subscribe", "unsubscribe", "help", "whoami")
+
+
+def command_menus(services: Services) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Return (scope, command names) for every command menu the bot shows."""
+    with Session(services.engine) as session:
+        leaders = session.exec(select(Leader.chat_id)).all()
+    menus: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+        ({"type": "all_private_chats"}, OBSERVER_MENU),
+        ({"type": "all_group_chats"}, GROUP_MENU),
+    ]
+    menus += [({"type": "chat", "chat_id": chat}, LEADER_MENU) for chat in leaders]
+    menus += [({"type": "chat", "chat_id": admin}, ADMIN_MENU) for admin in services.admin_ids]
+    return menus

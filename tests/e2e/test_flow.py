@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -29,8 +31,15 @@ async def test_register_report_sign_resolve_rate(
 
         await control.send_text(me, "/start")
         welcome = (await stage.texts(me, 1))[0]
-        menus = await control.calls("setMyCommands")
-        assert len(menus) == 2 and "/start" not in str(menus) and "bind" in str(menus)
+        menus = {
+            json.loads(c["params"]["scope"])["type"]
+            if isinstance(c["params"]["scope"], str)
+            else c["params"]["scope"]["type"]: str(c["params"]["commands"])
+            for c in await control.calls("setMyCommands")
+        }
+        groups, private = menus["all_group_chats"], menus["all_private_chats"]
+        assert "bind" in groups and "list" in groups and "queue" in groups
+        assert "my" in private and "list" not in private and "/start" not in str(menus)
         assert welcome["text"] == t("observer.welcome_new")
         assert (await control.keyboard(me))["keyboard"][0][0]["request_contact"] is True
 
