@@ -45,6 +45,7 @@ class Act(StrEnum):
     CLOSE = "close"
     EXTENSION_OK = "exty"  # arg: the request's event id
     EXTENSION_NO = "extn"
+    URGE = "urge"  # dispatch or a supervisor presses the department (催办), from a yellow/red card
     # a group's workbench (target: page number)
     LIST_PAGE = "lp"
     QUEUE_PAGE = "qp"

@@ -10,6 +10,7 @@ prompt (``handlers.prompting``).
 from __future__ import annotations
 
 from bot.core.authority import Actor
+from bot.core.durations import time_left
 from bot.core.lifecycle import Action, Status
 from bot.core.messages import t
 from bot.errors import Refused
@@ -57,6 +58,7 @@ def action_of(press: Press, report: Report) -> Action:
         Act.CLOSE: Action.CLOSE,
         Act.EXTENSION_OK: Action.DECIDE_EXTENSION,
         Act.EXTENSION_NO: Action.DECIDE_EXTENSION,
+        Act.URGE: Action.URGE,
     }[press.act]
 
 
@@ -73,8 +75,8 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
     except KeyError:  # an observer's button pressed in a group
         ctx.out.reply_answer(t("common.unknown_button"))
         return
-    # Extension decisions sit on their own message in dispatch's group, not on the card.
-    by = ctx.actor(event, on_card=action != Action.DECIDE_EXTENSION)
+    # Extension decisions and 催办 sit on messages of their own, not on the card.
+    by = ctx.actor(event, on_card=action not in (Action.DECIDE_EXTENSION, Action.URGE))
     try:
         access.require(ctx.session, ctx.services, action, by, report)
         _act(event, press, ctx, report, by)
@@ -112,6 +114,8 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
         _redraw(event, ctx, report, "")
     elif press.act in (Act.TRANSFER_TO, Act.ROUTE_TO):
         _move(event, press, ctx, report, by, who)
+    elif press.act == Act.URGE:
+        _urge(event, ctx, report, by, who)
     else:
         _decide_extension(event, press, ctx, by=by, who=who)
 
@@ -136,6 +140,29 @@ def _move(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor, who: 
     close_card(ctx, chat, event.message_id, rid, note, was_current)
     if post_card(ctx, report).status != Status.DISPATCH:  # it reached the department's group
         tell_observer(ctx, report, notice, department=name)
+
+
+def _urge(event: Event, ctx: Ctx, report: Report, by: Actor, who: str) -> None:
+    """Presses the department holding the report (催办), under its card."""
+    report = flows.urge(ctx.session, ctx.services, report_id=report.id or 0, by=by, now=ctx.now)
+    holder = access.holder_chat(ctx.session, ctx.services, report)
+    ctx.out.reply_answer(t("urge.done"))
+    if holder is None:
+        return
+    signed = report.status == Status.SIGNED
+    due = report.resolve_due_at if signed else report.sign_due_at
+    ctx.out.send(
+        holder,
+        t(
+            "urge.to_group",
+            who=who,
+            number=report.number,
+            left=time_left(due, ctx.now) if due is not None else "",
+            step=t("reminder.step_resolve" if signed else "reminder.step_sign"),
+        ),
+        reply_to=card_of(report.id or 0) if report.card_chat_id == holder else None,
+        report_id=report.id,
+    )
 
 
 def _redraw(event: Event, ctx: Ctx, report: Report, who: str) -> None:

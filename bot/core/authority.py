@@ -8,7 +8,8 @@ The checks run in a fixed order, so the answer is the most useful one:
 1. the role — a department's group acts only on reports whose current card (or, before the
    card is out, whose binding: department *and* region) is that group; a dispatch group only
    on reports waiting at it, and on extension requests of its own region; an observer only on
-   their own reports;
+   their own reports; an overseer (the region's dispatch group, a supervising leader or the
+   escalation group) may press the department (催办);
 2. membership — the presser must still be a member of the chat (Telegram is asked, briefly
    cached); a lookup that failed asks them to try again;
 3. the message — a button is valid only on the report's current card in that chat (an old
@@ -57,6 +58,8 @@ class Holding:
     card_message: int | None  # the card's message id in that group, once known
     region_dispatch_chat: int | None  # the dispatch group of the report's region
     observer_id: int | None  # the observer who filed it
+    # The region's dispatch group, and the leaders and group its escalation (督办) goes to.
+    overseer_chats: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,4 +110,6 @@ def _holds_role(role: Role, actor: Actor, holding: Holding) -> bool:
         )
     if role == Role.OBSERVER:
         return actor.observer_id is not None and actor.observer_id == holding.observer_id
+    if role == Role.OVERSEER:
+        return actor.chat_id in holding.overseer_chats
     return False  # the system's own steps are never taken by a person

@@ -55,6 +55,7 @@ class Action(StrEnum):
     REOPEN = "reopen"  # the observer is not satisfied: handled again (重办)
     FOLLOW_UP = "follow_up"  # the observer adds to it (补充)
     FALL_BACK = "fall_back"  # no group is bound for its department: dispatch takes it
+    URGE = "urge"  # dispatch or a supervisor presses the department (催办) on an overdue report
 
 
 class Role(StrEnum):
@@ -63,6 +64,7 @@ class Role(StrEnum):
     HOLDER = "holder"  # a member of the group that holds the report's current card
     REGION_DISPATCH = "region_dispatch"  # a member of the dispatch group of the report's region
     OBSERVER = "observer"  # the observer who filed it
+    OVERSEER = "overseer"  # the region's dispatch group, or a supervisor of its escalation
     SYSTEM = "system"  # the bot itself
 
 
@@ -103,6 +105,7 @@ STEPS: dict[Action, Step] = {
     Action.REOPEN: Step(frozenset({Status.RESOLVED}), Status.SIGNED, Role.OBSERVER, "reopened"),
     Action.FOLLOW_UP: Step(OPEN | frozenset({Status.RESOLVED}), None, Role.OBSERVER, "follow_up"),
     Action.FALL_BACK: Step(frozenset({Status.ROUTED}), Status.DISPATCH, Role.SYSTEM, "no_group"),
+    Action.URGE: Step(WITH_DEPARTMENT, None, Role.OVERSEER, "urged"),
 }
 
 

@@ -13,9 +13,10 @@ from sqlmodel import Session
 
 from bot.core.authority import Actor, Holding, Verdict, decide
 from bot.core.lifecycle import Action, Role, Status, step
+from bot.core.regions import ancestors, is_well_formed
 from bot.errors import Refused
 from bot.services import Services
-from storage import bindings
+from storage import bindings, reminders
 from storage.models import Report
 
 
@@ -41,6 +42,34 @@ def region_dispatch_chat(session: Session, services: Services, report: Report) -
     return binding.chat_id if binding is not None else None
 
 
+def supervisor_chats(session: Session, services: Services, report: Report) -> list[int]:
+    """Return the chats a report's escalation goes to: leaders in scope, the escalation group."""
+    chats: list[int] = []
+    if services.rules.escalation.leaders and is_well_formed(report.region_code):
+        chats.extend(
+            leader.chat_id
+            for leader in reminders.supervising_leaders(
+                session=session, regions=ancestors(report.region_code)
+            )
+        )
+    binding = bindings.find_binding(
+        session=session, department=services.rules.escalate_to, region=report.region_code
+    )
+    if binding is not None:
+        chats.append(binding.chat_id)
+    return list(dict.fromkeys(chats))
+
+
+def overseer_chats(session: Session, services: Services, report: Report) -> tuple[int, ...]:
+    """Return the chats that may press the department on a report: its region's dispatch
+    group and its supervisors."""
+    dispatch = region_dispatch_chat(session, services, report)
+    chats = ([dispatch] if dispatch is not None else []) + supervisor_chats(
+        session, services, report
+    )
+    return tuple(dict.fromkeys(chats))
+
+
 def holding_of(session: Session, services: Services, report: Report, action: Action) -> Holding:
     """Return the facts the policy needs to decide ``action`` on ``report``."""
     role = step(action).role
@@ -55,6 +84,9 @@ def holding_of(session: Session, services: Services, report: Report, action: Act
             else None
         ),
         observer_id=report.observer_id,
+        overseer_chats=(
+            overseer_chats(session, services, report) if role == Role.OVERSEER else ()
+        ),
     )
 
 

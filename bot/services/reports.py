@@ -441,6 +441,39 @@ def answer_observer(
     return report
 
 
+URGE_INTERVAL = dt.timedelta(hours=1)
+
+
+def urge(
+    session: Session, services: Services, *, report_id: int, by: Actor, now: dt.datetime
+) -> Report:
+    """Dispatch or a supervisor presses the department to act on a report (催办).
+
+    At most once an hour per report, so a busy group is not flooded by repeated presses.
+    """
+    report = _authorised(session, services, report_id, Action.URGE, by)
+    event = lifecycle.step(Action.URGE).event
+    last = max(
+        (
+            e.at
+            for e in report_queries.events_of(session=session, report_id=report_id)
+            if e.action == event
+        ),
+        default=None,
+    )
+    if last is not None and now - last < URGE_INTERVAL:
+        raise Refused("urge.too_soon")
+    report_queries.add_event(
+        session=session,
+        report_id=report_id,
+        actor=access.audit_name(by),
+        action=event,
+        at=now,
+        details={"chat": by.chat_id},
+    )
+    return report
+
+
 def rate(
     session: Session,
     services: Services,

@@ -51,12 +51,13 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.core.deadlines import DEFAULT_OPEN_OF_BUSINESS, Due, due_at, threshold_times
+from bot.core.durations import time_left
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
-from bot.core.regions import ancestors, is_well_formed
-from bot.services import Services
+from bot.services import Services, access
 from bot.services.reports import deadline_clock, deadline_window, find_binding
-from handlers.actions import Outbox, card_of
+from handlers.actions import Button, Outbox, card_of
+from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text
 from handlers.context import Ctx
 from storage import outbox, reminders
@@ -398,7 +399,7 @@ def _fraction_reminder(
     text = t(
         f"reminder.fraction_{_step(report, deadline)}",
         number=report.number,
-        percent=f"{round(float(threshold) * 100)}%",
+        left=time_left(due, ctx.now),
         due=ctx.local(due),
     )
     reply_to = card_of(report.id or 0) if card_chat is not None else None
@@ -437,39 +438,34 @@ def _yellow_card(ctx: Ctx, report: Report, deadline: str, due: dt.datetime, *, k
     ctx.out.send(
         binding.chat_id,
         text,
+        keyboard=urge_keyboard(report),
         purpose="overdue",
         report_id=report.id,
         key=f"{key}:dispatch",
     )
 
 
-def supervisor_chats(session: Session, services: Services, report: Report) -> list[int]:
-    """Return the chats a report's escalation goes to: leaders in scope, the escalation group."""
-    chats: list[int] = []
-    if services.rules.escalation.leaders and is_well_formed(report.region_code):
-        chats.extend(
-            leader.chat_id
-            for leader in reminders.supervising_leaders(
-                session=session, regions=ancestors(report.region_code)
-            )
-        )
-    binding = find_binding(
-        session, department=services.rules.escalate_to, region=report.region_code
-    )
-    if binding is not None:
-        chats.append(binding.chat_id)
-    return list(dict.fromkeys(chats))
-
-
 def _red_card(ctx: Ctx, report: Report, deadline: str, due: dt.datetime, *, key: str) -> None:
     """Ask the supervising leaders and the escalation department to supervise (督办, 红牌)."""
-    chats = supervisor_chats(ctx.session, ctx.services, report)
+    chats = access.supervisor_chats(ctx.session, ctx.services, report)
     if not chats:
         log.warning("nobody to escalate to report=%s", report.number)
         return
     text = t("reminder.red", **_card_values(ctx, report, deadline, due))
     for chat in chats:
-        ctx.out.send(chat, text, purpose="escalation", report_id=report.id, key=f"{key}:chat{chat}")
+        ctx.out.send(
+            chat,
+            text,
+            keyboard=urge_keyboard(report),
+            purpose="escalation",
+            report_id=report.id,
+            key=f"{key}:chat{chat}",
+        )
+
+
+def urge_keyboard(report: Report) -> list[list[Button]]:
+    """Return the 催办 button of a yellow or red card."""
+    return [[Button(t("urge.button"), Press(Act.URGE, report.id or 0).encode())]]
 
 
 # --- the administrators' calendar warning ------------------------------------------------------

@@ -91,7 +91,7 @@ async def test_the_running_bot_sweeps_and_wakes_delivery(sqlite_engine: Engine) 
             await api.close()
         assert not sweeps.running
         texts = [m["text"] for m in await server.control.bot_messages(group["id"])]
-        assert len(texts) == 1 and "签收提醒" in texts[0] and "50%" in texts[0]
+        assert len(texts) == 1 and "签收提醒" in texts[0] and "还剩" in texts[0]
 
 
 async def test_a_sweep_that_hits_its_limit_is_repeated_at_once(sqlite_engine: Engine) -> None:

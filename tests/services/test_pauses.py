@@ -128,7 +128,7 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
         session.commit()
         report_id = report.id or 0
     _, sent = sweep_at(world, local(3, 10, month=12))  # past 80 % (Wed 2 Dec 18:00)
-    assert [s.purpose for s in sent] == ["reminder"] and "80%" in sent[0].text
+    assert [s.purpose for s in sent] == ["reminder"] and "还剩" in sent[0].text
     with Session(world.services.engine) as session:
         request = flows.request_extension(
             session,
@@ -155,4 +155,4 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
     assert sent == []
     _, sent = sweep_at(world, local(7, 12, 36, month=12))
     assert [s.purpose for s in sent] == ["reminder"]
-    assert "80%" in sent[0].text and "12月8日 18:00" in sent[0].text
+    assert "还剩" in sent[0].text and "12月8日 18:00" in sent[0].text

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.app import build_services
+from bot.core.durations import time_left
+from bot.core.messages import t
 from bot.core.workdays import WorkCalendar, YearCalendar
 from bot.services.sweeps import SweepResult, plan_marks, sweep
 from storage import reminders
@@ -28,6 +30,7 @@ from tests import factories
 from tests.handlers.conftest import (
     ADMIN,
     DISPATCH_GROUP,
+    DISPATCHER,
     HANDLER,
     HOUSING_GROUP,
     OBSERVER,
@@ -89,7 +92,10 @@ def test_each_threshold_fires_once_across_repeated_sweeps(world: World) -> None:
         seen += sweep_at(world, when)[1]
     reminders_sent = [s for s in seen if s.purpose == "reminder"]
     assert [s.chat_id for s in reminders_sent] == [WATER_GROUP, WATER_GROUP]
-    assert "50%" in reminders_sent[0].text and "80%" in reminders_sent[1].text
+    # Time left in words, not a percentage of the window.
+    assert time_left(DUE, HALF) in reminders_sent[0].text
+    assert time_left(DUE, EIGHTY) in reminders_sent[1].text
+    assert "%" not in reminders_sent[0].text
     for sent in reminders_sent:  # a reply to the card
         assert sent.payload["reply_parameters"]["message_id"] == card.message_id
     assert "11月27日 18:00" in reminders_sent[0].text
@@ -132,7 +138,8 @@ def test_downtime_over_several_thresholds_sends_only_the_latest(world: World) ->
     submit(world)
     sweep_at(world, local(26, 10, 5))  # planned while the bot was up
     result, sent = sweep_at(world, EIGHTY + 30 * MINUTE)  # down from Thursday to Friday 16:42
-    assert [s.purpose for s in sent] == ["reminder"] and "80%" in sent[0].text
+    assert [s.purpose for s in sent] == ["reminder"]
+    assert time_left(DUE, EIGHTY + 30 * MINUTE) in sent[0].text
     assert (result.fired, result.skipped) == (1, 1)
     report = the_report(world)
     states = {threshold: state for (_, threshold), state in marks(world, report.id or 0).items()}
@@ -378,3 +385,23 @@ def test_the_calendar_warning_is_sent_daily_from_1_december_only(world: World) -
     # Once the administrator supplies 2027, the warning stops.
     world.services.calendar = WorkCalendar([YearCalendar(2027, {dt.date(2027, 1, 1): "元旦"})])
     assert warnings(local(3, 10, month=12)) == []
+
+
+def test_yellow_and_red_cards_can_press_the_department(world: World) -> None:
+    card = submit(world)
+    yellow = next(s for s in sweep_at(world, DUE + MINUTE)[1] if s.purpose == "overdue")
+    assert yellow.buttons() == [(t("urge.button"), yellow.button("催办"))]
+    # Another department's group cannot use it, whatever message it presses on.
+    assert world.press(HANDLER, card, yellow.button("催办")) == []
+    assert world.last_answer() == t("authority.not_your_report")
+    urged = world.press(DISPATCHER, yellow, yellow.button("催办"))
+    (to_group,) = urged
+    assert to_group.chat_id == WATER_GROUP and "催办" in to_group.text and "已超时" in to_group.text
+    assert to_group.payload["reply_parameters"]["message_id"] == card.message_id
+    assert world.last_answer() == t("urge.done")
+    # Once an hour at most.
+    assert world.press(DISPATCHER, yellow, yellow.button("催办")) == []
+    assert world.last_answer() == t("urge.too_soon")
+    red = next(s for s in sweep_at(world, ESCALATE)[1] if s.purpose == "escalation")
+    world.now = ESCALATE + 2 * dt.timedelta(hours=1)
+    assert world.press(DISPATCHER, red, red.button("催办"))
