@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.core import lifecycle
+from bot.core.durations import time_left
 from bot.core.lifecycle import Action
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
@@ -65,15 +66,18 @@ def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
     if utf16_len(body) > CARD_TEXT_LIMIT:  # Telegram counts UTF-16 units
         body = fit(body, CARD_TEXT_LIMIT) + "…" + t("department.text_truncated")
     overdue = t("reminder.card_overdue") if is_overdue(report, ctx.now) else ""
+    events = report_queries.events_of(session=ctx.session, report_id=report.id or 0)
+    urgent = report.priority == "urgent"
     text = t(
         "department.card",
-        badge=t(
-            "department.badge_urgent" if report.priority == "urgent" else "department.badge_normal"
-        ),
+        badge=t("department.badge_urgent" if urgent else "department.badge_normal"),
         kind=t(f"kind.{report.kind}"),
         number=report.number,
+        urgency=t("department.card_urgent") if urgent else "",
         status=t(f"status.{report.status}") + overdue,
-        actor=t("department.card_actor", who=actor, when=ctx.local(ctx.now)) if actor else "",
+        actor=_actor_line(ctx, events, actor),
+        submitted=ctx.local(report.created_at),
+        left=_time_left_line(ctx, report),
         tags=tag_names(ctx, report.tags),
         station=station.name if station else report.station_code,
         region=ctx.region_name(report.region_code),
@@ -82,7 +86,6 @@ def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
         attachments=attachment_summary(report.attachments),
         explanation=report.routing.get("explanation", ""),
     )
-    events = report_queries.events_of(session=ctx.session, report_id=report.id or 0)
     returned = last_return(report, events)
     if returned:
         text += "\n" + t(
@@ -114,6 +117,37 @@ CARD_BUTTON: dict[Action, tuple[str, Act]] = {
     Action.ROUTE: ("dispatch.button_other", Act.TRANSFER),  # opens the department list
     Action.CLOSE: ("dispatch.button_close", Act.CLOSE),
 }
+
+
+# Actions whose audit events say who moved the report last (shown on its card).
+ACTED = ("signed", "transferred", "returned", "resolved", "routed_by_dispatch", "reopened")
+
+
+def _actor_line(ctx: Ctx, events: Sequence[ReportEvent], actor: str) -> str:
+    """Return ``（张工 12月2日 14:20）``: who acted just now, or who last moved the report."""
+    if actor:
+        return t("department.card_actor", who=actor, when=ctx.local(ctx.now))
+    last = max(
+        (e for e in events if e.action in ACTED and e.details.get("who")),
+        key=lambda e: (e.at, e.id or 0),
+        default=None,
+    )
+    if last is None:
+        return ""
+    return t("department.card_actor", who=last.details["who"], when=ctx.local(last.at))
+
+
+def _time_left_line(ctx: Ctx, report: Report) -> str:
+    """Return ``｜签收还剩4小时`` for the deadline running now (nothing when none runs)."""
+    if report.status == ReportStatus.ROUTED and report.sign_due_at is not None:
+        step, due = "department.left_sign", report.sign_due_at
+    elif report.status == ReportStatus.SIGNED and report.resolve_due_at is not None:
+        suggestion = report.kind == ReportKind.SUGGESTION
+        step = "department.left_reply" if suggestion else "department.left_resolve"
+        due = report.resolve_due_at
+    else:
+        return ""
+    return t(step, left=time_left(due, ctx.now))
 
 
 def card_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:

@@ -45,6 +45,7 @@ class Ctx:
             ),
             message_id=event.message_id,
             on_card=on_card,
+            name=event.user_name,
         )
 
     def local(self, moment: dt.datetime | None) -> str:

@@ -47,6 +47,7 @@ class Actor:
     membership: Membership = Membership.UNCHECKED
     message_id: int | None = None  # the message whose button was pressed
     on_card: bool = False  # the press claims to be on the report's card
+    name: str = ""  # how people see them (for the audit trail and cards)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ delivered to, or — before that card is out — the group bound for its departm
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from bot.core.authority import Actor, Holding, Verdict, decide
@@ -111,3 +113,10 @@ def audit_name(actor: Actor) -> str:
     if actor.observer_id is not None:
         return f"observer:{actor.observer_id}"
     return f"user:{actor.user_id}"
+
+
+def with_name(details: dict[str, Any], by: Actor | None) -> dict[str, Any]:
+    """Return an audit event's details with the actor's display name, when there is one."""
+    if by is None or not by.name:
+        return details
+    return {**details, "who": by.name[:64]}

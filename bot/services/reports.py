@@ -235,11 +235,14 @@ def _change(
     *,
     action: Action,
     values: dict[str, Any],
-    actor: str,
+    by: Actor | None,
     now: dt.datetime,
     details: dict[str, Any] | None = None,
 ) -> Report:
     """Take ``action`` (a lifecycle step) if the report's status still allows it; record it.
+
+    ``by`` is who takes it (None: the system); their name goes into the audit trail so a card
+    can say who acted.
 
     The status it leads to comes from the lifecycle table; the update is conditional on the
     status the report had when it was read, so of two simultaneous presses exactly one wins.
@@ -259,10 +262,10 @@ def _change(
     report_queries.add_event(
         session=session,
         report_id=report.id,
-        actor=actor,
+        actor=access.audit_name(by) if by is not None else "system",
         action=lifecycle.step(action).event,
         at=now,
-        details=details or {},
+        details=access.with_name(details or {}, by),
     )
     return report
 
@@ -286,7 +289,7 @@ def sign(
         report,
         action=Action.SIGN,
         values={"signed_at": now},
-        actor=access.audit_name(by),
+        by=by,
         now=now,
     )
 
@@ -323,7 +326,7 @@ def transfer(
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=access.audit_name(by),
+        by=by,
         now=now,
         details={"from": previous, "to": department},
     )
@@ -352,7 +355,7 @@ def return_to_dispatch(
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=access.audit_name(by),
+        by=by,
         now=now,
         details={"from": previous, "reason": reason, "paused_at": now.isoformat()},
     )
@@ -378,7 +381,7 @@ def resolve(
         report,
         action=Action.RESOLVE,
         values=values,
-        actor=access.audit_name(by),
+        by=by,
         now=now,
         details={"result": result},
     )
@@ -397,7 +400,7 @@ def fall_back_to_dispatch(
             "department": services.rules.dispatch,
             "routing": {**report.routing, "no_group": note},
         },
-        actor="system",
+        by=None,
         now=now,
         details={"department": report.department, "region": report.target_region},
     )
@@ -415,7 +418,7 @@ def add_note(
         actor=access.audit_name(by),
         action=lifecycle.step(Action.NOTE).event,
         at=now,
-        details={"text": text[:4000]},
+        details=access.with_name({"text": text[:4000]}, by),
     )
 
 
@@ -436,7 +439,7 @@ def answer_observer(
         actor=access.audit_name(by),
         action=lifecycle.step(Action.ANSWER).event,
         at=now,
-        details={"text": text[:4000]},
+        details=access.with_name({"text": text[:4000]}, by),
     )
     return report
 
@@ -469,7 +472,7 @@ def urge(
         actor=access.audit_name(by),
         action=event,
         at=now,
-        details={"chat": by.chat_id},
+        details=access.with_name({"chat": by.chat_id}, by),
     )
     return report
 
@@ -491,14 +494,13 @@ def rate(
     by = Actor(chat_id=observer.telegram_user_id or 0, observer_id=observer.id)
     action = Action.REOPEN if rating == "unsatisfied" else Action.RATE
     access.require(session, services, action, by, report)
-    actor = access.audit_name(by)
     if action == Action.RATE:
         return _change(
             session,
             report,
             action=action,
             values={"closed_at": now, "rating": rating},
-            actor=actor,
+            by=by,
             now=now,
             details={"rating": rating},
         )
@@ -513,7 +515,7 @@ def rate(
             "resolved_at": None,
             "resolve_due_at": deadlines.resolve_due,
         },
-        actor=actor,
+        by=by,
         now=now,
         details={"rating": rating, "reason": reason},
     )
@@ -571,7 +573,7 @@ def route_from_dispatch(
             "card_chat_id": None,
             "card_message_id": None,
         },
-        actor=access.audit_name(by),
+        by=by,
         now=now,
         details=details,
     )
@@ -593,7 +595,7 @@ def close_by_dispatch(
         report,
         action=Action.CLOSE,
         values={"closed_at": now},
-        actor=access.audit_name(by),
+        by=by,
         now=now,
         details={"reason": reason},
     )
@@ -695,6 +697,6 @@ def decide_extension(
         actor=access.audit_name(by),
         action=action,
         at=now,
-        details=details,
+        details=access.with_name(details, by),
     )
     return report, request
