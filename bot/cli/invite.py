@@ -1,13 +1,24 @@
-"""`obsbot invite --station CODE`: print one-time invite codes for a station's observers."""
+"""`obsbot invite --station CODE`: one-time invite codes for a station's observers.
+
+Each code is printed with its deep link (``https://t.me/<bot>?start=CODE``) when the bot's
+username is known (``--bot-username``, ``BOT_USERNAME``, or asked of the Bot API with the
+token); ``--poster DIR`` also writes a printable PNG poster per code with a QR code of the link.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+import httpx
 
 from bot.cli.common import engine_for, friendly_errors, settings
+from bot.errors import ConfigError
+from bot.infra.config import Settings
+from bot.infra.poster import Invitation, deep_link, render
+from bot.infra.redaction import protect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -24,14 +35,30 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
     type=click.IntRange(1, 365),
     help="Days until the codes expire.",
 )
+@click.option(
+    "--poster",
+    "poster_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a printable poster (PNG with a QR code) per code into this folder.",
+)
+@click.option("--bot-username", help="The bot's @username for the links (else BOT_USERNAME).")
 @friendly_errors
-def invite(station: str, count: int, days: int) -> None:
+def invite(
+    station: str, count: int, days: int, poster_dir: Path | None, bot_username: str | None
+) -> None:
     """Print one-time invite codes for STATION, one per line (each registers one observer)."""
     from bot.core.roster import normalize_code
     from storage.db import ensure_current, session_scope
     from storage.roster import get_station, issue_invites
 
-    engine = engine_for(settings())
+    current = settings()
+    username = bot_username or current.bot_username or _ask_username(current)
+    if poster_dir is not None and not username:
+        raise ConfigError(
+            "the bot's username is needed for the posters' links: give --bot-username, set "
+            "BOT_USERNAME, or set TELEGRAM_BOT_TOKEN so it can be asked of Telegram"
+        )
+    engine = engine_for(current)
     ensure_current(engine)
     now = datetime.now(UTC)
     code = normalize_code(station)
@@ -45,5 +72,30 @@ def invite(station: str, count: int, days: int) -> None:
     click.echo(
         f"{count} invite code(s) for {code} {name}, valid until {until} (Asia/Shanghai)", err=True
     )
+    expires = (now + timedelta(days=days)).astimezone(SHANGHAI)
     for issued in codes:
-        click.echo(issued)
+        link = deep_link(username, issued) if username else ""
+        click.echo(f"{issued}\t{link}" if link else issued)
+        if poster_dir is not None:
+            written = render(
+                Invitation(code=issued, station=name, link=link, expires=expires),
+                poster_dir / f"{code}-{issued}.png",
+            )
+            click.echo(f"poster: {written}", err=True)
+
+
+def _ask_username(current: Settings) -> str | None:
+    """Ask the Bot API for the bot's username (getMe) when a token is set; None otherwise."""
+    if current.telegram_bot_token is None:
+        return None
+    token = current.telegram_bot_token.get_secret_value()
+    protect(token)  # httpx logs request URLs, which hold the token
+    try:
+        response = httpx.get(f"{current.telegram_api_base}/bot{token}/getMe", timeout=10)
+        result = response.json().get("result") or {}
+    except (httpx.HTTPError, ValueError) as error:
+        raise ConfigError(
+            f"could not ask Telegram for the bot's username ({type(error).__name__}): "
+            "give --bot-username or set BOT_USERNAME"
+        ) from None
+    return str(result.get("username") or "") or None

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = PUBLIC_BOT_API
+    # The bot's @username, for invite links (t.me/<username>?start=CODE); asked of the Bot API
+    # (getMe) when unset and a token is.
+    bot_username: str | None = None
     database_url: str = "sqlite:///observer-bot.sqlite"
     bot_runtime: Literal["ptb", "aiogram"] = "ptb"
     routing_rules: Path = Path("routing_rules.yaml")
