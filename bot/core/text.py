@@ -11,8 +11,11 @@ Steps, in order:
 2. Letters are lower-cased (``WiFi`` and ``wifi`` meet).
 3. Traditional -> Simplified with ``zhconv`` (``zh-cn``), only when the text holds a character
    that zhconv would change: most reports are Simplified already and skip the converter.
-4. Cantonese colloquialisms -> standard written Chinese (``冇人理`` -> ``没人管``,
-   ``嘈`` -> ``吵``, ``水浸`` -> ``水淹``), longest expression first.
+4. Cantonese, Hakka and Teochew wording -> standard written Mandarin, from the lexicon
+   ``data/dialect_lexicon.tsv`` (about 600 entries: ``冇人理`` -> ``没人管``, ``人工冇出`` ->
+   ``拖欠工资``, ``𠊎`` -> ``我``, ``火烧厝`` -> ``房子着火``), longest expression first, in one
+   pass. Characters that are also ordinary Mandarin (话, 伊, 无, 厝 ...) are mapped only inside
+   a longer expression that fixes their meaning (``大家都话``, ``伊讲``, ``无人管``, ``老厝``).
 5. Runs of whitespace collapse to one space.
 """
 
@@ -21,74 +24,28 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import zhconv  # type: ignore[import-untyped]
 
-# Cantonese (粤语) written colloquialisms -> standard written Chinese. Applied after
-# Traditional -> Simplified, so keys are in Simplified characters. Longest keys win.
-CANTONESE: dict[str, str] = {
-    "冇人理": "没人管",
-    "冇人管": "没人管",
-    "冇得": "没有",
-    "冇": "没有",
-    "唔该": "谢谢",
-    "唔得": "不行",
-    "唔": "不",
-    "嘅": "的",
-    "咗": "了",
-    "啲": "些",
-    "佢哋": "他们",
-    "佢": "他",
-    "哋": "们",
-    "乜嘢": "什么",
-    "咩": "什么",
-    "点解": "为什么",
-    "边度": "哪里",
-    "边个": "谁",
-    "喺": "在",
-    "睇": "看",
-    "嘈吵": "吵闹",
-    "嘈": "吵",
-    "水浸街": "水淹街",
-    "水浸": "水淹",
-    "揾": "找",
-    "攞": "拿",
-    "畀": "给",
-    "屋企": "家里",
-    "细路仔": "小孩",
-    "细路": "小孩",
-    "街坊": "居民",
-    "塞车": "堵车",
-    "泊车": "停车",
-    "的士": "出租车",
-    "巴士": "公交车",
-    "电单车": "摩托车",
-    "坑渠": "下水道",
-    "曱甴": "蟑螂",
-    "嘥": "浪费",
-    "差佬": "警察",
-    "而家": "现在",
-    "琴日": "昨天",
-    "听日": "明天",
-    "成日": "整天",
-    "几时": "什么时候",
-    "好似": "好像",
-    "揸车": "开车",
-    "走鬼": "流动摊贩",
-    "士多": "小卖部",
-    "雪柜": "冰箱",
-    "返工": "上班",
-    "搞掂": "搞定",
-    "落雨": "下雨",
-    "老人家": "老人",
-    "呢度": "这里",
-    "嗰度": "那里",
-    "呢个": "这个",
-    "嗰个": "那个",
-}
+LEXICON_FILE = Path(__file__).parent / "data" / "dialect_lexicon.tsv"
 
-_CANTONESE_RE = re.compile("|".join(sorted(map(re.escape, CANTONESE), key=len, reverse=True)))
-_CANTONESE_CHARS = frozenset("".join(CANTONESE))
+
+def read_lexicon(path: Path = LEXICON_FILE) -> dict[str, str]:
+    """Read a dialect lexicon (``words<TAB>mandarin<TAB>dialect`` a line, ``#`` comments)."""
+    table: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        parts = raw.split("\t")
+        if len(parts) < 2 or not parts[0].strip():
+            raise ValueError(f"{path.name} line {number}: expected words<TAB>mandarin")
+        # Keys meet text that is already NFKC, lower-case and Simplified.
+        key = to_simplified(unicodedata.normalize("NFKC", parts[0].strip()).lower())
+        table[key] = parts[1].strip()
+    return table
+
+
 _SPACES = re.compile(r"\s+")
 
 
@@ -106,11 +63,47 @@ def to_simplified(text: str) -> str:
     return str(zhconv.convert(text, "zh-cn"))
 
 
+@lru_cache(maxsize=1)
+def _lexicon() -> tuple[dict[str, str], dict[str, tuple[str, ...]], frozenset[str]]:
+    """Return the shipped lexicon and its keys by first character, longest first."""
+    table = read_lexicon()
+    by_first: dict[str, list[str]] = {}
+    for key in sorted(table, key=len, reverse=True):
+        by_first.setdefault(key[0], []).append(key)
+    return table, {c: tuple(keys) for c, keys in by_first.items()}, frozenset(by_first)
+
+
 def map_cantonese(text: str) -> str:
-    """Replace common Cantonese colloquialisms with standard written Chinese."""
-    if _CANTONESE_CHARS.isdisjoint(text):
+    """Replace Cantonese, Hakka and Teochew wording with standard written Mandarin.
+
+    At each position the longest entry wins and the text is read left to right once, as a
+    regex alternation would; the entries are looked up by the characters the text holds (a
+    set intersection and a few ``str.find`` calls, all in C), which is several times faster
+    than an alternation of 600 words.
+    """
+    table, by_first, firsts = _lexicon()
+    present = firsts.intersection(text)
+    if not present:
         return text
-    return _CANTONESE_RE.sub(lambda m: CANTONESE[m.group(0)], text)
+    found: list[tuple[int, int, str]] = []
+    find = text.find
+    for char in present:
+        for key in by_first[char]:
+            at = find(key)
+            while at >= 0:
+                found.append((at, -len(key), key))
+                at = find(key, at + 1)
+    if not found:
+        return text
+    found.sort()
+    out: list[str] = []
+    end = 0
+    for at, _, key in found:
+        if at >= end:
+            out += (text[end:at], table[key])
+            end = at + len(key)
+    out.append(text[end:])
+    return "".join(out)
 
 
 def normalise(text: str) -> str:
