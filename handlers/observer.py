@@ -19,7 +19,9 @@ from typing import Any
 from sqlmodel import select
 
 from bot.core.messages import catalogue, t
+from bot.core.regions import name_of
 from bot.core.roster import mask_phone
+from bot.core.routing import Decision
 from bot.services import people
 from bot.services import reports as flows
 from bot.services.reports import Refused
@@ -569,7 +571,7 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
         deadlines=due_line,
         text=_draft_text(draft),
         attachments=attachment_summary(_attachment_items(draft)),
-        explanation=t("observer.preview_dispatch") if dispatched else decision.explanation,
+        explanation=t("observer.preview_dispatch") if dispatched else _plain_note(ctx, decision),
     )
     rev = str(draft.data.get("rev", 0))
     did = draft.id or 0
@@ -590,6 +592,13 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
             [Button(t("observer.button_cancel"), Press(Act.CANCEL, did, rev).encode())],
         ],
     )
+
+
+def _plain_note(ctx: Ctx, decision: Decision) -> str:
+    """Return the sentence an observer reads about where the report goes (no routing internals)."""
+    code = decision.target_region or ""
+    region = (name_of(code) or name_of(code[:6]) or "") if code else ""
+    return decision.observer_note(region, ctx.department_name(decision.department))
 
 
 def _attachment_items(draft: Draft) -> list[dict[str, Any]]:

@@ -32,8 +32,9 @@ from typing import Any
 from bot.core.messages import catalogue
 from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
-from bot.core.tagging import Matcher, default_idf, tfidf_keywords
+from bot.core.tagging import Matcher, TypoMatcher, default_idf, tfidf_keywords
 from bot.core.text import has_content, normalise
+from bot.core.urgency import NOT_URGENT, Urgency, assess
 
 
 # Every user-facing Chinese string of routing, in one place (to move into the message catalogue).
@@ -129,14 +130,25 @@ class Decision:
     score: float
     runner_up: tuple[str, float] | None
     candidates: tuple[tuple[str, float], ...]
-    explanation: str
+    explanation: str  # for departments and dispatch: the rule, the words, the model's view
     dispatched: bool = False
     model_label: str | None = None
+    urgency: str | None = None  # why it is urgent, in plain Chinese (人员失联, 山体开裂)
 
     @property
     def kind_label(self) -> str:
         """Return the Chinese name of the kind (问题反映 / 意见建议 / 社情民意)."""
         return catalogue()[f"kind.{self.kind}"]
+
+    def observer_note(self, region_name: str, department_name: str) -> str:
+        """Return the plain sentence an observer reads: where it goes (and why it is urgent)."""
+        if self.dispatched:
+            note = _text("observer.dispatch").format(department=department_name)
+        else:
+            note = _text("observer.route").format(region=region_name, department=department_name)
+        if self.urgency:
+            note += _text("observer.urgent").format(reason=self.urgency)
+        return note
 
     def to_json(self) -> dict[str, Any]:
         """Return the decision as a JSON-ready dict (the `obsbot route` output)."""
@@ -150,6 +162,7 @@ class Decision:
             "rule": self.rule,
             "sla_class": self.sla_class,
             "priority": self.priority,
+            "urgency": self.urgency,
             "score": self.score,
             "runner_up": list(self.runner_up) if self.runner_up else None,
             "candidates": [[d, s] for d, s in self.candidates],
@@ -157,6 +170,25 @@ class Decision:
             "model_label": self.model_label,
             "explanation": self.explanation,
         }
+
+
+@dataclass
+class _Scores:
+    """The working state of one decision: each department's score and where it came from."""
+
+    rules: dict[str, tuple[float, str, list[str]]]  # department -> (score, rule id, words)
+    totals: dict[str, float]
+    named: dict[str, list[str]] = field(default_factory=dict)  # department -> its names found
+    model_label: str | None = None
+    model_prob: float = 0.0
+    model_department: str | None = None
+    model_words: list[str] = field(default_factory=list)
+    support: dict[str, float] = field(default_factory=dict)
+    chosen: str | None = None  # the department the observer chose in the guided form
+
+    def add(self, department: str, score: float) -> None:
+        """Add ``score`` to a department's total."""
+        self.totals[department] = self.totals.get(department, 0.0) + score
 
 
 # --------------------------------------------------------------------------- router
@@ -173,43 +205,34 @@ class Router:
         self.model_weight = ruleset.model.weight if ruleset.model is not None else 0.0
         self._full_weight_words = ruleset.model.full_weight_words if ruleset.model else 1
         self._order = {dept: i for i, dept in enumerate(ruleset.departments)}
-
-        # keyword -> [(tag id, weight)], and tag id -> its negative keywords
-        self._tag_words: dict[str, list[tuple[str, float]]] = {}
-        self._tag_negatives: dict[str, set[str]] = {}
-        for tag in ruleset.tags.values():
-            for word, weight in tag.keywords.items():
-                self._tag_words.setdefault(word, []).append((tag.id, weight))
-            self._tag_negatives[tag.id] = set(tag.negative_keywords)
+        self._index_tags(ruleset)
         self._rules = ruleset.rules
         self._cues: dict[Kind, dict[str, float]] = {
             "problem": ruleset.kind_cues.problem,
             "suggestion": ruleset.kind_cues.suggestion,
             "sentiment": ruleset.kind_cues.sentiment,
         }
-
-        # label index -> (default department, family)
-        self._families: list[tuple[str, frozenset[str]]] = []
-        if model is not None and ruleset.model is not None:
-            for label in model.labels:
-                depts = ruleset.model.labels.get(label, [])
-                self._families.append((depts[0], frozenset(depts)) if depts else ("", frozenset()))
-
+        self._incidents = frozenset(ruleset.kind_cues.incidents)
+        self._index_model(ruleset, model)
         self._idf, self._default_idf = default_idf()
-        rule_words: set[str] = set()
-        for rule in ruleset.rules:
-            rule_words.update(rule.keywords, rule.negative_keywords)
-        self._rule_vocabulary = frozenset(self._tag_words) | rule_words
-        # The scan looks for rule and cue words and the model's vocabulary only (the IDF table
-        # weighs what is found; scanning for all its words would halve the speed).
-        words = set(self._rule_vocabulary)
+        # Department names and their usual short forms, as written in reports.
+        self._names: dict[str, str] = {}
+        for dept in ruleset.departments.values():
+            if dept.id != ruleset.dispatch:
+                for word in (normalise(dept.name), *dept.aliases):
+                    self._names.setdefault(word, dept.id)
+        # The scan looks for rule, cue and name words and the model's vocabulary only (the IDF
+        # table weighs what is found; scanning for all its words would halve the speed).
+        words = set(self._rule_vocabulary) | set(self._context_words) | set(self._names)
         for negatives in self._tag_negatives.values():
             words.update(negatives)
         for cues in self._cues.values():
             words.update(cues)
+        words.update(self._incidents)
         if model is not None:
             words.update(model.weights)
         self._matcher = Matcher(words)
+        self._typos = TypoMatcher(self._rule_vocabulary, exact=words)
         self._category_names = {d.name: d.id for d in ruleset.departments.values()}
         # A tag chosen in the guided form points at the department of the first rule using it.
         self._tag_departments: dict[str, str] = {}
@@ -217,9 +240,37 @@ class Router:
             for tag_id in [*rule.tags, *rule.all_tags]:
                 self._tag_departments.setdefault(tag_id, rule.department)
 
+    def _index_tags(self, ruleset: RuleSet) -> None:
+        """Index tag keywords, context words and negatives, and the words rules look for."""
+        # keyword -> [(tag id, weight)], and tag id -> its negative keywords
+        self._tag_words: dict[str, list[tuple[str, float]]] = {}
+        self._context_words: dict[str, list[tuple[str, float]]] = {}
+        self._tag_negatives: dict[str, set[str]] = {}
+        for tag in ruleset.tags.values():
+            for word, weight in tag.keywords.items():
+                self._tag_words.setdefault(word, []).append((tag.id, weight))
+            for word, weight in tag.context_keywords.items():
+                self._context_words.setdefault(word, []).append((tag.id, weight))
+            self._tag_negatives[tag.id] = set(tag.negative_keywords)
+        rule_words: set[str] = set()
+        for rule in ruleset.rules:
+            rule_words.update(rule.keywords, rule.negative_keywords)
+        self._rule_vocabulary = frozenset(self._tag_words) | rule_words
+
+    def _index_model(self, ruleset: RuleSet, model: LinearModel | None) -> None:
+        """Index each model label's family: (default department, members, weight when alone)."""
+        self._families: list[tuple[str, frozenset[str], float]] = []
+        if model is not None and ruleset.model is not None:
+            for label in model.labels:
+                depts = ruleset.model.labels.get(label, [])
+                alone = ruleset.model.alone.get(label, 1.0)
+                family = (depts[0], frozenset(depts), alone) if depts else ("", frozenset(), 0.0)
+                self._families.append(family)
+
     # ---- pieces -----------------------------------------------------------------------------
 
-    def _kind(self, hits: dict[str, int], category: str | None) -> Kind:
+    def _kind(self, hits: dict[str, int], category: str | None, urgency: Urgency) -> Kind:
+        """Return the kind: the observer's choice, else the heaviest cues (incidents: problem)."""
         if category is not None:
             for kind, label in ((k, catalogue()[f"kind.{k}"]) for k in KINDS):
                 if category in (kind, label):
@@ -230,9 +281,14 @@ class Router:
             score = sum(w for word, w in self._cues[kind].items() if word in hits)
             if score > best_score:
                 best, best_score = kind, score
+        if best != "problem" and urgency.urgent:
+            return "problem"  # a life at risk is handled, whatever else the text says
+        if best == "sentiment" and not self._incidents.isdisjoint(hits):
+            return "problem"  # worry words around a concrete incident: still a problem
         return best
 
     def _tags(self, hits: dict[str, int]) -> dict[str, tuple[float, list[str]]]:
+        """Return the fired tags with their scores and words (context words only add)."""
         fired: dict[str, tuple[float, list[str]]] = {}
         for word in hits:
             for tag_id, weight in self._tag_words.get(word, ()):
@@ -241,34 +297,24 @@ class Router:
         for tag_id in list(fired):
             if not self._tag_negatives[tag_id].isdisjoint(hits):
                 del fired[tag_id]
+        # A place or a group of people never fires a tag; it only strengthens one that fired.
+        for word in self._context_words.keys() & hits.keys():
+            for tag_id, weight in self._context_words[word]:
+                if tag_id in fired:
+                    score, words = fired[tag_id]
+                    fired[tag_id] = (score + weight, [*words, word])
         return fired
 
-    def target_region(self, department: str, region: str | None) -> str | None:
-        """Return the most local region at or above ``region`` where ``department`` exists."""
-        dept = self.ruleset.departments.get(department)
-        if dept is None:
-            return None
-        for code, level in _chain(region):
-            if level in dept.levels:
-                return code
-        return None
-
-    # ---- the decision -----------------------------------------------------------------------
-
-    def route(self, text: str, region: str | None = None, category: str | None = None) -> Decision:
-        """Decide kind, department, region, tags, SLA class and priority of one report."""
-        rs = self.ruleset
-        norm = normalise(text)
-        hits = self._matcher.find(norm) if has_content(norm) else {}
-        kind = self._kind(hits, category)
-        if not hits and not (has_content(norm) and category in self._tag_departments):
-            reason = "explain.none" if has_content(norm) else "explain.empty"
-            return self._dispatch(kind, region, (), (), (), "normal", reason)
-
-        fired = self._tags(hits)
+    def _rule_scores(
+        self,
+        hits: dict[str, int],
+        fired: dict[str, tuple[float, list[str]]],
+        kind: Kind,
+        region: str | None,
+    ) -> dict[str, tuple[float, str, list[str]]]:
+        """Return each department's best rule: (score, rule id, words found)."""
         region_chain = [code for code, _ in _chain(region)]
-        # Best rule per department.
-        rule_score: dict[str, tuple[float, str, list[str]]] = {}
+        best_rules: dict[str, tuple[float, str, list[str]]] = {}
         for rule in self._rules:
             if rule.regions and not (region_chain and any(c in region_chain for c in rule.regions)):
                 continue
@@ -291,56 +337,117 @@ class Router:
             if score <= 0:
                 continue
             score *= rule.weight
-            best = rule_score.get(rule.department)
+            best = best_rules.get(rule.department)
             if best is None or score > best[0]:
-                rule_score[rule.department] = (score, rule.id, words)
+                best_rules[rule.department] = (score, rule.id, words)
+        return best_rules
 
-        totals: dict[str, float] = {d: s for d, (s, _, _) in rule_score.items()}
-        model_label: str | None = None
-        model_prob = 0.0
-        model_words: list[str] = []
-        support: dict[str, float] = {}
-        if self.model is not None and self.model_weight > 0:
-            probs = self.model.probabilities(hits)
-            # The model learned from long messages: on a report with few of its words it
-            # speaks with proportionally less weight.
-            known = sum(1 for w in hits if w in self.model.weights)
-            weight = self.model_weight * min(1.0, known / self._full_weight_words)
-            top = max(range(len(probs)), key=lambda i: (probs[i], -i))
-            model_label, model_prob = self.model.labels[top], probs[top]
-            model_words = self.model.evidence(hits, top, EVIDENCE_WORDS)
-            for (default, family), p in zip(self._families, probs, strict=True):
-                for dept in family:
-                    if (dept == default or dept in rule_score) and p > support.get(dept, 0.0):
-                        support[dept] = p
-            for dept, p in support.items():
-                totals[dept] = totals.get(dept, 0.0) + weight * p
+    def _add_model(self, hits: dict[str, int], scores: _Scores) -> None:
+        """Add the learned model's support to the families' departments."""
+        if self.model is None or self.model_weight <= 0:
+            return
+        probs = self.model.probabilities(hits)
+        # The model learned from long messages: on a report with few of its words it
+        # speaks with proportionally less weight.
+        known = sum(1 for w in hits if w in self.model.weights)
+        weight = self.model_weight * min(1.0, known / self._full_weight_words)
+        top = max(range(len(probs)), key=lambda i: (probs[i], -i))
+        scores.model_label, scores.model_prob = self.model.labels[top], probs[top]
+        scores.model_words = self.model.evidence(hits, top, EVIDENCE_WORDS)
+        support = scores.support
+        for index, ((default, family, alone), p) in enumerate(
+            zip(self._families, probs, strict=True)
+        ):
+            ruled = [d for d in family if d in scores.rules]
+            for dept in ruled or ([default] if default else []):
+                share = p if ruled else p * alone
+                if share > support.get(dept, 0.0):
+                    support[dept] = share
+            if index == top:
+                scores.model_department = (
+                    max(ruled, key=lambda d: scores.rules[d][0]) if ruled else default
+                )
+        for dept, p in support.items():
+            scores.add(dept, weight * p)
 
-        chosen_dept = None
-        if category is not None:
-            chosen_dept = category if category in rs.departments else None
-            chosen_dept = chosen_dept or self._category_names.get(category)
-            chosen_dept = chosen_dept or self._tag_departments.get(category)
-            if chosen_dept is not None:
-                totals[chosen_dept] = totals.get(chosen_dept, 0.0) + CATEGORY_BONUS
+    def _add_names_and_hints(self, hits: dict[str, int], urgency: Urgency, scores: _Scores) -> None:
+        """Add the departments named in the text and the urgency family's department."""
+        params = self.ruleset.urgency
+        for word in self._names.keys() & hits.keys():
+            scores.named.setdefault(self._names[word], []).append(word)
+        for dept in scores.named:
+            scores.add(dept, params.department_name)
+        hint = urgency.department
+        if hint is not None and hint in self.ruleset.departments and params.department_hint > 0:
+            scores.add(hint, params.department_hint)
 
-        ranked = sorted(totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
+    def _add_category(self, category: str | None, scores: _Scores) -> None:
+        """Add the bonus of the department (or tag) the observer chose in the guided form."""
+        if category is None:
+            return
+        chosen = category if category in self.ruleset.departments else None
+        chosen = chosen or self._category_names.get(category)
+        chosen = chosen or self._tag_departments.get(category)
+        if chosen is not None:
+            scores.chosen = chosen
+            scores.add(chosen, CATEGORY_BONUS)
+
+    def target_region(self, department: str, region: str | None) -> str | None:
+        """Return the most local region at or above ``region`` where ``department`` exists."""
+        dept = self.ruleset.departments.get(department)
+        if dept is None:
+            return None
+        for code, level in _chain(region):
+            if level in dept.levels:
+                return code
+        return None
+
+    # ---- the decision -----------------------------------------------------------------------
+
+    def scan(self, text: str) -> tuple[str, dict[str, int]]:
+        """Return the normalised text and the dictionary words found in it (typos included)."""
+        norm = normalise(text)
+        if not has_content(norm):
+            return norm, {}
+        hits = self._matcher.find(norm)
+        for word in self._typos.find(norm, hits):
+            hits[word] = hits.get(word, 0) + 1
+        return norm, hits
+
+    def route(self, text: str, region: str | None = None, category: str | None = None) -> Decision:
+        """Decide kind, department, region, tags, SLA class and priority of one report."""
+        norm, hits = self.scan(text)
+        detector = self.ruleset.urgency.detector and bool(hits or has_content(norm))
+        urgency = assess(norm) if detector else NOT_URGENT
+        kind = self._kind(hits, category, urgency)
+        if (
+            not hits
+            and not urgency.urgent
+            and not (has_content(norm) and category in self._tag_departments)
+        ):
+            reason = "explain.none" if has_content(norm) else "explain.empty"
+            return self._dispatch(kind, region, (), (), (), urgency, reason)
+
+        fired = self._tags(hits)
+        rules = self._rule_scores(hits, fired, kind, region)
+        scores = _Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
+        self._add_model(hits, scores)
+        self._add_names_and_hints(hits, urgency, scores)
+        self._add_category(category, scores)
+        ranked = sorted(scores.totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
         ranked = [(d, round(s, 3)) for d, s in ranked if s > 0]
-        candidates = tuple(ranked[:MAX_CANDIDATES])
-        tag_ids = tuple(t for t in rs.tags if t in fired or t == category)
+        tag_ids = self._tag_ids(fired, category, urgency)
         keywords = tuple(
             (k.word, k.weight)
             for k in tfidf_keywords(
                 hits, self._idf, default_idf=self._default_idf, extra=self._rule_vocabulary
             )
         )
-        urgent_tags = [t for t in tag_ids if rs.tags[t].priority == "urgent"]
-        priority = "urgent" if urgent_tags else "normal"
-
-        sep = _text("separator")
+        candidates = tuple(ranked[:MAX_CANDIDATES])
+        rs = self.ruleset
         if not ranked or ranked[0][1] < rs.routing.min_score:
             return self._dispatch(
-                kind, region, tag_ids, keywords, candidates, priority, "explain.none"
+                kind, region, tag_ids, keywords, candidates, urgency, "explain.none"
             )
         best_dept, best_score = ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else None
@@ -351,46 +458,13 @@ class Router:
                 tag_ids,
                 keywords,
                 candidates,
-                priority,
+                urgency,
                 "explain.close",
                 first=rs.department_name(best_dept),
                 second=rs.department_name(runner_up[0]),
             )
-
-        rule_entry = rule_score.get(best_dept)
-        rule_id = rule_entry[1] if rule_entry else None
-        chosen_rule = next((r for r in self._rules if r.id == rule_id), None)
-        sla = chosen_rule.sla if chosen_rule is not None else "normal"
-        if chosen_rule is not None and chosen_rule.priority == "urgent":
-            priority = "urgent"
-        if priority == "urgent":
-            sla = next((rs.tags[t].sla for t in urgent_tags if rs.tags[t].sla), None) or (
-                "urgent" if "urgent" in rs.sla_classes else sla
-            )
-
-        name = rs.department_name(best_dept)
-        prob = f"{model_prob:.0%}"
-        if rule_entry is not None:
-            matched = sep.join(dict.fromkeys(rule_entry[2]))
-            if support.get(best_dept, 0.0) > 0:
-                text_ = _text("explain.rule_and_model").format(
-                    words=matched, label=model_label, prob=prob, department=name
-                )
-            else:
-                text_ = _text("explain.rule").format(words=matched, department=name)
-        elif support.get(best_dept, 0.0) > 0:
-            text_ = _text("explain.model").format(
-                label=model_label, prob=prob, words=sep.join(model_words) or "-", department=name
-            )
-        else:  # only the observer's choice put it there
-            text_ = _text("explain.category_only").format(category=name, department=name)
-        clauses = [text_]
-        if best_dept == chosen_dept and (rule_entry is not None or support.get(best_dept, 0.0)):
-            clauses.append(_text("explain.category").format(category=name))
-        if urgent_tags:
-            clauses.append(
-                _text("explain.urgent").format(tags=sep.join(rs.tags[t].name for t in urgent_tags))
-            )
+        rule_id = scores.rules[best_dept][1] if best_dept in scores.rules else None
+        priority, sla, urgent_reason = self._priority(rule_id, tag_ids, urgency)
         return Decision(
             kind=kind,
             department=best_dept,
@@ -403,9 +477,82 @@ class Router:
             score=best_score,
             runner_up=runner_up,
             candidates=candidates,
-            explanation=_text("clause").join(clauses),
-            model_label=model_label,
+            explanation=self._explain(best_dept, scores, urgent_reason, urgency),
+            model_label=scores.model_label,
+            urgency=urgent_reason,
         )
+
+    def _tag_ids(
+        self, fired: dict[str, Any], category: str | None, urgency: Urgency
+    ) -> tuple[str, ...]:
+        """Return the report's tags in rules-file order; the urgency tag only when urgent."""
+        own = self.ruleset.urgency.tag
+        return tuple(
+            t
+            for t in self.ruleset.tags
+            if (t in fired or t == category) and t != own or (t == own and urgency.urgent)
+        )
+
+    def _priority(
+        self, rule_id: str | None, tag_ids: tuple[str, ...], urgency: Urgency
+    ) -> tuple[str, str, str | None]:
+        """Return (priority, SLA class, urgency reason) from the detector, tags and rule."""
+        rs = self.ruleset
+        rule = next((r for r in self._rules if r.id == rule_id), None)
+        sla = rule.sla if rule is not None else "normal"
+        urgent_tags = [t for t in tag_ids if rs.tags[t].priority == "urgent"]
+        if urgency.urgent:
+            reason = _reason(urgency)
+            wanted = rs.urgency.sla
+        elif urgent_tags:
+            reason = _text("separator").join(rs.tags[t].name for t in urgent_tags)
+            wanted = next((s for t in urgent_tags if (s := rs.tags[t].sla)), "urgent")
+        elif rule is not None and rule.priority == "urgent":
+            reason = rule.description or rule.id
+            wanted = "urgent"
+        else:
+            return "normal", sla, None
+        return "urgent", wanted if wanted in rs.sla_classes else sla, reason
+
+    def _explain(
+        self, dept: str, scores: _Scores, urgent_reason: str | None, urgency: Urgency
+    ) -> str:
+        """Return the department-facing basis: rule and words, named departments, the model."""
+        rs = self.ruleset
+        sep = _text("separator")
+        name = rs.department_name(dept)
+        support = scores.support.get(dept, 0.0) > 0
+        model = rs.department_name(scores.model_department or "")
+        prob = f"{scores.model_prob:.0%}"
+        clauses: list[str] = []
+        if dept in scores.rules:
+            _, rule_id, words = scores.rules[dept]
+            clauses.append(
+                _text("explain.rule").format(
+                    words=sep.join(dict.fromkeys(words)), rule=_rule_name(rs, rule_id)
+                )
+            )
+        if dept in scores.named:
+            clauses.append(_text("explain.named").format(names=sep.join(scores.named[dept])))
+        if support and scores.model_label is not None:
+            key = "explain.model_agrees" if clauses else "explain.model"
+            clauses.append(
+                _text(key).format(model=model, prob=prob, words=sep.join(scores.model_words) or "-")
+            )
+        if not clauses and dept == urgency.department:
+            clauses.append(_text("explain.hint").format(reason=urgent_reason))
+        if not clauses:  # only the observer's choice put it there
+            text_ = _text("explain.category_only").format(category=name)
+        else:
+            if dept == scores.chosen:
+                clauses.append(_text("explain.category").format(category=name))
+            text_ = _text("clause").join(clauses) + _text("explain.to").format(department=name)
+        if urgent_reason is not None:
+            quoted = f"“{urgency.words}”" if urgency.urgent else ""
+            text_ += _text("clause") + _text("explain.urgent").format(
+                reason=urgent_reason, words=quoted
+            )
+        return text_
 
     def _dispatch(
         self,
@@ -414,12 +561,21 @@ class Router:
         tags: tuple[str, ...],
         keywords: tuple[tuple[str, float], ...],
         candidates: tuple[tuple[str, float], ...],
-        priority: str,
+        urgency: Urgency,
         reason: str,
         **names: str,
     ) -> Decision:
+        """Return a decision that sends the report to the dispatch department, and why."""
         rs = self.ruleset
-        sla = "urgent" if priority == "urgent" and "urgent" in rs.sla_classes else "normal"
+        urgent = urgency.urgent or any(rs.tags[t].priority == "urgent" for t in tags)
+        wanted = rs.urgency.sla if urgency.urgent else "urgent"
+        sla = wanted if urgent and wanted in rs.sla_classes else "normal"
+        reason_text = _reason(urgency) if urgency.urgent else None
+        explanation = _text(reason).format(department=rs.department_name(rs.dispatch), **names)
+        if reason_text is not None:
+            explanation += _text("clause") + _text("explain.urgent").format(
+                reason=reason_text, words=f"“{urgency.words}”"
+            )
         return Decision(
             kind=kind,
             department=rs.dispatch,
@@ -428,10 +584,29 @@ class Router:
             keywords=keywords,
             rule=None,
             sla_class=sla,
-            priority=priority,
+            priority="urgent" if urgent else "normal",
             score=candidates[0][1] if candidates else 0.0,
             runner_up=candidates[0] if candidates else None,
             candidates=candidates,
-            explanation=_text(reason).format(department=rs.department_name(rs.dispatch), **names),
+            explanation=explanation,
             dispatched=True,
+            urgency=reason_text,
         )
+
+
+def _reason(urgency: Urgency) -> str:
+    """Return the plain Chinese reason of an urgent detection (人员失联)."""
+    return catalogue()[f"urgency.{urgency.reason}"]
+
+
+def _rule_name(ruleset: RuleSet, rule_id: str) -> str:
+    """Return how a rule is named to departments: the names of its tags, else its id."""
+    rule = next((r for r in ruleset.rules if r.id == rule_id), None)
+    if rule is None:
+        return rule_id
+    names = [
+        ruleset.tags[t].name
+        for t in dict.fromkeys([*rule.all_tags, *rule.tags])
+        if t in ruleset.tags
+    ]
+    return _text("separator").join(names) or rule_id

@@ -148,6 +148,7 @@ class Department(_Model):
     id: Ident
     name: str = Field(min_length=1)
     levels: list[Level] = Field(min_length=1)
+    aliases: Words = []  # how reports name it (住建, 城管, 派出所): strong cues, like its name
 
 
 class Tag(_Model):
@@ -156,6 +157,7 @@ class Tag(_Model):
     id: Ident
     name: str = Field(min_length=1)
     keywords: Keywords
+    context_keywords: Keywords = {}  # places and people: count only when a keyword fired
     negative_keywords: Words = []
     priority: Priority | None = None
     sla: Ident | None = None
@@ -185,6 +187,9 @@ class LearnedModel(_Model):
     weight: float = Field(default=1.0, ge=0)
     full_weight_words: int = Field(default=1, ge=1)
     labels: dict[str, list[Ident]]
+    # Per label: how much of its support its first department gets when no rule chose any
+    # department of its family (the model deciding alone); 1 by default.
+    alone: dict[str, float] = {}
 
 
 class RoutingParams(_Model):
@@ -194,12 +199,23 @@ class RoutingParams(_Model):
     margin: float = Field(default=0.0, ge=0)
 
 
+class UrgencyParams(_Model):
+    """The life-safety detector (bot/core/urgency.py): on or off, its tag, SLA class and hint."""
+
+    detector: bool = True
+    tag: Ident | None = None  # shown on urgent reports (and only on them)
+    sla: Ident = "urgent"
+    department_hint: float = Field(default=2.0, ge=0)  # score for the family's department
+    department_name: float = Field(default=3.0, ge=0)  # score of a department named in the text
+
+
 class KindCues(_Model):
     """Weighted cue words of each kind of report; the heaviest kind wins, ties go to problem."""
 
     problem: Keywords = {}
     suggestion: Keywords = {}
     sentiment: Keywords = {}
+    incidents: Words = []  # a concrete incident: the report stays a problem whatever worry words
 
 
 class RulesFile(_Model):
@@ -215,6 +231,7 @@ class RulesFile(_Model):
     escalation: Escalation = Escalation()
     routing: RoutingParams = RoutingParams()
     kinds: KindCues = KindCues()
+    urgency: UrgencyParams = UrgencyParams()
     model: LearnedModel | None = None
     departments: list[Department] = Field(min_length=1)
     tags: list[Tag] = []
@@ -253,6 +270,7 @@ class RuleSet:
     escalation: Escalation
     routing: RoutingParams
     kind_cues: KindCues
+    urgency: UrgencyParams
     model: LearnedModel | None
     model_path: Path | None
     tags: dict[str, Tag]
@@ -411,6 +429,10 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
         if clash:
             add(("tags", i), f"words both keyword and negative keyword: {'、'.join(sorted(clash))}")
     tags = {t.id: t for t in f.tags}
+    if f.urgency.tag is not None and f.urgency.tag not in tags:
+        add(("urgency", "tag"), f"unknown tag {f.urgency.tag!r}")
+    if ("urgency", "sla") in lines and f.urgency.sla not in f.sla_classes:
+        add(("urgency", "sla"), f"unknown SLA class {f.urgency.sla!r}")
 
     rule_ids: dict[str, int] = {}
     signatures: dict[tuple[Any, ...], int] = {}
@@ -517,6 +539,7 @@ def load_rules(path: str | Path) -> RuleSet:
         escalation=parsed.escalation,
         routing=parsed.routing,
         kind_cues=parsed.kinds,
+        urgency=parsed.urgency,
         model=parsed.model,
         model_path=_model_path(parsed, source),
         tags={t.id: t for t in parsed.tags},

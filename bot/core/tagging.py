@@ -23,6 +23,7 @@ import heapq
 import logging
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -197,3 +198,104 @@ def tfidf_keywords(
         return []
     best = chosen[0][0]
     return [Keyword(word, round(score / best, 3)) for score, word in chosen]
+
+
+# --------------------------------------------------------------------------- typos by sound
+
+# Southern speakers type by sound and merge some sounds: zh/z, ch/c, sh/s, n/l, -ng/-n.
+_MERGES = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+_FINAL_MERGES = (("ang", "an"), ("eng", "en"), ("ing", "in"), ("ong", "on"))
+_SOUND_BASE = 0xF0000  # syllables are written as characters of a private-use plane
+# Grammar characters are never the typo in a keyword (默的 is not 摩的, 是否 is not 市府).
+_FUNCTION_CHARS = frozenset(
+    "的地得了着过是在有和与就都也还又很么吗呢吧啊呀这那个们我你他她它不没于为之所以而及其被把从向对给由"
+)
+
+
+def _syllable(reading: str) -> str:
+    """Return a toneless, accent-merged syllable (``zhāng`` -> ``zan``)."""
+    decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
+    plain = "".join(c for c in decomposed if c.isascii())
+    for long, short in _MERGES:
+        if plain.startswith(long):
+            plain = short + plain[len(long) :]
+    if plain.startswith("n"):
+        plain = "l" + plain[1:]
+    for long, short in _FINAL_MERGES:
+        if plain.endswith(long):
+            plain = plain[: -len(long)] + short
+    return plain
+
+
+@lru_cache(maxsize=1)
+def sound_table() -> dict[int, str]:
+    """Return a ``str.translate`` table: each Chinese character -> a character for its sound."""
+    from pypinyin.pinyin_dict import pinyin_dict  # type: ignore[import-untyped]
+
+    ids: dict[str, str] = {}
+    table: dict[int, str] = {}
+    for code, readings in pinyin_dict.items():
+        syllable = _syllable(readings.split(",", 1)[0])
+        table[code] = ids.setdefault(syllable, chr(_SOUND_BASE + len(ids)))
+    return table
+
+
+def sounds_like(text: str) -> str:
+    """Return ``text`` with each Chinese character replaced by its sound (others unchanged)."""
+    return text.translate(sound_table())
+
+
+class TypoMatcher:
+    """Finds keywords written with a homophone in place of one character (拉圾, 底保).
+
+    Every keyword of two to six Chinese characters is indexed by its sound; the text is turned
+    into sounds with one ``str.translate`` and scanned with a :class:`Matcher`. A stretch that
+    sounds like a keyword counts as that keyword when it differs from it in one character (two
+    for keywords of six), shares the rest, holds no grammar character, is not itself a known
+    word (``公式`` is not a typo of ``公示``) and does not join the ends of two known words
+    (``从事公务`` holds 事公, which sounds like 施工): the known words are those the router scans
+    for and the IDF table's.
+    """
+
+    __slots__ = ("_by_sound", "_known", "_matcher", "_table")
+
+    def __init__(self, words: Iterable[str], *, exact: Iterable[str] = ()) -> None:
+        self._table = sound_table()
+        by_sound: dict[str, list[str]] = {}
+        for word in words:
+            if 2 <= len(word) <= 6 and all(ord(c) in self._table for c in word):
+                by_sound.setdefault(word.translate(self._table), []).append(word)
+        self._by_sound = by_sound
+        self._matcher = Matcher(by_sound)
+        self._known = frozenset(exact) | default_idf()[0].keys()
+
+    def find(self, text: str, hits: Mapping[str, int]) -> list[str]:
+        """Return the keywords that ``text`` holds only as a homophone typo (not in ``hits``)."""
+        sound = text.translate(self._table)
+        out: list[str] = []
+        for key in self._matcher.find(sound):
+            for word in self._by_sound[key]:
+                if word not in hits and self._typo_at(text, sound, key, word):
+                    out.append(word)
+        return out
+
+    def _typo_at(self, text: str, sound: str, key: str, word: str) -> bool:
+        """Return True when some stretch of ``text`` sounding like ``word`` is a typo of it."""
+        at = sound.find(key)
+        while at >= 0:
+            window = text[at : at + len(word)]
+            differ = sum(1 for a, b in zip(window, word, strict=True) if a != b)
+            if (
+                0 < differ <= max(1, len(word) // 3)
+                and window not in self._known
+                and _FUNCTION_CHARS.isdisjoint(window)
+                and not self._straddles(text, at, at + len(word))
+            ):
+                return True
+            at = sound.find(key, at + 1)
+        return False
+
+    def _straddles(self, text: str, start: int, end: int) -> bool:
+        """Return True when ``text[start:end]`` joins the ends of real words (从事|公务 in 事公)."""
+        known = self._known
+        return text[max(0, start - 1) : start + 1] in known or text[end - 1 : end + 1] in known

@@ -251,14 +251,15 @@ def test_model_alone_routes_what_no_rule_covers_and_says_why(tmp_path: Path) -> 
     assert d.department == "environment"
     assert d.rule is None
     assert d.model_label == "环境保护"
-    assert d.explanation == "模型判断：环境保护（98%），依据：死鱼、鱼塘 → 生态环境局"
+    # the model's view is named by department, never by its own label (环境保护)
+    assert d.explanation == "模型倾向：生态环境局（98%），依据：死鱼、鱼塘 → 生态环境局"
 
 
 def test_model_support_goes_to_a_family_member_a_rule_chose(tmp_path: Path) -> None:
     # water is in the 环境保护 family and a rule chose it: it gets the model's support too
     d = with_model(tmp_path, weight=2.0, full_weight_words=1).route("河涌里好多死鱼")
     assert d.department == "water"
-    assert d.explanation.startswith("命中关键词：河涌；模型判断：环境保护")
+    assert d.explanation.startswith("命中关键词：河涌（河涌）；模型倾向：水务局（95%）")
     assert d.score == pytest.approx(2.0 + 2.0 * 0.9526, abs=1e-3)
 
 

@@ -285,7 +285,9 @@ def test_the_observer_can_choose_the_category_in_the_preview(world: World) -> No
     assert "社会工作部" in preview.text  # nothing to go on: dispatch
     menu = world.press(OBSERVER, preview, preview.button("改类别"))[0]
     updated = world.press(OBSERVER, menu, menu.button("供水"))[0]
-    assert "水务局" in updated.text and "观察员选择" in updated.text
+    # the observer reads a plain sentence, never the routing basis (观察员选择, 命中关键词 ...)
+    assert "将转交越秀区水务局办理。" in updated.text
+    assert "观察员选择" not in updated.text and "命中" not in updated.text
     world.press(OBSERVER, updated, updated.button("提交"))
     (report,) = _reports(world)
     assert report.department == "water" and report.category == "water_supply"
