@@ -34,7 +34,7 @@ from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
 from bot.core.tagging import Matcher, TypoMatcher, default_idf, tfidf_keywords
 from bot.core.text import has_content, normalise
-from bot.core.urgency import NOT_URGENT, Urgency, assess
+from bot.core.urgency import NOT_URGENT, Urgency, anchor_words, assess
 
 
 # Every user-facing Chinese string of routing, in one place (to move into the message catalogue).
@@ -46,6 +46,7 @@ def _text(key: str) -> str:
 CATEGORY_BONUS = 2.0  # added to a department the observer chose in the guided form
 MAX_CANDIDATES = 5
 EVIDENCE_WORDS = 4
+TYPOS_BELOW = 3.0  # homophone typos are looked for when no rule scores this much as written
 
 
 # --------------------------------------------------------------------------- learned model
@@ -182,7 +183,7 @@ class _Scores:
     model_label: str | None = None
     model_prob: float = 0.0
     model_department: str | None = None
-    model_words: list[str] = field(default_factory=list)
+    model_top: int = -1  # index of the model's most probable label
     support: dict[str, float] = field(default_factory=dict)
     chosen: str | None = None  # the department the observer chose in the guided form
 
@@ -213,6 +214,11 @@ class Router:
             "sentiment": ruleset.kind_cues.sentiment,
         }
         self._incidents = frozenset(ruleset.kind_cues.incidents)
+        # cue word -> [(kind, weight)]: a report's words are looked up, not every cue
+        self._cue_index: dict[str, list[tuple[Kind, float]]] = {}
+        for kind, cues in self._cues.items():
+            for word, weight in cues.items():
+                self._cue_index.setdefault(word, []).append((kind, weight))
         self._index_model(ruleset, model)
         self._idf, self._default_idf = default_idf()
         # Department names and their usual short forms, as written in reports.
@@ -229,10 +235,13 @@ class Router:
         for cues in self._cues.values():
             words.update(cues)
         words.update(self._incidents)
+        self._anchors = anchor_words()
+        words.update(self._anchors)
         if model is not None:
             words.update(model.weights)
         self._matcher = Matcher(words)
-        self._typos = TypoMatcher(self._rule_vocabulary, exact=words)
+        self._scanned = frozenset(words)
+        self._typo_matcher: TypoMatcher | None = None  # built on first use (pinyin tables)
         self._category_names = {d.name: d.id for d in ruleset.departments.values()}
         # A tag chosen in the guided form points at the department of the first rule using it.
         self._tag_departments: dict[str, str] = {}
@@ -275,12 +284,16 @@ class Router:
             for kind, label in ((k, catalogue()[f"kind.{k}"]) for k in KINDS):
                 if category in (kind, label):
                     return kind
+        totals: dict[Kind, float] = dict.fromkeys(KINDS, 0.0)
+        index = self._cue_index
+        for word in hits:
+            for kind, weight in index.get(word, ()):
+                totals[kind] += weight
         best: Kind = "problem"
         best_score = 0.0
         for kind in KINDS:
-            score = sum(w for word, w in self._cues[kind].items() if word in hits)
-            if score > best_score:
-                best, best_score = kind, score
+            if totals[kind] > best_score:
+                best, best_score = kind, totals[kind]
         if best != "problem" and urgency.urgent:
             return "problem"  # a life at risk is handled, whatever else the text says
         if best == "sentiment" and not self._incidents.isdisjoint(hits):
@@ -298,8 +311,9 @@ class Router:
             if not self._tag_negatives[tag_id].isdisjoint(hits):
                 del fired[tag_id]
         # A place or a group of people never fires a tag; it only strengthens one that fired.
-        for word in self._context_words.keys() & hits.keys():
-            for tag_id, weight in self._context_words[word]:
+        context = self._context_words
+        for word in hits:
+            for tag_id, weight in context.get(word, ()):
                 if tag_id in fired:
                     score, words = fired[tag_id]
                     fired[tag_id] = (score + weight, [*words, word])
@@ -353,7 +367,7 @@ class Router:
         weight = self.model_weight * min(1.0, known / self._full_weight_words)
         top = max(range(len(probs)), key=lambda i: (probs[i], -i))
         scores.model_label, scores.model_prob = self.model.labels[top], probs[top]
-        scores.model_words = self.model.evidence(hits, top, EVIDENCE_WORDS)
+        scores.model_top = top
         support = scores.support
         for index, ((default, family, alone), p) in enumerate(
             zip(self._families, probs, strict=True)
@@ -373,8 +387,10 @@ class Router:
     def _add_names_and_hints(self, hits: dict[str, int], urgency: Urgency, scores: _Scores) -> None:
         """Add the departments named in the text and the urgency family's department."""
         params = self.ruleset.urgency
-        for word in self._names.keys() & hits.keys():
-            scores.named.setdefault(self._names[word], []).append(word)
+        names = self._names
+        for word in hits:
+            if word in names:
+                scores.named.setdefault(names[word], []).append(word)
         for dept in scores.named:
             scores.add(dept, params.department_name)
         hint = urgency.department
@@ -405,31 +421,42 @@ class Router:
     # ---- the decision -----------------------------------------------------------------------
 
     def scan(self, text: str) -> tuple[str, dict[str, int]]:
-        """Return the normalised text and the dictionary words found in it (typos included)."""
+        """Return the normalised text and the dictionary words found in it."""
         norm = normalise(text)
-        if not has_content(norm):
-            return norm, {}
-        hits = self._matcher.find(norm)
-        for word in self._typos.find(norm, hits):
-            hits[word] = hits.get(word, 0) + 1
-        return norm, hits
+        return norm, (self._matcher.find(norm) if has_content(norm) else {})
+
+    @property
+    def _typos(self) -> TypoMatcher:
+        """Return the homophone matcher, built when a report first needs it."""
+        if self._typo_matcher is None:
+            self._typo_matcher = TypoMatcher(self._rule_vocabulary, exact=self._scanned)
+        return self._typo_matcher
+
+    def _with_typos(self, norm: str, hits: dict[str, int]) -> dict[str, int]:
+        """Return ``hits`` plus the keywords written with a homophone typo (拉圾 -> 垃圾)."""
+        typos = self._typos.find(norm, hits)
+        return {**hits, **dict.fromkeys(typos, 1)} if typos else hits
 
     def route(self, text: str, region: str | None = None, category: str | None = None) -> Decision:
         """Decide kind, department, region, tags, SLA class and priority of one report."""
         norm, hits = self.scan(text)
-        detector = self.ruleset.urgency.detector and bool(hits or has_content(norm))
-        urgency = assess(norm) if detector else NOT_URGENT
+        content = has_content(norm)
+        urgency = NOT_URGENT
+        if self.ruleset.urgency.detector and not self._anchors.isdisjoint(hits):
+            urgency = assess(norm, hits)
         kind = self._kind(hits, category, urgency)
-        if (
-            not hits
-            and not urgency.urgent
-            and not (has_content(norm) and category in self._tag_departments)
-        ):
-            reason = "explain.none" if has_content(norm) else "explain.empty"
-            return self._dispatch(kind, region, (), (), (), urgency, reason)
-
         fired = self._tags(hits)
         rules = self._rule_scores(hits, fired, kind, region)
+        # Typos are looked for only when the words as written decide nothing clearly.
+        if content and max((s for s, _, _ in rules.values()), default=0.0) < TYPOS_BELOW:
+            with_typos = self._with_typos(norm, hits)
+            if with_typos is not hits:
+                hits = with_typos
+                fired = self._tags(hits)
+                rules = self._rule_scores(hits, fired, kind, region)
+        if not hits and not urgency.urgent and not (content and category in self._tag_departments):
+            reason = "explain.none" if content else "explain.empty"
+            return self._dispatch(kind, region, (), (), (), urgency, reason)
         scores = _Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
         self._add_model(hits, scores)
         self._add_names_and_hints(hits, urgency, scores)
@@ -477,7 +504,7 @@ class Router:
             score=best_score,
             runner_up=runner_up,
             candidates=candidates,
-            explanation=self._explain(best_dept, scores, urgent_reason, urgency),
+            explanation=self._explain(best_dept, scores, urgent_reason, urgency, hits),
             model_label=scores.model_label,
             urgency=urgent_reason,
         )
@@ -515,7 +542,12 @@ class Router:
         return "urgent", wanted if wanted in rs.sla_classes else sla, reason
 
     def _explain(
-        self, dept: str, scores: _Scores, urgent_reason: str | None, urgency: Urgency
+        self,
+        dept: str,
+        scores: _Scores,
+        urgent_reason: str | None,
+        urgency: Urgency,
+        hits: dict[str, int],
     ) -> str:
         """Return the department-facing basis: rule and words, named departments, the model."""
         rs = self.ruleset
@@ -534,10 +566,14 @@ class Router:
             )
         if dept in scores.named:
             clauses.append(_text("explain.named").format(names=sep.join(scores.named[dept])))
-        if support and scores.model_label is not None:
-            key = "explain.model_agrees" if clauses else "explain.model"
+        if support and scores.model_label is not None and clauses:
+            clauses.append(_text("explain.model_agrees").format(model=model, prob=prob))
+        elif support and scores.model_label is not None and self.model is not None:
+            evidence = self.model.evidence(hits, scores.model_top, EVIDENCE_WORDS)
             clauses.append(
-                _text(key).format(model=model, prob=prob, words=sep.join(scores.model_words) or "-")
+                _text("explain.model").format(
+                    model=model, prob=prob, words=sep.join(evidence) or "-"
+                )
             )
         if not clauses and dept == urgency.department:
             clauses.append(_text("explain.hint").format(reason=urgent_reason))

@@ -24,12 +24,14 @@ A signal does not count when, in its own clause,
 Every signal has a short reason code; the message catalogue names it for people (section
 ``urgency``: ``missing`` -> 人员失联, ``slope_crack`` -> 山体开裂). Each family also names the
 department that usually answers it, which the router uses as a hint. Everything here is a pure
-function of the text; the patterns are compiled once into one regular expression.
+function of the text; each signal is a regular expression compiled once, tried only when the
+text holds one of its anchor words (``ANCHORS``), which the router finds in its dictionary pass.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,29 +50,38 @@ _LINE = r"(?:高压线|电线|电缆|线路|变压器|电箱|电表箱|电线杆
 _ANIMALS = r"(?:猪|鸡|鸭|鹅|牛|羊)"
 _ILLNESS = r"(?:发烧|发热|腹泻|呕吐|上吐下泻|中毒|感染|确诊)"
 
-# (reason code, family, department hint, pattern)
-SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
+# (reason code, family, department hint, pattern, context). A signal with a context counts
+# only when the context is found within CONTEXT_BEFORE characters before it (or CONTEXT_AFTER
+# after): patterns start with their rarer words, which keeps the one regex fast.
+SIGNALS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
     (
         "missing",
         "people",
         "public_security",
-        rf"{_PEOPLE}{_GAP % 12}(?:找不到|不见了|联系不上|联系不到|失去联系|没有?回家|没有?回来"
-        r"|走丢)"
-        r"|走失|(?<!老板)(?<!法人)(?<!老赖)(?<!玩)(?:失踪|失联)|人不见了",
+        r"走失|(?<!老板)(?<!法人)(?<!老赖)(?<!玩)(?:失踪|失联)|人不见了",
+        None,
+    ),
+    (
+        "missing",
+        "people",
+        "public_security",
+        r"找不到|不见了|联系不上|联系不到|失去联系|没有?回家|没有?回来|走丢",
+        _PEOPLE,
     ),
     (
         "unseen",
         "people",
         "public_security",
-        rf"{_NUMBER_OF_DAYS}(?:都|也|了)?(?:没有?|不)(?:见|看到|看见|见到|出门|露面|开门|出来)"
-        rf"|(?:没有?|不)(?:见|看到|看见|见到)(?:过|人|他|她)?{_NUMBER_OF_DAYS}",
+        r"(?:没有?|不)(?:见|看到|看见|见到|出门|露面|开门|出来)",
+        _NUMBER_OF_DAYS,
     ),
-    ("trapped", "people", "emergency", r"被困|困在|困住|被埋|埋在下面|压在下面|被压住"),
+    ("trapped", "people", "emergency", r"被困|困在|困住|被埋|埋在下面|压在下面|被压住", None),
     (
         "drowning",
         "people",
         "emergency",
         r"溺水|落水|淹死|被水冲走|冲走了|掉(?:进|到|入)了?(?:河|水|塘|海|江|井|湖|鱼塘|水库|涌)",
+        None,
     ),
     (
         "injured",
@@ -78,6 +89,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         None,
         r"流血不止|大出血|昏迷|不省人事|晕倒|倒地不起|倒在地上|重伤|伤得很重|没有?呼吸|没气了"
         r"|抽搐|口吐白沫|摔倒" + _GAP % 6 + r"(?:起不来|不能动|动不了)",
+        None,
     ),
     (
         "ambulance",
@@ -85,12 +97,14 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "health",
         r"救护车" + _GAP % 10 + r"(?:没来|还没到|没到|未到|没有来|迟迟|叫不到|打不通)"
         r"|(?:120|急救电话)" + _GAP % 6 + r"(?:打不通|没来|没人接)",
+        None,
     ),
     (
         "fire",
         "fire",
         "emergency",
         r"着火|起火|失火|火灾|烧起来|冒烟|浓烟|火光|明火|山火|火势|大火",
+        None,
     ),
     (
         "gas",
@@ -98,6 +112,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "emergency",
         r"燃气泄漏|煤气泄漏|漏气|煤气味|燃气味|天然气味|液化气味"
         r"|闻到" + _GAP % 4 + r"(?:煤气|燃气|天然气)",
+        None,
     ),
     (
         "power",
@@ -105,6 +120,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "emergency",
         rf"{_LINE}{_GAP % 8}(?:火花|打火|冒火|冒烟|着火|断了|断落|掉落|掉下|掉在|垂下|垂到|拖地"
         r"|落地|漏电|烧了|爆了|倒了|裸露)|触电|漏电|电死|火花四溅",
+        None,
     ),
     (
         "collapse",
@@ -112,18 +128,21 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "housing",
         r"(?:随时|马上|快要|眼看|就要)(?:会|要|可能)?(?:倒塌|倒|塌|垮|坍塌|塌下来|掉下来)|摇摇欲坠"
         rf"|{_STRUCTURE}{_GAP % 6}(?:倒塌|坍塌|塌了|塌下来|垮了|倾斜|下沉)|倒塌|坍塌|垮塌|塌陷",
+        None,
     ),
     (
         "slope_crack",
         "slope",
         "natural_resources",
-        r"(?:山体|山坡|后山|边坡|斜坡|山上|山)" + _GAP % 4 + r"(?:开裂|裂缝|裂开|松动|裂了)",
+        r"开裂|裂缝|裂开|松动|裂了",
+        r"山体|山坡|后山|边坡|斜坡|山上|山脚|山边|山头",
     ),
     (
         "landslide",
         "slope",
         "natural_resources",
         r"山体滑坡|滑坡|泥石流|塌方|落石|崩塌|山泥",
+        None,
     ),
     (
         "dyke",
@@ -131,6 +150,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "water",
         r"决堤|溃堤|决口|溃坝|管涌"
         r"|(?:河堤|堤坝|堤围|水坝|大坝|水库|堤)" + _GAP % 6 + r"(?:崩|垮|缺口|漫|塌|漏水|渗水)",
+        None,
     ),
     (
         "flood",
@@ -138,13 +158,21 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "water",
         r"洪水|山洪|被水围困|水位暴涨|水淹(?:进|到)(?:屋|家|房|一楼|腰|膝|胸)"
         r"|水(?:已经)?(?:漫|淹|浸)(?:进|到)(?:屋|家|房|腰|胸|一楼|床)",
+        None,
     ),
     (
         "epidemic",
         "epidemic",
         "health",
-        rf"集体{_ILLNESS}|(?:多|几|好几|十几|一群|一家)(?:个|名)?(?:人|学生|孩子|村民|工人)"
-        rf"{_GAP % 6}{_ILLNESS}|食物中毒|农药中毒|中毒|霍乱|疫情(?:暴发|爆发|扩散)|狂犬",
+        r"食物中毒|农药中毒|中毒|霍乱|疫情(?:暴发|爆发|扩散)|狂犬",
+        None,
+    ),
+    (
+        "epidemic",
+        "epidemic",
+        "health",
+        _ILLNESS,
+        r"集体|(?:多|几|好几|十几|一群|一家)(?:个|名)?(?:人|学生|孩子|村民|工人)",
     ),
     (
         "animal_disease",
@@ -153,6 +181,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         r"禽流感|鸡瘟|非洲猪瘟|猪瘟|口蹄疫|病死猪(?!肉)|病死鸡"
         rf"|死了(?:很多|好多|一大批|一批|几十|上百|\d+)(?:头|只)?{_ANIMALS}"
         rf"|{_ANIMALS}{_GAP % 4}(?:大量|成批)死",
+        None,
     ),
     (
         "violence",
@@ -160,9 +189,67 @@ SIGNALS: tuple[tuple[str, str, str | None, str], ...] = (
         "public_security",
         r"持刀|拿刀|砍人|捅人|行凶|打架|斗殴|打人|杀人|要杀|扬言要|威胁要|恐吓|绑架|劫持|家暴"
         r"|殴打|围殴|群殴|械斗",
+        None,
     ),
-    ("self_harm", "violence", "public_security", r"要跳楼|跳楼|轻生|自杀|寻死|喝农药|上吊"),
-    ("life", "life", None, r"生命危险|危及生命|出人命|人命关天"),
+    ("self_harm", "violence", "public_security", r"要跳楼|跳楼|轻生|自杀|寻死|喝农药|上吊", None),
+    ("life", "life", None, r"生命危险|危及生命|出人命|人命关天", None),
+)
+
+# Words one of which every match of a signal holds (same order as SIGNALS). The router scans
+# for them with its own dictionary pass and asks only the signals whose words it found.
+ANCHORS: tuple[tuple[str, ...], ...] = (
+    ("走失", "失踪", "失联", "人不见了"),
+    ("找不到", "不见了", "联系不上", "联系不到", "失去联系", "回家", "回来", "走丢"),
+    (
+        *("没见", "没看", "没出门", "没露面", "没开门", "没出来", "没有见", "没有看", "没有出"),
+        *("没有露", "没有开", "不见", "不看", "不出门", "不露面", "不开门", "不出来"),
+    ),
+    ("被困", "困在", "困住", "被埋", "埋在下面", "压在下面", "被压住"),
+    ("溺水", "落水", "淹死", "冲走", "掉进", "掉到", "掉入"),
+    (
+        *("流血不止", "大出血", "昏迷", "不省人事", "晕倒", "倒地不起", "倒在地上", "重伤"),
+        *("伤得很重", "没呼吸", "没有呼吸", "没气了", "抽搐", "口吐白沫", "摔倒"),
+    ),
+    ("救护车", "120", "急救电话"),
+    (
+        "着火",
+        "起火",
+        "失火",
+        "火灾",
+        "烧起来",
+        "冒烟",
+        "浓烟",
+        "火光",
+        "明火",
+        "山火",
+        "火势",
+        "大火",
+    ),
+    ("燃气泄漏", "煤气泄漏", "漏气", "煤气味", "燃气味", "天然气味", "液化气味", "闻到"),
+    (
+        *("高压线", "电线", "电缆", "线路", "变压器", "电箱", "电表箱", "电线杆", "电杆"),
+        *("触电", "漏电", "电死", "火花四溅"),
+    ),
+    (
+        *("随时", "马上", "快要", "眼看", "就要", "摇摇欲坠", "倒塌", "坍塌", "塌了", "塌下来"),
+        *("垮了", "倾斜", "下沉", "垮塌", "塌陷"),
+    ),
+    ("开裂", "裂缝", "裂开", "松动", "裂了"),
+    ("山体滑坡", "滑坡", "泥石流", "塌方", "落石", "崩塌", "山泥"),
+    ("决堤", "溃堤", "决口", "溃坝", "管涌", "堤", "水坝", "大坝", "水库"),
+    (
+        *("洪水", "山洪", "被水围困", "水位暴涨", "水淹", "漫进", "漫到", "淹进", "淹到"),
+        *("浸进", "浸到"),
+    ),
+    ("中毒", "霍乱", "疫情", "狂犬"),
+    ("发烧", "发热", "腹泻", "呕吐", "上吐下泻", "中毒", "感染", "确诊"),
+    ("禽流感", "鸡瘟", "猪瘟", "口蹄疫", "病死猪", "病死鸡", "死了", "大量", "成批"),
+    (
+        *("持刀", "拿刀", "砍人", "捅人", "行凶", "打架", "斗殴", "打人", "杀人", "要杀"),
+        *("扬言要", "威胁要", "恐吓", "绑架", "劫持", "家暴", "殴打", "围殴", "群殴", "械斗"),
+    ),
+    ("跳楼", "轻生", "自杀", "寻死", "喝农药", "上吊"),
+    ("生命危险", "危及生命", "出人命", "人命关天"),
 )
 
 _NEGATION = re.compile(r"(?:没有|没|未|无|不|并非|别|防止|预防|防|避免|以防|谨防)$")
@@ -182,6 +269,8 @@ _RESOLVED = re.compile(
     r"|回来)|找到了|没事|无大碍|没有大碍|平安|虚惊一场)"
 )
 NEGATION_WINDOW = 3
+CONTEXT_BEFORE = 14
+CONTEXT_AFTER = 6
 PAST_WINDOW = 12
 
 
@@ -204,9 +293,24 @@ NOT_URGENT = Urgency()
 
 
 @lru_cache(maxsize=1)
-def _pattern() -> re.Pattern[str]:
-    """Return all signals as one pattern with a named group per signal."""
-    return re.compile("|".join(f"(?P<s{i}>{p})" for i, (_, _, _, p) in enumerate(SIGNALS)))
+def _compiled() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]:
+    """Return each signal's compiled pattern and context (None: it needs none)."""
+    return tuple((re.compile(s[3]), re.compile(s[4]) if s[4] else None) for s in SIGNALS)
+
+
+@lru_cache(maxsize=1)
+def _by_anchor() -> dict[str, tuple[int, ...]]:
+    """Return anchor word -> the signals it may belong to."""
+    index: dict[str, list[int]] = {}
+    for i, words in enumerate(ANCHORS):
+        for word in words:
+            index.setdefault(word, []).append(i)
+    return {w: tuple(v) for w, v in index.items()}
+
+
+def anchor_words() -> frozenset[str]:
+    """Return the words whose presence makes a text worth assessing."""
+    return frozenset(_by_anchor())
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
@@ -230,11 +334,40 @@ def discounted(text: str, start: int, end: int) -> bool:
     return bool(_RESOLVED.match(text[end : end + 24]))
 
 
-def assess(text: str) -> Urgency:
-    """Return the first life-safety signal of normalised ``text`` that is not discounted."""
-    for match in _pattern().finditer(text):
-        if discounted(text, match.start(), match.end()):
-            continue
-        reason, family, department, _ = SIGNALS[int(str(match.lastgroup)[1:])]
-        return Urgency(reason=reason, family=family, department=department, words=match.group(0))
-    return NOT_URGENT
+def _signal_at(text: str, index: int) -> Urgency | None:
+    """Return the first match of one signal in ``text`` that is not discounted."""
+    pattern, context = _compiled()[index]
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if context is not None:
+            lo, hi = _clause(text, start, end)
+            found = context.search(
+                text, max(lo, start - CONTEXT_BEFORE), min(hi, end + CONTEXT_AFTER)
+            )
+            if found is None:
+                continue
+            start, end = min(start, found.start()), max(end, found.end())
+        if not discounted(text, start, end):
+            reason, family, department, _, _ = SIGNALS[index]
+            return Urgency(reason, family, department, text[start:end])
+    return None
+
+
+def assess(text: str, found: Iterable[str] | None = None) -> Urgency:
+    """Return the life-safety signal of normalised ``text`` (the earliest one), if any.
+
+    ``found``: the words a dictionary scan found in ``text``; when given, only the signals
+    whose anchor words are among them are tried (the others cannot match).
+    """
+    if found is None:
+        candidates: Iterable[int] = range(len(SIGNALS))
+    else:
+        by_anchor = _by_anchor()
+        candidates = sorted({i for w in found if w in by_anchor for i in by_anchor[w]})
+    best: Urgency | None = None
+    best_at = len(text) + 1
+    for index in candidates:
+        urgency = _signal_at(text, index)
+        if urgency is not None and text.find(urgency.words) < best_at:
+            best, best_at = urgency, text.find(urgency.words)
+    return best or NOT_URGENT
