@@ -252,9 +252,10 @@ class TypoMatcher:
     into sounds with one ``str.translate`` and scanned with a :class:`Matcher`. A stretch that
     sounds like a keyword counts as that keyword when it differs from it in one character (two
     for keywords of six), shares the rest, holds no grammar character, is not itself a known
-    word (``公式`` is not a typo of ``公示``) and does not join the ends of two known words
-    (``从事公务`` holds 事公, which sounds like 施工): the known words are those the router scans
-    for and the IDF table's.
+    word (``公式`` is not a typo of ``公示``), is not part of a longer word found in the text
+    (火花 in 火花四溅 is not 火化) and does not join the ends of two known words (``从事公务``
+    holds 事公, which sounds like 施工): the known words are those the router scans for and the
+    IDF table's.
     """
 
     __slots__ = ("_by_sound", "_known", "_matcher", "_table")
@@ -275,11 +276,11 @@ class TypoMatcher:
         out: list[str] = []
         for key in self._matcher.find(sound):
             for word in self._by_sound[key]:
-                if word not in hits and self._typo_at(text, sound, key, word):
+                if word not in hits and self._typo_at(text, sound, key, word, hits):
                     out.append(word)
         return out
 
-    def _typo_at(self, text: str, sound: str, key: str, word: str) -> bool:
+    def _typo_at(self, text: str, sound: str, key: str, word: str, hits: Mapping[str, int]) -> bool:
         """Return True when some stretch of ``text`` sounding like ``word`` is a typo of it."""
         at = sound.find(key)
         while at >= 0:
@@ -290,6 +291,7 @@ class TypoMatcher:
                 and window not in self._known
                 and _FUNCTION_CHARS.isdisjoint(window)
                 and not self._straddles(text, at, at + len(word))
+                and not any(window in found for found in hits if len(found) > len(window))
             ):
                 return True
             at = sound.find(key, at + 1)
