@@ -20,16 +20,6 @@ REPORTS: list[dict[str, Any]] = yaml.safe_load(FIXTURE.read_text(encoding="utf-8
 STATION = "440104001"  # a town (街道) under a county-level district
 
 
-@pytest.fixture(scope="module")
-def shipped() -> RuleSet:
-    return load_rules(ROOT / "routing_rules.yaml")
-
-
-@pytest.fixture(scope="module")
-def router(shipped: RuleSet) -> Router:
-    return Router(shipped)
-
-
 def test_fixture_covers_every_department(shipped: RuleSet) -> None:
     counts = Counter(r["department"] for r in REPORTS)
     assert len(REPORTS) >= 60

@@ -8,21 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.core.routing import Router
-from bot.core.rules import RuleSet, check_rules, load_rules
+from bot.core.rules import RuleSet, check_rules
 from bot.core.tagging import TypoMatcher, sounds_like
 
 ROOT = Path(__file__).resolve().parents[2]
 STATION = "440104001"
-
-
-@pytest.fixture(scope="module")
-def shipped() -> RuleSet:
-    return load_rules(ROOT / "routing_rules.yaml")
-
-
-@pytest.fixture(scope="module")
-def router(shipped: RuleSet) -> Router:
-    return Router(shipped)
 
 
 # ---- wording -----------------------------------------------------------------------------------

@@ -80,11 +80,6 @@ CALM = [
 ]
 
 
-@pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(load_rules(ROOT / "routing_rules.yaml"))
-
-
 @pytest.mark.parametrize(("text", "reason"), URGENT, ids=[t for t, _ in URGENT])
 def test_each_danger_is_urgent_with_its_reason(router: Router, text: str, reason: str) -> None:
     found = assess(normalise(text))
