@@ -2,18 +2,27 @@
 
 For each report the router
 
-1. normalises the text (:mod:`bot.core.text`) and finds, in one dictionary scan, every keyword
-   of the rules file, every cue word and every word of the learned model's vocabulary;
-2. fires the tags whose keywords occur (and whose negative keywords do not);
-3. scores each rule (weight x the scores of its fired tags and own keywords) and keeps each
-   department's best rule;
-4. adds the learned model's support: a linear model over the words that fired gives each label
+1. normalises the text (:mod:`bot.core.text`: Traditional, full-width, and Cantonese, Hakka
+   and Teochew wording) and finds, in one dictionary scan, every keyword and context word of
+   the rules file, every cue word, department name and urgency anchor, and every word of the
+   learned model's vocabulary;
+2. asks the life-safety detector (:mod:`bot.core.urgency`) whether a life is at risk now,
+   when the scan found one of its anchor words;
+3. fires the tags whose keywords occur (and whose negative keywords do not); context words
+   (places, groups of people) only strengthen a tag that fired;
+4. scores each rule (weight x the scores of its fired tags and own keywords) and keeps each
+   department's best rule; when no rule scores ``TYPOS_BELOW``, keywords written with a
+   homophone typo (拉圾 for 垃圾) are added and the rules scored again;
+5. adds the learned model's support: a linear model over the words that fired gives each label
    (a family of departments) a probability; the label's first department, or a family member a
-   rule already chose, gets ``model.weight`` x that probability;
-5. picks the best department, or the dispatch department when the best score is below
+   rule already chose, gets ``model.weight`` x that probability (x ``model.alone`` when no rule
+   chose any member of the family); a department named in the text and the department that
+   answers the danger found get the ``urgency`` section's scores;
+6. picks the best department, or the dispatch department when the best score is below
    ``routing.min_score`` or within ``routing.margin`` of another department's;
-6. sends the report to the most local region where that department exists, at or above the
-   observer's station.
+7. sends the report to the most local region where that department exists, at or above the
+   observer's station, and explains the decision twice: the basis for departments
+   (``Decision.explanation``) and a plain sentence for the observer (``observer_note``).
 
 Everything is deterministic: ties go to the department listed first in the rules file.
 """
