@@ -641,7 +641,7 @@ class Router:
 
 def _reason(urgency: Urgency) -> str:
     """Return the plain Chinese reason of an urgent detection (人员失联)."""
-    return catalogue()[f"urgency.{urgency.reason}"]
+    return urgency.label or ""
 
 
 def _rule_name(ruleset: RuleSet, rule_id: str) -> str:

@@ -35,6 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.core.messages import catalogue
+
 # Clause boundaries: a signal's negation, past marker or drill word must be in its clause.
 _BOUNDARY = re.compile(r"[,.!?;:，。！？；：、\n]")
 _GAP = r"[^,.!?;，。！？；]{0,%d}?"
@@ -151,7 +153,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
         "flood",
         "water",
         r"决堤|溃堤|决口|溃坝|管涌"
-        r"|(?:河堤|堤坝|堤围|水坝|大坝|水库|堤)" + _GAP % 6 + r"(?:崩|垮|缺口|漫|塌|漏水|渗水)",
+        r"|(?:河堤|堤坝|堤围|水坝|大坝|水库|堤|陂)" + _GAP % 6 + r"(?:崩|垮|缺口|漫|塌|漏水|渗水)",
         None,
     ),
     (
@@ -180,7 +182,7 @@ SIGNALS: tuple[tuple[str, str, str | None, str, str | None], ...] = (
         "animal_disease",
         "epidemic",
         "agriculture",
-        r"禽流感|鸡瘟|非洲猪瘟|猪瘟|口蹄疫|病死猪(?!肉)|病死鸡"
+        r"禽流感|鸡瘟|非洲猪瘟|猪瘟|口蹄疫|(?<!卖)病死猪(?!肉)|(?<!卖)病死鸡"
         rf"|死了(?:很多|好多|一大批|一批|几十|上百|\d+)(?:头|只)?{_ANIMALS}"
         rf"|{_ANIMALS}{_GAP % 4}(?:大量|成批)死",
         None,
@@ -244,7 +246,7 @@ ANCHORS: tuple[tuple[str, ...], ...] = (
         *("山体滑坡", "滑坡", "泥石流", "塌方", "落石", "崩塌", "山泥", "山崩", "山塌", "山垮"),
         *("坡崩", "坡塌", "坡垮"),
     ),
-    ("决堤", "溃堤", "决口", "溃坝", "管涌", "堤", "水坝", "大坝", "水库"),
+    ("决堤", "溃堤", "决口", "溃坝", "管涌", "堤", "水坝", "大坝", "水库", "陂"),
     (
         *("洪水", "山洪", "被水围困", "水位暴涨", "水淹", "漫进", "漫到", "淹进", "淹到"),
         *("浸进", "浸到"),
@@ -295,6 +297,11 @@ class Urgency:
     def urgent(self) -> bool:
         """Return True when a life-safety signal was found."""
         return self.reason is not None
+
+    @property
+    def label(self) -> str | None:
+        """Return the reason in plain Chinese for cards (人员失联, 山体开裂), None when calm."""
+        return catalogue()[f"urgency.{self.reason}"] if self.reason is not None else None
 
 
 NOT_URGENT = Urgency()

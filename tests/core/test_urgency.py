@@ -84,6 +84,7 @@ CALM = [
 def test_each_danger_is_urgent_with_its_reason(router: Router, text: str, reason: str) -> None:
     found = assess(normalise(text))
     assert found.urgent and found.reason == reason, found
+    assert found.label == catalogue()[f"urgency.{reason}"]
     decision = router.route(text, region=STATION)
     assert decision.priority == "urgent" and decision.sla_class == "urgent"
     assert decision.urgency == catalogue()[f"urgency.{reason}"]
@@ -94,7 +95,8 @@ def test_each_danger_is_urgent_with_its_reason(router: Router, text: str, reason
 
 @pytest.mark.parametrize("text", CALM)
 def test_negated_past_drill_and_ordinary_reports_are_not_urgent(router: Router, text: str) -> None:
-    assert not assess(normalise(text)).urgent
+    calm = assess(normalise(text))
+    assert not calm.urgent and calm.label is None
     decision = router.route(text, region=STATION)
     assert decision.priority == "normal" and decision.urgency is None
     assert "life_danger" not in decision.tags
