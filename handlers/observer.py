@@ -571,7 +571,7 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
         deadlines=due_line,
         text=_draft_text(draft),
         attachments=attachment_summary(_attachment_items(draft)),
-        explanation=t("observer.preview_dispatch") if dispatched else _plain_note(ctx, decision),
+        explanation=_plain_note(ctx, decision, dispatched),
     )
     rev = str(draft.data.get("rev", 0))
     did = draft.id or 0
@@ -594,11 +594,13 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
     )
 
 
-def _plain_note(ctx: Ctx, decision: Decision) -> str:
+def _plain_note(ctx: Ctx, decision: Decision, dispatched: bool) -> str:
     """Return the sentence an observer reads about where the report goes (no routing internals)."""
     code = decision.target_region or ""
     region = (name_of(code) or name_of(code[:6]) or "") if code else ""
-    return decision.observer_note(region, ctx.department_name(decision.department))
+    return decision.observer_note(
+        region, ctx.department_name(decision.department), dispatched=dispatched
+    )
 
 
 def _attachment_items(draft: Draft) -> list[dict[str, Any]]:

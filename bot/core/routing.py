@@ -150,9 +150,11 @@ class Decision:
         """Return the Chinese name of the kind (问题反映 / 意见建议 / 社情民意)."""
         return catalogue()[f"kind.{self.kind}"]
 
-    def observer_note(self, region_name: str, department_name: str) -> str:
+    def observer_note(
+        self, region_name: str, department_name: str, *, dispatched: bool | None = None
+    ) -> str:
         """Return the plain sentence an observer reads: where it goes (and why it is urgent)."""
-        if self.dispatched:
+        if self.dispatched if dispatched is None else dispatched:
             note = _text("observer.dispatch").format(department=department_name)
         else:
             note = _text("observer.route").format(region=region_name, department=department_name)

@@ -279,6 +279,14 @@ def test_a_backlog_of_messages_gets_one_preview(world: World) -> None:
     assert all(part in sent[0].text for part in ("路灯坏了", "三天", "很危险"))
 
 
+def test_the_preview_says_in_plain_words_where_an_urgent_report_goes(world: World) -> None:
+    register(world)
+    preview = world.message(OBSERVER, "六岁细路下昼出去玩到而家都揾唔到")[0]
+    assert "将转交越秀区公安局办理。已按紧急事项（人员失联）处理。" in preview.text
+    for internal in ("命中", "模型", "找不到", "%"):  # nothing the observer did not write
+        assert internal not in preview.text
+
+
 def test_the_observer_can_choose_the_category_in_the_preview(world: World) -> None:
     register(world)
     preview = world.message(OBSERVER, "楼下这个事情一直没人处理，大家都很头疼")[0]
