@@ -160,3 +160,18 @@ def test_an_unknown_urgency_tag_is_a_problem_with_its_line(tmp_path: Path) -> No
     problems = check_rules(path)
     assert [p.path for p in problems] == ["urgency.tag"]
     assert "no_such_tag" in problems[0].message and problems[0].line is not None
+
+
+def test_the_sound_table_is_cached_and_a_broken_cache_is_rebuilt() -> None:
+    import tempfile
+    from importlib.metadata import version
+
+    from bot.core.tagging import sound_table
+
+    cache = Path(tempfile.gettempdir()) / f"obsbot-sounds-{version('pypinyin')}.marshal"
+    sound_table.cache_clear()
+    cache.write_bytes(b"not a table")
+    table = sound_table()
+    assert table[ord("垃")] == table[ord("拉")]
+    sound_table.cache_clear()
+    assert cache.read_bytes() != b"not a table" and sound_table() == table
