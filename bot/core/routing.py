@@ -252,6 +252,9 @@ class Router:
             words.update(model.weights)
         self._matcher = Matcher(words)
         self._scanned = frozenset(words)
+        self._context_set = frozenset(self._context_words)
+        self._name_set = frozenset(self._names)
+        self._rule_by_id = {rule.id: rule for rule in ruleset.rules}
         self._typo_matcher: TypoMatcher | None = None  # built on first use (pinyin tables)
         self._category_names = {d.name: d.id for d in ruleset.departments.values()}
         # A tag chosen in the guided form points at the department of the first rule using it.
@@ -323,8 +326,8 @@ class Router:
                 del fired[tag_id]
         # A place or a group of people never fires a tag; it only strengthens one that fired.
         context = self._context_words
-        for word in hits:
-            for tag_id, weight in context.get(word, ()):
+        for word in sorted(self._context_set.intersection(hits)):
+            for tag_id, weight in context[word]:
                 if tag_id in fired:
                     score, words = fired[tag_id]
                     fired[tag_id] = (score + weight, [*words, word])
@@ -399,9 +402,8 @@ class Router:
         """Add the departments named in the text and the urgency family's department."""
         params = self.ruleset.urgency
         names = self._names
-        for word in hits:
-            if word in names:
-                scores.named.setdefault(names[word], []).append(word)
+        for word in sorted(self._name_set.intersection(hits)):
+            scores.named.setdefault(names[word], []).append(word)
         for dept in scores.named:
             scores.add(dept, params.department_name)
         hint = urgency.department
@@ -536,7 +538,7 @@ class Router:
     ) -> tuple[str, str, str | None]:
         """Return (priority, SLA class, urgency reason) from the detector, tags and rule."""
         rs = self.ruleset
-        rule = next((r for r in self._rules if r.id == rule_id), None)
+        rule = self._rule_by_id.get(rule_id) if rule_id is not None else None
         sla = rule.sla if rule is not None else "normal"
         urgent_tags = [t for t in tag_ids if rs.tags[t].priority == "urgent"]
         if urgency.urgent:
