@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from bot.core.lifecycle import Status
@@ -224,6 +224,14 @@ class Report(SQLModel, table=True):
     card_chat_id: int | None = _bigint()
     card_message_id: int | None = _bigint()
     updated_at: datetime = _created()
+
+
+# Same-issue candidates: one county's reports filed since a moment (storage.similar).
+Index(
+    "ix_report_county_created",
+    func.substr(Report.region_code, 1, 6),  # type: ignore[arg-type]
+    Report.created_at,  # type: ignore[arg-type]
+)
 
 
 class ReportEvent(SQLModel, table=True):
