@@ -197,6 +197,8 @@ class Report(SQLModel, table=True):
     station_code: str = Field(foreign_key="station.code", max_length=32)
     region_code: str = Field(max_length=12)
     text: str = Field(sa_type=Text())  # type: ignore[call-overload]
+    # The text normalised for same-issue comparison (bot.core.similarity.similarity_key).
+    similarity_key: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
     category: str | None = Field(default=None, max_length=40)  # tag chosen by the observer
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     source_chat_id: int = _bigint(nullable=False)

@@ -34,6 +34,7 @@ _COLUMNS: tuple[Any, ...] = (
     col(Report.created_at),
     col(Report.observer_id),
     col(Report.duplicate_of),
+    col(Report.similarity_key),
 )
 
 

@@ -78,6 +78,7 @@ FOLD: dict[str, str] = {
 }
 _FOLD_RE = re.compile("|".join(sorted(map(re.escape, FOLD), key=len, reverse=True)))
 _NON_CONTENT = re.compile(r"[^\u4e00-\u9fffa-z0-9]+")
+_DROP_STOP = str.maketrans("", "", "".join(STOP_CHARS))
 
 PLACE_KEYS = ("station", "town", "county")
 
@@ -125,6 +126,7 @@ class Candidate:
     created_at: dt.datetime
     observer_id: int | None = None
     duplicate_of: int | None = None
+    key: str | None = None  # the stored similarity key; computed from ``text`` when absent
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,20 +147,28 @@ class Match:
 class Fingerprint:
     """A text reduced for comparison: its phrases, content characters and their bigrams."""
 
-    phrases: str  # the normalised text, punctuation and spaces turned into "|"
+    phrases: str  # the similarity key: normalised, punctuation and spaces turned into "|"
     chars: frozenset[str]
     bigrams: frozenset[str]
 
 
+def similarity_key(text: str) -> str:
+    """Return the text normalised for comparing (stored with a report, so read, not redone)."""
+    folded = _FOLD_RE.sub(lambda m: FOLD[m.group(0)], normalise(text))
+    return _NON_CONTENT.sub("|", folded).strip("|")
+
+
+def fingerprint_of_key(key: str) -> Fingerprint:
+    """Return the fingerprint of a similarity key (filler characters dropped)."""
+    segments = key.translate(_DROP_STOP).split("|")
+    bigrams = frozenset(pair for seg in segments for pair in map(str.__add__, seg, seg[1:]))
+    return Fingerprint(key, frozenset("".join(segments)), bigrams)
+
+
 @lru_cache(maxsize=4096)
 def fingerprint(text: str) -> Fingerprint:
-    """Return the comparable form of ``text`` (normalised, filler characters dropped)."""
-    phrases = _NON_CONTENT.sub("|", _FOLD_RE.sub(lambda m: FOLD[m.group(0)], normalise(text)))
-    content = "".join(c for c in phrases if c not in STOP_CHARS)
-    bigrams = frozenset(
-        content[i : i + 2] for i in range(len(content) - 1) if "|" not in content[i : i + 2]
-    )
-    return Fingerprint(phrases, frozenset(content) - {"|"}, bigrams)
+    """Return the comparable form of ``text``."""
+    return fingerprint_of_key(similarity_key(text))
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float:
@@ -168,11 +178,22 @@ def _dice(a: frozenset[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b))
 
 
-def text_similarity(a: str, b: str, config: SimilarityConfig = DEFAULT) -> float:
-    """Return how alike two report texts are, 0..1, after normalisation."""
-    fa, fb = fingerprint(a), fingerprint(b)
+def similarity_of(fa: Fingerprint, fb: Fingerprint, config: SimilarityConfig = DEFAULT) -> float:
+    """Return how alike two fingerprints are, 0..1."""
     w = config.bigram_weight
     return w * _dice(fa.bigrams, fb.bigrams) + (1 - w) * _dice(fa.chars, fb.chars)
+
+
+def text_similarity(a: str, b: str, config: SimilarityConfig = DEFAULT) -> float:
+    """Return how alike two report texts are, 0..1, after normalisation."""
+    return similarity_of(fingerprint(a), fingerprint(b), config)
+
+
+def _candidate_fingerprint(candidate: Candidate) -> Fingerprint:
+    """Return a candidate's fingerprint from its stored key (or its text, for older rows)."""
+    if candidate.key:
+        return fingerprint_of_key(candidate.key)
+    return fingerprint(candidate.text)
 
 
 def place_of(a_station: str, a_region: str, b_station: str, b_region: str) -> str | None:
@@ -188,7 +209,11 @@ def place_of(a_station: str, a_region: str, b_station: str, b_region: str) -> st
 
 def shared_words(a: str, b: str, *, limit: int = 3) -> tuple[str, ...]:
     """Return the longest phrases (two characters or more) both texts share, in ``a``'s order."""
-    pa, pb = fingerprint(a).phrases, fingerprint(b).phrases
+    return shared_phrases(fingerprint(a).phrases, fingerprint(b).phrases, limit=limit)
+
+
+def shared_phrases(pa: str, pb: str, *, limit: int = 3) -> tuple[str, ...]:
+    """Return the longest runs two similarity keys share, in ``pa``'s order."""
     found: list[tuple[int, str]] = []
     i = 0
     while i < len(pa) - 1:
@@ -236,7 +261,7 @@ def score_pair(
     hours = abs((probe.created_at - candidate.created_at).total_seconds()) / 3600
     if place is None or hours > config.window_hours:
         return None
-    similarity = text_similarity(probe.text, candidate.text, config)
+    similarity = similarity_of(fingerprint(probe.text), _candidate_fingerprint(candidate), config)
     undecided = probe.dispatch in (probe.department, candidate.department)
     same_department = probe.department == candidate.department
     factor = config.place_factor[PLACE_KEYS.index(place)]
@@ -255,7 +280,8 @@ def score_pair(
 
 def explain(match: Match, probe_text: str) -> Match:
     """Return ``match`` with its shared words and reason filled in."""
-    filled = replace(match, shared=shared_words(probe_text, match.candidate.text))
+    theirs = _candidate_fingerprint(match.candidate).phrases
+    filled = replace(match, shared=shared_phrases(fingerprint(probe_text).phrases, theirs))
     return replace(filled, reason=reason_of(filled))
 
 

@@ -21,6 +21,7 @@ from bot.core.deadlines import add_workdays, due_at, shift_due
 from bot.core.lifecycle import Action
 from bot.core.regions import ancestors
 from bot.core.routing import Decision
+from bot.core.similarity import similarity_key
 from bot.core.windows import Window
 from bot.errors import Refused
 from bot.services import Services, access
@@ -184,6 +185,7 @@ def create_report(
         station_code=station.code,
         region_code=station.region_code,
         text=text,
+        similarity_key=similarity_key(text),
         category=category,
         location=location,
         source_chat_id=source_chat_id,

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bot.core.similarity import similarity_key
 from bot.services.similar import similar_reports
 from storage import similar
 from storage.models import ReportKind, ReportStatus
@@ -26,7 +27,13 @@ def _setup(session: Session) -> dict[str, int]:
     hour = dt.timedelta(hours=1)
     river = "东濠涌越秀桥附近河水发黑发臭，水面上漂着死鱼"
     rows = {
-        "open": factories.report(session, obs=a, text=river, created_at=NOW - 2 * hour),
+        "open": factories.report(
+            session,
+            obs=a,
+            text=river,
+            similarity_key=similarity_key(river),
+            created_at=NOW - 2 * hour,
+        ),
         "near": factories.report(
             session,
             obs=b,
@@ -85,6 +92,9 @@ def test_candidates_are_the_county_open_and_recent_reports(session: Session) -> 
     )
     assert {c.id for c in found} == {ids["open"], ids["near"], ids["resolved"]}
     assert found[0].created_at.tzinfo is not None
+    keys = {c.id: c.key for c in found}
+    assert keys[ids["open"]] == similarity_key("东濠涌越秀桥附近河水发黑发臭，水面上漂着死鱼")
+    assert keys[ids["near"]] is None  # a row from before the key: compared by its text
 
 
 def test_similar_reports_names_the_same_river_and_not_the_lamp(session: Session) -> None:

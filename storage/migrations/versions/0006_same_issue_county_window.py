@@ -1,8 +1,10 @@
-"""same-issue candidates: index the county part of the region code with created_at
+"""same-issue candidates: a report's similarity key, and the county window index
 
 Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-02 07:00:00
+
+Older reports keep a null key; the comparison computes theirs from the text.
 
 Written alongside another branch's 0005: whichever lands second sets ``down_revision`` to
 "0005" so the chain stays linear.
@@ -20,6 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("report", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("similarity_key", sa.Text(), nullable=True))
     op.create_index(
         "ix_report_county_created",
         "report",
@@ -30,3 +34,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_report_county_created", table_name="report")
+    with op.batch_alter_table("report", schema=None) as batch_op:
+        batch_op.drop_column("similarity_key")
