@@ -14,14 +14,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlmodel import Session, col
 
 from bot.core.similarity import Candidate
 from storage.models import OPEN_STATUSES, Report, ReportKind, ReportStatus
 
 DONE_STATUSES = (ReportStatus.RESOLVED, ReportStatus.CLOSED)
-COUNTY: Any = func.substr(Report.region_code, 1, 6)
+# Written with literal 1 and 6 (not bound parameters), so that both databases see the indexed
+# expression itself and use ``ix_report_county_created``.
+COUNTY: Any = func.substr(Report.region_code, literal_column("1"), literal_column("6"))
 
 _COLUMNS: tuple[Any, ...] = (
     col(Report.id),
