@@ -10,15 +10,17 @@ handled). Columns, not ORM objects, are read: the lookup must stay within millis
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select
 from sqlmodel import Session, col
 
 from bot.core.similarity import Candidate
 from storage.models import OPEN_STATUSES, Report, ReportKind, ReportStatus
+from storage.types import UTCDateTime
 
 DONE_STATUSES = (ReportStatus.RESOLVED, ReportStatus.CLOSED)
 # Written with literal 1 and 6 (not bound parameters), so that both databases see the indexed
@@ -45,6 +47,30 @@ def county_window(*, region_code: str, since: datetime) -> Any:
     return select(*_COLUMNS).where(region_code[:6] == COUNTY, col(Report.created_at) >= since)
 
 
+@functools.cache
+def _candidates_statement() -> Any:
+    """Return the candidate query, built once, with its values as bound parameters."""
+    done_at = func.coalesce(col(Report.closed_at), col(Report.resolved_at))
+    return (
+        select(*_COLUMNS)
+        .where(
+            bindparam("county") == COUNTY,
+            col(Report.created_at) >= bindparam("since", type_=UTCDateTime()),
+            col(Report.kind) != ReportKind.SENTIMENT,
+            col(Report.id) != bindparam("exclude_id"),
+            or_(
+                col(Report.status).in_(list(OPEN_STATUSES)),
+                and_(
+                    col(Report.status).in_(list(DONE_STATUSES)),
+                    done_at >= bindparam("closed_since", type_=UTCDateTime()),
+                ),
+            ),
+        )
+        .order_by(col(Report.created_at).desc())
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
 def candidates(
     *,
     session: Session,
@@ -55,17 +81,12 @@ def candidates(
     limit: int = 2000,
 ) -> list[Candidate]:
     """Return the county's open reports, and those closed since ``closed_since``, filed since."""
-    done_at = func.coalesce(col(Report.closed_at), col(Report.resolved_at))
-    query = county_window(region_code=region_code, since=since).where(
-        col(Report.kind) != ReportKind.SENTIMENT,
-        or_(
-            col(Report.status).in_(list(OPEN_STATUSES)),
-            and_(col(Report.status).in_(list(DONE_STATUSES)), done_at >= closed_since),
-        ),
-    )
-    if exclude_id is not None:
-        query = query.where(col(Report.id) != exclude_id)
-    rows: Sequence[Any] = session.execute(
-        query.order_by(col(Report.created_at).desc()).limit(limit)
-    ).all()
+    values = {
+        "county": region_code[:6],
+        "since": since,
+        "closed_since": closed_since,
+        "exclude_id": -1 if exclude_id is None else exclude_id,
+        "limit": limit,
+    }
+    rows: Sequence[Any] = session.execute(_candidates_statement(), values).all()
     return [Candidate(*row) for row in rows]

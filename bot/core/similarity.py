@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -158,6 +158,7 @@ def similarity_key(text: str) -> str:
     return _NON_CONTENT.sub("|", folded).strip("|")
 
 
+@lru_cache(maxsize=8192)
 def fingerprint_of_key(key: str) -> Fingerprint:
     """Return the fingerprint of a similarity key (filler characters dropped)."""
     segments = key.translate(_DROP_STOP).split("|")
@@ -251,31 +252,49 @@ def reason_of(match: Match) -> str:
     return text
 
 
-def score_pair(
-    probe: Probe, candidate: Candidate, config: SimilarityConfig = DEFAULT
-) -> Match | None:
-    """Score one candidate against the probe; None when place or time rule it out."""
+def _context(
+    probe: Probe, candidate: Candidate, config: SimilarityConfig
+) -> tuple[str, float, float, bool] | None:
+    """Return (place, hours, factor, same department) of a pair, or None outside the gates."""
     place = place_of(
         probe.station_code, probe.region_code, candidate.station_code, candidate.region_code
     )
     hours = abs((probe.created_at - candidate.created_at).total_seconds()) / 3600
     if place is None or hours > config.window_hours:
         return None
-    similarity = similarity_of(fingerprint(probe.text), _candidate_fingerprint(candidate), config)
     undecided = probe.dispatch in (probe.department, candidate.department)
-    same_department = probe.department == candidate.department
+    same_department = probe.department == candidate.department or undecided
     factor = config.place_factor[PLACE_KEYS.index(place)]
     factor *= 1 - (1 - config.time_floor) * hours / config.window_hours
-    if not (same_department or undecided):
+    if not same_department:
         factor *= config.other_department
+    return place, hours, factor, same_department
+
+
+def _match(
+    candidate: Candidate, similarity: float, context: tuple[str, float, float, bool]
+) -> Match:
+    """Return the match of a candidate with its text similarity and context."""
+    place, hours, factor, same_department = context
     return Match(
         candidate=candidate,
         score=round(similarity * factor, 4),
         text_similarity=round(similarity, 4),
         place=place,
         hours=hours,
-        same_department=same_department or undecided,
+        same_department=same_department,
     )
+
+
+def score_pair(
+    probe: Probe, candidate: Candidate, config: SimilarityConfig = DEFAULT
+) -> Match | None:
+    """Score one candidate against the probe; None when place or time rule it out."""
+    context = _context(probe, candidate, config)
+    if context is None:
+        return None
+    similarity = similarity_of(fingerprint(probe.text), _candidate_fingerprint(candidate), config)
+    return _match(candidate, similarity, context)
 
 
 def explain(match: Match, probe_text: str) -> Match:
@@ -288,14 +307,19 @@ def explain(match: Match, probe_text: str) -> Match:
 def find_similar(
     probe: Probe, candidates: Iterable[Candidate], config: SimilarityConfig = DEFAULT
 ) -> list[Match]:
-    """Return the candidates that are probably the same issue, best first, explained."""
-    scored = (score_pair(probe, c, config) for c in candidates)
-    above = [m for m in scored if m is not None and m.score >= config.threshold]
+    """Return the candidates that are probably the same issue, best first, explained.
+
+    The same scores as :func:`score_pair`, without its objects for the many candidates that
+    fall short: a candidate whose context alone keeps it under the threshold is not compared.
+    """
+    mine = fingerprint(probe.text)
+    above = []
+    for candidate in candidates:
+        context = _context(probe, candidate, config)
+        if context is None or context[2] < config.threshold:
+            continue
+        similarity = similarity_of(mine, _candidate_fingerprint(candidate), config)
+        if round(similarity * context[2], 4) >= config.threshold:
+            above.append(_match(candidate, similarity, context))
     above.sort(key=lambda m: (-m.score, m.hours, m.candidate.id))
     return [explain(m, probe.text) for m in above[: config.limit]]
-
-
-def best_score(probe: Probe, candidates: Sequence[Candidate], config: SimilarityConfig) -> float:
-    """Return the highest score of any candidate (0 when none is a neighbour in time)."""
-    scores = (score_pair(probe, c, config) for c in candidates)
-    return max((m.score for m in scores if m is not None), default=0.0)

@@ -115,7 +115,7 @@ def test_similar_reports_names_the_same_river_and_not_the_lamp(session: Session)
     assert matches[0].candidate.number.startswith("GD-")
 
 
-def _plan(engine: Engine, query: Any) -> str:
+def _plan(engine: Engine, query: Any, values: dict[str, Any] | None = None) -> str:
     """Return the database's plan for ``query``, run with its real bound parameters."""
     postgres = engine.dialect.name == "postgresql"
     explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
@@ -127,9 +127,11 @@ def _plan(engine: Engine, query: Any) -> str:
         if postgres:  # an almost empty table is cheaper to scan: ask for the index's plan
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         event.listen(connection, "before_cursor_execute", prefix, retval=True)
-        return " ".join(str(row) for row in connection.execute(query).all())
+        return " ".join(str(row) for row in connection.execute(query, values).all())
 
 
 def test_the_candidate_query_uses_the_county_window_index(engine: Engine) -> None:
     window = similar.county_window(region_code="440104001", since=NOW)
     assert "ix_report_county_created" in _plan(engine, window)
+    values = {"county": "440104", "since": NOW, "closed_since": NOW, "exclude_id": -1, "limit": 9}
+    assert "ix_report_county_created" in _plan(engine, similar._candidates_statement(), values)
