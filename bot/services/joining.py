@@ -1,0 +1,226 @@
+"""One problem, one card: joining reports of the same issue, merging and splitting by hand.
+
+A report joined to another (``Report.duplicate_of``) is a follow-up of that report's issue: it
+has no card and no deadline of its own (its due times are cleared and its planned reminders
+voided), the primary report's card counts it ("同一问题 ×3（3位观察员）") and shows its text as a
+follow-up, and every observer of the issue is told when the primary is signed for, answered,
+resolved and closed. The primary is always a report that is not itself joined: joining into a
+joined report joins into its primary, so an issue is one level deep.
+
+- :func:`join` — an observer chose 补充到该反映 (or a service joined a submission): audited
+  ``joined`` on the report and ``follow_up_joined`` on the primary.
+- :func:`merge` — a handler merges two cards (合并): the other report and its follow-ups join
+  the primary; audited ``merged`` on both.
+- :func:`split` — a handler splits a wrongly joined report (拆分): it gets its own deadlines
+  again, from now, and the caller draws its own card; audited ``split`` on both.
+
+Each function changes state inside the caller's session (the caller commits). What is wrong is
+refused with :class:`bot.errors.Refused` naming the catalogue answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from bot.core.messages import t
+from bot.errors import Refused
+from bot.services import Services
+from bot.services.reports import plan_deadlines
+from storage import reminders
+from storage import reports as report_queries
+from storage.models import OPEN_STATUSES, Report, ReportKind, ReportStatus
+
+JOINABLE_INTO = (*OPEN_STATUSES, ReportStatus.RESOLVED, ReportStatus.CLOSED)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A primary report and the reports joined to it, oldest first."""
+
+    primary: Report
+    members: tuple[Report, ...]
+
+    @property
+    def reports(self) -> int:
+        """Return how many reports the issue holds (the primary included)."""
+        return 1 + len(self.members)
+
+    @property
+    def observer_ids(self) -> list[int]:
+        """Return the issue's observers, each once, the primary's first."""
+        seen: dict[int, None] = {self.primary.observer_id: None}
+        seen.update((m.observer_id, None) for m in self.members)
+        return list(seen)
+
+
+def _get(session: Session, report_id: int) -> Report:
+    """Return the report or refuse (a stale button)."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise Refused("common.stale_button")
+    return report
+
+
+def root_of(session: Session, report: Report) -> Report:
+    """Return the primary report of ``report``'s issue (the report itself when not joined)."""
+    seen = {report.id}
+    while report.duplicate_of is not None:
+        report = _get(session, report.duplicate_of)
+        if report.id in seen:  # a cycle can only come from hand-edited rows: stop there
+            break
+        seen.add(report.id)
+    return report
+
+
+def members_of(session: Session, primary_id: int) -> tuple[Report, ...]:
+    """Return the reports joined to ``primary_id``, oldest first."""
+    rows = session.exec(
+        select(Report)
+        .where(Report.duplicate_of == primary_id)
+        .order_by(col(Report.created_at), col(Report.id))
+    ).all()
+    return tuple(rows)
+
+
+def issue_of(session: Session, report_id: int) -> Issue:
+    """Return the issue ``report_id`` belongs to."""
+    primary = root_of(session, _get(session, report_id))
+    return Issue(primary, members_of(session, primary.id))  # type: ignore[arg-type]
+
+
+def card_line(issue: Issue) -> str:
+    """Return the card's count line ("同一问题 ×3（3位观察员）"), or "" for a lone report."""
+    if not issue.members:
+        return ""
+    return t("joining.card_count", reports=issue.reports, observers=len(issue.observer_ids))
+
+
+def follow_up_text(report: Report) -> str:
+    """Return how a joined report's text reads on the primary's card, as a follow-up."""
+    return t("joining.follow_up", number=report.number, text=report.text)
+
+
+def _stop_clock(session: Session, report: Report, *, now: dt.datetime) -> None:
+    """Clear a report's own deadlines and void the reminders planned for them."""
+    for deadline, due in (("sign", report.sign_due_at), ("resolve", report.resolve_due_at)):
+        if due is not None:
+            reminders.void_instance(
+                session=session, report_id=report.id, deadline=deadline, due_at=due, now=now
+            )
+    report.sign_due_at = None
+    report.resolve_due_at = None
+    report.updated_at = now
+    session.add(report)
+
+
+def _attach(
+    session: Session, report: Report, primary: Report, *, actor: str, now: dt.datetime, how: str
+) -> None:
+    """Make ``report`` a follow-up of ``primary`` and record it on both."""
+    report.duplicate_of = primary.id
+    _stop_clock(session, report, now=now)
+    details = {"into": primary.number, "how": how}
+    report_queries.add_event(
+        session=session, report_id=report.id, actor=actor, action="joined", at=now, details=details
+    )
+    report_queries.add_event(
+        session=session,
+        report_id=primary.id,
+        actor=actor,
+        action="follow_up_joined",
+        at=now,
+        details={"report": report.number, "how": how},
+    )
+
+
+def _check_pair(report: Report, primary: Report) -> None:
+    """Refuse joining a report into itself, into another kind, or into what cannot take it."""
+    if report.id == primary.id:
+        raise Refused("joining.same_report")
+    if ReportKind.SENTIMENT in (report.kind, primary.kind) or report.kind != primary.kind:
+        raise Refused("joining.other_kind")
+    if primary.status not in JOINABLE_INTO:
+        raise Refused("joining.not_joinable")
+
+
+def join(session: Session, *, report_id: int, into_id: int, actor: str, now: dt.datetime) -> Issue:
+    """Join a report (and anything joined to it) to the issue of ``into_id``."""
+    report = _get(session, report_id)
+    primary = root_of(session, _get(session, into_id))
+    _check_pair(report, primary)
+    if report.duplicate_of == primary.id:
+        return issue_of(session, primary.id)  # a repeated press changes nothing
+    for member in members_of(session, report.id):  # its own follow-ups come along
+        _attach(session, member, primary, actor=actor, now=now, how="carried")
+    _attach(session, report, primary, actor=actor, now=now, how="joined")
+    session.flush()
+    return issue_of(session, primary.id)
+
+
+def _audit_both(
+    session: Session, primary: Report, other: Report, *, action: str, actor: str, now: dt.datetime
+) -> None:
+    """Record a hand-made ``action`` (合并 / 拆分) on both reports' audit trails."""
+    for subject, partner in ((primary, other), (other, primary)):
+        report_queries.add_event(
+            session=session,
+            report_id=subject.id,
+            actor=actor,
+            action=action,
+            at=now,
+            details={"primary": primary.number, "with": partner.number},
+        )
+
+
+def merge(
+    session: Session, *, primary_id: int, other_id: int, actor: str, now: dt.datetime
+) -> Issue:
+    """Merge the card of ``other_id`` into the card of ``primary_id`` (合并), audited on both."""
+    primary = root_of(session, _get(session, primary_id))
+    other = root_of(session, _get(session, other_id))
+    _check_pair(other, primary)
+    issue = join(session, report_id=other.id, into_id=primary.id, actor=actor, now=now)  # type: ignore[arg-type]
+    _audit_both(session, primary, other, action="merged", actor=actor, now=now)
+    return issue
+
+
+def split(
+    session: Session, services: Services, *, report_id: int, actor: str, now: dt.datetime
+) -> Report:
+    """Split a joined report off its issue (拆分): its own deadlines again, from now."""
+    report = _get(session, report_id)
+    if report.duplicate_of is None:
+        raise Refused("joining.not_joined")
+    primary = _get(session, report.duplicate_of)
+    report.duplicate_of = None
+    if report.status in OPEN_STATUSES:
+        deadlines = plan_deadlines(
+            services, kind=report.kind, sla_class=report.sla_class, start=now
+        )
+        report.sign_due_at, report.resolve_due_at = deadlines.sign_due, deadlines.resolve_due
+    report.updated_at = now
+    session.add(report)
+    _audit_both(session, primary, report, action="split", actor=actor, now=now)
+    session.flush()
+    return report
+
+
+def observers_to_tell(session: Session, report_id: int) -> list[int]:
+    """Return every observer of the issue of ``report_id`` (each is told of its progress)."""
+    return issue_of(session, report_id).observer_ids
+
+
+def issue_counts(reports: Iterable[Report]) -> tuple[int, int]:
+    """Return (issues, reports) among ``reports``: a joined report is not an issue of its own."""
+    rows = list(reports)
+    return sum(1 for r in rows if r.duplicate_of is None), len(rows)
+
+
+def digest_line(reports: Iterable[Report]) -> str:
+    """Return "问题 12 件，涉及反映 17 条" for ``reports``."""
+    issues, total = issue_counts(reports)
+    return t("joining.digest_counts", issues=issues, reports=total)
