@@ -65,6 +65,12 @@ def _get(session: Session, report_id: int) -> Report:
     return report
 
 
+def _id(report: Report) -> int:
+    """Return the id of a stored report."""
+    assert report.id is not None, "a stored report has an id"
+    return report.id
+
+
 def root_of(session: Session, report: Report) -> Report:
     """Return the primary report of ``report``'s issue (the report itself when not joined)."""
     seen = {report.id}
@@ -89,7 +95,7 @@ def members_of(session: Session, primary_id: int) -> tuple[Report, ...]:
 def issue_of(session: Session, report_id: int) -> Issue:
     """Return the issue ``report_id`` belongs to."""
     primary = root_of(session, _get(session, report_id))
-    return Issue(primary, members_of(session, primary.id))  # type: ignore[arg-type]
+    return Issue(primary, members_of(session, _id(primary)))
 
 
 def card_line(issue: Issue) -> str:
@@ -109,7 +115,7 @@ def _stop_clock(session: Session, report: Report, *, now: dt.datetime) -> None:
     for deadline, due in (("sign", report.sign_due_at), ("resolve", report.resolve_due_at)):
         if due is not None:
             reminders.void_instance(
-                session=session, report_id=report.id, deadline=deadline, due_at=due, now=now
+                session=session, report_id=_id(report), deadline=deadline, due_at=due, now=now
             )
     report.sign_due_at = None
     report.resolve_due_at = None
@@ -153,12 +159,12 @@ def join(session: Session, *, report_id: int, into_id: int, actor: str, now: dt.
     primary = root_of(session, _get(session, into_id))
     _check_pair(report, primary)
     if report.duplicate_of == primary.id:
-        return issue_of(session, primary.id)  # a repeated press changes nothing
-    for member in members_of(session, report.id):  # its own follow-ups come along
+        return issue_of(session, _id(primary))  # a repeated press changes nothing
+    for member in members_of(session, _id(report)):  # its own follow-ups come along
         _attach(session, member, primary, actor=actor, now=now, how="carried")
     _attach(session, report, primary, actor=actor, now=now, how="joined")
     session.flush()
-    return issue_of(session, primary.id)
+    return issue_of(session, _id(primary))
 
 
 def _audit_both(
@@ -183,7 +189,7 @@ def merge(
     primary = root_of(session, _get(session, primary_id))
     other = root_of(session, _get(session, other_id))
     _check_pair(other, primary)
-    issue = join(session, report_id=other.id, into_id=primary.id, actor=actor, now=now)  # type: ignore[arg-type]
+    issue = join(session, report_id=_id(other), into_id=_id(primary), actor=actor, now=now)
     _audit_both(session, primary, other, action="merged", actor=actor, now=now)
     return issue
 
