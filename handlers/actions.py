@@ -225,6 +225,22 @@ class Outbox:
         """Queue leaving a group."""
         self.calls.append(Outgoing(chat_id, "leaveChat", {"chat_id": chat_id}, "leave"))
 
+    def rows(self, *, prefix: str, now: Any) -> list[dict[str, Any]]:
+        """Return the queued calls as outbox rows; a call without a key is keyed
+        ``prefix:index`` (its place in this run), so a replay of the same run adds nothing."""
+        return [
+            {
+                "chat_id": call.chat_id,
+                "method": call.method,
+                "payload": call.payload,
+                "purpose": call.purpose,
+                "report_id": call.report_id,
+                "idempotency_key": call.key or f"{prefix}:{index}",
+                "now": now,
+            }
+            for index, call in enumerate(self.calls)
+        ]
+
     def reply_answer(self, text: str, *, alert: bool = False) -> None:
         """Answer the button press being handled (a short toast, or an alert)."""
         self.answer = (text[:200], alert)

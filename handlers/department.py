@@ -1,11 +1,12 @@
 """Messages in department groups (and the dispatch group): binding, prompts, internal notes.
 
 Card buttons are handled in ``handlers.card_actions``; the prompts they open in
-``handlers.prompting``. A message here is, in this order: a group moving to a supergroup,
-``/bind``, ``/cancel`` (withdraws the sender's prompt), a reply to the sender's own prompt
-(its answer), or a reply to one of the bot's messages about a report — an internal note, kept
-on the report's timeline and counted on its card, never sent to the observer. Answering the
-observer is an explicit act: the card's 答复观察员 button.
+``handlers.prompting``; the bot's own place in groups (added, removed, migrated, ``/bind``) in
+``handlers.membership``. A message here is, in this order: ``/bind``, ``/cancel`` (withdraws
+the sender's prompt), a reply to the sender's own prompt (its answer), or a reply to one of
+the bot's messages about a report — an internal note, kept on the report's timeline and
+counted on its card, never sent to the observer. Answering the observer is an explicit act: the
+card's 答复观察员 button.
 """
 
 from __future__ import annotations
@@ -16,24 +17,20 @@ from sqlmodel import select
 
 from bot.core.lifecycle import Action
 from bot.core.messages import t
-from bot.errors import Refused
-from bot.services import access, people
+from bot.services import access
 from bot.services import reports as flows
 from bot.services.reports import binding_of_chat
-from handlers import prompting, workbench
+from handlers import membership, prompting, workbench
 from handlers.cards import attachment_summary
 from handlers.context import Ctx
 from handlers.events import Event
 from handlers.notify import redraw_card
 from storage import reports as report_queries
-from storage.models import KnownGroup, OutboxMessage, Report
+from storage.models import OutboxMessage, Report
 
 
 def on_group_message(event: Event, ctx: Ctx) -> None:
     """Handles a message in a group: /bind, /cancel, a prompt's answer, or a note on a card."""
-    if event.migrate_to_chat_id:
-        _migrate(event, ctx)
-        return
     if event.kind != "message" or event.user_id is None:
         return
     if event.sender_chat_id is not None and event.sender_chat_id == event.chat_id:
@@ -48,7 +45,7 @@ def on_group_message(event: Event, ctx: Ctx) -> None:
         )
         return
     if event.command == "bind":
-        _bind(event, ctx)
+        membership.bind(event, ctx)
         return
     if event.command == "cancel" and prompting.cancel(event, ctx):
         return
@@ -64,34 +61,6 @@ def on_group_message(event: Event, ctx: Ctx) -> None:
         return
     if event.reply_to_message_id is not None:
         _note(event, ctx)
-
-
-def on_bot_membership(event: Event, ctx: Ctx) -> None:
-    """Remembers groups the bot is added to; an unbound one is left after a grace period."""
-    if not event.group:
-        return
-    group = ctx.session.get(KnownGroup, event.chat_id)
-    if event.member_status in ("member", "administrator"):
-        if group is None:
-            group = KnownGroup(
-                chat_id=event.chat_id,
-                title=event.chat_title[:255],
-                added_by=event.user_id,
-                added_at=ctx.now,
-            )
-        group.left_at = None
-        ctx.session.add(group)
-        report_queries.add_event(
-            session=ctx.session,
-            report_id=None,
-            actor=f"user:{event.user_id}",
-            action="bot_added",
-            at=ctx.now,
-            details={"chat": event.chat_id},
-        )
-    elif event.member_status in ("left", "kicked") and group is not None:
-        group.left_at = ctx.now
-        ctx.session.add(group)
 
 
 REPORT_NUMBER = re.compile(r"GD-\d{8}-\d{4,}")
@@ -130,53 +99,3 @@ def _report_replied_to(event: Event, ctx: Ctx) -> Report | None:
     if not number:
         return None
     return report_queries.get_report_by_number(session=ctx.session, number=number[0])
-
-
-def _bind(event: Event, ctx: Ctx) -> None:
-    """Binds this group to a (department, region) with a one-time code."""
-    code = event.args.strip()
-    if not code:
-        ctx.out.send(event.chat_id, t("group.bind_usage"), reply_to=event.message_id)
-        return
-    try:
-        binding = people.bind_group(
-            ctx.session,
-            code=code,
-            chat_id=event.chat_id,
-            title=event.chat_title,
-            user_id=event.user_id or 0,
-            now=ctx.now,
-        )
-    except Refused as refused:
-        ctx.out.send(event.chat_id, t(refused.key), reply_to=event.message_id)
-        return
-    group = ctx.session.get(KnownGroup, event.chat_id)
-    if group is None:
-        ctx.session.add(
-            KnownGroup(
-                chat_id=event.chat_id,
-                title=event.chat_title[:255],
-                added_by=event.user_id,
-                added_at=ctx.now,
-            )
-        )
-    ctx.out.send(
-        event.chat_id,
-        t(
-            "group.bound",
-            department=ctx.department_name(binding.department),
-            region=ctx.region_name(binding.region_code),
-        ),
-    )
-
-
-def _migrate(event: Event, ctx: Ctx) -> None:
-    """Follows a group that became a supergroup: its bindings and cards move with it."""
-    new_id = event.migrate_to_chat_id
-    assert new_id is not None
-    for binding in binding_of_chat(ctx.session, chat_id=event.chat_id):
-        binding.chat_id = new_id
-        ctx.session.add(binding)
-    for report in ctx.session.exec(select(Report).where(Report.card_chat_id == event.chat_id)):
-        report.card_chat_id = new_id
-        ctx.session.add(report)

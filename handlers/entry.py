@@ -3,7 +3,7 @@
     private chat   → admin commands (ADMIN_USER_IDS) or the observer conversation
     group chat     → admin commands, or the department/dispatch group handlers
     button press   → observer buttons in private, card buttons in groups
-    bot added/removed, group migrated → department.on_bot_membership / on_group_message
+    bot added/removed, group migrated, /bind in a group → membership
 
 Callback data that is not ours (another bot's, an old version, forged) gets a polite answer.
 """
@@ -11,7 +11,7 @@ Callback data that is not ours (another bot's, an old version, forged) gets a po
 from __future__ import annotations
 
 from bot.core.messages import t
-from handlers import admin, card_actions, department, leader, observer, workbench
+from handlers import admin, card_actions, department, leader, membership, observer, workbench
 from handlers.callbacks import Act, parse
 from handlers.context import Ctx
 from handlers.events import Event
@@ -35,9 +35,12 @@ def handle(event: Event, ctx: Ctx) -> None:
             ctx.out.reply_answer(t("common.unknown_button"))
         return
     if event.kind == "bot_member":
-        department.on_bot_membership(event, ctx)
+        membership.on_bot_membership(event, ctx)
         return
     if event.kind not in ("message", "edited"):
+        return
+    if event.group and (event.migrate_to_chat_id or event.migrate_from_chat_id):
+        membership.on_migration(event, ctx)
         return
     if event.command == "whoami":
         workbench.whoami(event, ctx)

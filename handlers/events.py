@@ -70,6 +70,7 @@ class Event:
     callback_id: str | None = None
     callback_data: str | None = None
     migrate_to_chat_id: int | None = None
+    migrate_from_chat_id: int | None = None
     member_status: str | None = None  # for member events: the new status
     member_user_id: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -185,6 +186,7 @@ def _message(
         forwarded=bool(message.get("forward_origin") or message.get("forward_date")),
         sender_chat_id=(message.get("sender_chat") or {}).get("id"),
         migrate_to_chat_id=message.get("migrate_to_chat_id"),
+        migrate_from_chat_id=message.get("migrate_from_chat_id"),
         member_status="member" if new_members else ("left" if left else None),
         member_user_id=(new_members[0]["id"] if new_members else (left or {}).get("id")),
         raw=raw,

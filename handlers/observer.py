@@ -24,7 +24,7 @@ from bot.core.roster import mask_phone
 from bot.core.routing import Decision
 from bot.services import people
 from bot.services import reports as flows
-from bot.services.reports import Refused
+from bot.services.reports import Refused, find_binding
 from handlers.actions import REMOVE_KEYBOARD, Button, Keyboard, card_of, contact_keyboard
 from handlers.callbacks import Act, Press
 from handlers.cards import attachment_summary, tag_names
@@ -644,10 +644,12 @@ def _submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
     elif report.status == ReportStatus.DISPATCH:
         routing = t("observer.submitted_dispatch")
     else:
+        # Name the group the card was sent to: the binding found may be above the target.
+        group = find_binding(ctx.session, department=report.department, region=report.target_region)
         routing = t(
             "observer.submitted_routed",
             department=ctx.department_name(report.department),
-            region=ctx.region_name(report.target_region),
+            region=ctx.region_name(group.region_code if group else report.target_region),
             sign_due=ctx.local(report.sign_due_at),
         )
     ctx.out.reply_answer(report.number)

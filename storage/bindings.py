@@ -11,7 +11,7 @@ from storage.models import GroupBinding
 
 
 def find_binding(*, session: Session, department: str, region: str) -> GroupBinding | None:
-    """Return the group bound for ``department`` at ``region``, falling back upward."""
+    """Return the active group bound for ``department`` at ``region``, falling back upward."""
     chain = ancestors(region) if is_well_formed(region) else []
     if not chain:
         return None
@@ -19,6 +19,7 @@ def find_binding(*, session: Session, department: str, region: str) -> GroupBind
         select(GroupBinding).where(
             GroupBinding.department == department,
             col(GroupBinding.region_code).in_(chain),
+            col(GroupBinding.active).is_(True),
         )
     ).all()
     by_region = {binding.region_code: binding for binding in bindings}
@@ -26,5 +27,9 @@ def find_binding(*, session: Session, department: str, region: str) -> GroupBind
 
 
 def bindings_of_chat(*, session: Session, chat_id: int) -> Sequence[GroupBinding]:
-    """Return every (department, region) a group chat is bound for."""
-    return session.exec(select(GroupBinding).where(GroupBinding.chat_id == chat_id)).all()
+    """Return every (department, region) a group chat is actively bound for."""
+    return session.exec(
+        select(GroupBinding).where(
+            GroupBinding.chat_id == chat_id, col(GroupBinding.active).is_(True)
+        )
+    ).all()

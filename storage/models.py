@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, func, true
 from sqlmodel import Field, SQLModel
 
 from bot.core.lifecycle import Status
@@ -128,7 +128,7 @@ class InviteCode(SQLModel, table=True):
 
 
 class GroupBinding(SQLModel, table=True):
-    """The group chat that handles a department's reports for one region."""
+    """The group chat that handles a department's reports for one region (while active)."""
 
     __table_args__ = (UniqueConstraint("department", "region_code"),)
 
@@ -139,6 +139,10 @@ class GroupBinding(SQLModel, table=True):
     chat_title: str = Field(default="", max_length=255)
     bound_by: int | None = _bigint()
     bound_at: datetime = _created()
+    # False once the bot is out of the group (removed, or the group is gone): routing skips
+    # the binding and falls back upward, until a /bind in a group makes it active again.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    left_at: datetime | None = _ts()
 
 
 class BindCode(SQLModel, table=True):

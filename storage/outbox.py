@@ -17,7 +17,8 @@ from sqlalchemy import func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import GroupBinding, Leader, OutboxMessage, OutboxStatus, Report
+from storage.groups import cards_in_chat, move_chat_rows
+from storage.models import OutboxMessage, OutboxStatus
 from storage.sql import insert_for
 
 UPLOAD = "$upload"  # {UPLOAD: "/path"} in a payload: a local file to upload
@@ -393,32 +394,59 @@ def record_sent(
 def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> dict[str, int]:
     """Move everything addressed to a group that became a supergroup; return counts per table.
 
-    Group bindings, leaders' chats and report cards point at the new id; pending rows move to
-    the new chat, their ``chat_id`` parameter included.
+    Bindings, leaders' chats, pending prompts and the group's record take the new id; pending
+    rows move to the new chat (``move_pending``). Message ids are per chat, so report cards in
+    the old chat are forgotten (``cards``), not moved: the caller posts the open ones again.
     """
-    counts: dict[str, int] = {}
-    for name, model, column in (
-        ("bindings", GroupBinding, "chat_id"),
-        ("leaders", Leader, "chat_id"),
-        ("cards", Report, "card_chat_id"),
-    ):
-        result = session.execute(
-            update(model)
-            .where(getattr(model, column) == old_chat_id)
-            .values({column: new_chat_id})
-            .execution_options(synchronize_session=False)
-        )
-        counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    counts = move_chat_rows(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    counts["cards"] = len(cards_in_chat(session=session, chat_id=old_chat_id))
+    counts["outbox"] = move_pending(
+        session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id
+    )
+    return counts
+
+
+def move_pending(*, session: Session, old_chat_id: int, new_chat_id: int) -> int:
+    """Move a chat's pending rows to its new id; return how many moved.
+
+    A row addressing a message of the old chat by its id cannot follow (that id means nothing in
+    the new chat): an edit of it is dropped, a reply to it is sent as a plain message. Card
+    placeholders follow, as they resolve to the card wherever it is posted next.
+    """
     rows = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.chat_id == old_chat_id, OutboxMessage.status == OutboxStatus.PENDING
         )
     ).all()
     for row in rows:
+        payload = {**row.payload, "chat_id": new_chat_id}
+        if isinstance(payload.get("message_id"), int):
+            row.status = OutboxStatus.FAILED
+            row.last_error = f"a message of chat {old_chat_id}, which became {new_chat_id}"
+        reply = payload.get("reply_parameters")
+        if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+            del payload["reply_parameters"]
         row.chat_id = new_chat_id
-        if row.payload.get("chat_id") == old_chat_id:
-            row.payload = {**row.payload, "chat_id": new_chat_id}
+        row.payload = payload
         session.add(row)
-    counts["outbox"] = len(rows)
     session.flush()
-    return counts
+    return len(rows)
+
+
+def cancel_pending(
+    *, session: Session, chat_id: int, reason: str, report_ids: Collection[int] | None = None
+) -> int:
+    """Give up on a chat's pending rows (those about ``report_ids``, if given); return how many."""
+    where: list[Any] = [
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    ]
+    if report_ids is not None:
+        where.append(col(OutboxMessage.report_id).in_(list(report_ids)))
+    result = session.execute(
+        update(OutboxMessage)
+        .where(*where)
+        .values(status=OutboxStatus.FAILED, last_error=reason[:2000])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -30,7 +30,6 @@ def run(use_webhook: bool) -> None:
     from bot.infra.handling import HandlingProcess
     from bot.infra.instance import hold_instance_lock, join_instances
     from bot.infra.scheduler import SweepScheduler
-    from bot.services.reports import find_dispatch_chat
     from bot.telegram.runtime import BotRuntime
     from bot.telegram.transport import open_bot_api
     from storage.db import ensure_current
@@ -44,7 +43,7 @@ def run(use_webhook: bool) -> None:
     delivery = DeliveryWorker(
         services.engine,
         api,
-        dispatch_chat_id=find_dispatch_chat(services),
+        services=services,  # dispatch is looked up at send time; lost groups are followed
         limits=Limits(global_rate=current.delivery_rate),
         sole=instance_lock is not None,  # SQLite: a lease left at start is a dead process's
     )

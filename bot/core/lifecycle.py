@@ -56,6 +56,8 @@ class Action(StrEnum):
     FOLLOW_UP = "follow_up"  # the observer adds to it (补充)
     FALL_BACK = "fall_back"  # no group is bound for its department: dispatch takes it
     URGE = "urge"  # dispatch or a supervisor presses the department (催办) on an overdue report
+    GROUP_LOST = "group_lost"  # the bot is out of the holding group: dispatch takes it
+    GROUP_BACK = "group_back"  # that group is bound again: it goes back there
 
 
 class Role(StrEnum):
@@ -87,9 +89,7 @@ STEPS: dict[Action, Step] = {
     Action.TRANSFER: Step(WITH_DEPARTMENT, Status.ROUTED, Role.HOLDER, "transferred"),
     Action.RETURN: Step(WITH_DEPARTMENT, Status.DISPATCH, Role.HOLDER, "returned"),
     Action.RESOLVE: Step(frozenset({Status.SIGNED}), Status.RESOLVED, Role.HOLDER, "resolved"),
-    Action.EXTEND: Step(
-        frozenset({Status.SIGNED}), None, Role.HOLDER, "extension_requested"
-    ),
+    Action.EXTEND: Step(frozenset({Status.SIGNED}), None, Role.HOLDER, "extension_requested"),
     Action.ANSWER: Step(OPEN, None, Role.HOLDER, "replied"),
     Action.NOTE: Step(OPEN | HANDLED, None, Role.HOLDER, "note"),
     Action.ROUTE: Step(
@@ -106,6 +106,11 @@ STEPS: dict[Action, Step] = {
     Action.FOLLOW_UP: Step(OPEN | frozenset({Status.RESOLVED}), None, Role.OBSERVER, "follow_up"),
     Action.FALL_BACK: Step(frozenset({Status.ROUTED}), Status.DISPATCH, Role.SYSTEM, "no_group"),
     Action.URGE: Step(WITH_DEPARTMENT, None, Role.OVERSEER, "urged"),
+    # Recorded as a return and a routing, so deadlines pause and resume as for those.
+    Action.GROUP_LOST: Step(WITH_DEPARTMENT, Status.DISPATCH, Role.SYSTEM, "returned"),
+    Action.GROUP_BACK: Step(
+        frozenset({Status.DISPATCH}), Status.ROUTED, Role.SYSTEM, "routed_by_dispatch"
+    ),
 }
 
 

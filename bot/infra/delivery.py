@@ -22,11 +22,17 @@ this worker sends them through a ``BotApi`` and never loses one:
   refused token (``Unauthorized``) is logged as an error and retried without giving up.
 - **Permanent errors** (blocked, chat not found, kicked, bad request): the row is failed with
   ``last_error``, a ``delivery_failed`` report event is recorded, and — for a report's message,
-  once per chat and report — a notice is queued to the dispatch chat.
-- **Migration** (``ChatMigrated``): bindings, leaders, report cards and the chat's pending rows
-  move to the supergroup's id, and the row is sent there.
+  once per chat and report — a notice is queued to the dispatch chat, looked up when the notice
+  is queued (never remembered from start-up). A 403 from a bound group the bot is no longer in
+  is the group lost (``handlers.groups.group_lost``): its bindings stop, its open reports go
+  to dispatch with their cards, and dispatch, the administrators and the observers are told.
+- **Migration** (``ChatMigrated``): bindings, leaders, prompts and the chat's pending rows move to
+  the supergroup's id (``handlers.groups.migrate``), open cards are posted there again (a
+  message id means nothing in another chat), and the row is sent there.
 - **Card placeholders.** ``{"$card": report_id}`` anywhere in a payload becomes the report's
-  ``card_message_id``; until the card is sent the row waits. A sent row with purpose ``card``
+  ``card_message_id``; until the card is sent the row waits. A card that has moved to another
+  chat since (or is queued after the row) is not addressed: an edit of it is skipped, a reply to
+  it goes out as a plain message. A sent row with purpose ``card``
   records the report's ``card_chat_id``/``card_message_id``.
 - **Bursts.** When a chat has more than ``coalesce_after`` pending ``card`` messages, they go out
   as one combined message (purpose ``card_batch``) listing the reports, with each card's buttons
@@ -60,6 +66,8 @@ from sqlmodel import Session, select
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.infra.instance import InstancePresence
+from bot.services import Services
+from bot.services.reports import find_dispatch_chat
 from bot.telegram.transport import (
     BotApi,
     BotApiError,
@@ -69,6 +77,8 @@ from bot.telegram.transport import (
     RetryAfter,
     Unauthorized,
 )
+from handlers import groups
+from storage import groups as group_queries
 from storage import outbox
 from storage.db import begin_write, session_scope
 from storage.models import GroupBinding, Observer, OutboxMessage, Report
@@ -208,6 +218,29 @@ def resolve_cards(value: Any, cards: dict[int, int]) -> Any:
     return value
 
 
+def placeholder_chats(payload: dict[str, Any], chat_id: int) -> dict[int, int]:
+    """Return, for the card an edit targets or a reply quotes, the chat it is addressed in."""
+    own = int(payload.get("chat_id", chat_id))
+    found: dict[int, int] = {}
+    target = payload.get("message_id")
+    if isinstance(target, dict) and set(target) == {"$card"}:
+        found[int(target["$card"])] = own
+    reply = payload.get("reply_parameters")
+    quoted = reply.get("message_id") if isinstance(reply, dict) else None
+    if isinstance(reply, dict) and isinstance(quoted, dict) and set(quoted) == {"$card"}:
+        found[int(quoted["$card"])] = int(reply.get("chat_id", own))
+    return found
+
+
+def without_moved_cards(payload: dict[str, Any], moved: set[int]) -> dict[str, Any]:
+    """Return ``payload`` without a reply to one of the ``moved`` cards."""
+    reply = payload.get("reply_parameters")
+    quoted = reply.get("message_id") if isinstance(reply, dict) else None
+    if isinstance(quoted, dict) and card_references(quoted) & moved:
+        return {key: value for key, value in payload.items() if key != "reply_parameters"}
+    return payload
+
+
 def message_id_of(result: Result) -> int | None:
     """Return the id of the message a call produced (the first one of an album)."""
     if isinstance(result, dict):
@@ -316,6 +349,7 @@ class DeliveryWorker:
         api: BotApi,
         *,
         dispatch_chat_id: int | None = None,
+        services: Services | None = None,
         now: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         limits: Limits | None = None,
@@ -330,7 +364,11 @@ class DeliveryWorker:
     ) -> None:
         self.engine = engine
         self.api = api
+        # With ``services`` (the running bot), dispatch is looked up when a notice is sent, and a
+        # group that refuses the bot or migrates is followed (handlers.groups); without
+        # them (tests of delivery alone), notices go to the fixed ``dispatch_chat_id``.
         self.dispatch_chat_id = dispatch_chat_id
+        self.services = services
         self.now = now
         self.pacer = Pacer(limits, monotonic)
         self.monotonic = monotonic
@@ -378,9 +416,7 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
         released = await asyncio.to_thread(self.take_back_leases) if self.sole else 0
-        log.info(
-            "delivery worker started dispatch_chat=%s released=%s", self.dispatch_chat_id, released
-        )
+        log.info("delivery worker started released=%s", released)
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
@@ -576,34 +612,10 @@ class DeliveryWorker:
 
     def _plan(self, row: Claimed) -> Plan:
         with self._session() as session:
-            references = card_references(row.payload)
-            cards: dict[int, int] = {}
-            for report_id in sorted(references):
-                report = session.get(Report, report_id)
-                if report is not None and report.card_message_id is not None:
-                    cards[report_id] = report.card_message_id
-                    continue
-                card = (
-                    outbox.first_pending(session=session, report_id=report_id, purpose=CARD)
-                    if report is not None
-                    else None
-                )
-                if card is None and report is not None:
-                    # On PostgreSQL each statement reads a fresh snapshot: the card may have
-                    # been sent (and recorded) between reading the report and the outbox.
-                    session.refresh(report)
-                    if report.card_message_id is not None:
-                        cards[report_id] = report.card_message_id
-                        continue
-                if card is None:
-                    return Plan(
-                        "fail", reason=f"the card of report {report_id} was never delivered"
-                    )
-                if card.chat_id == row.chat_id and (card.id or 0) > row.id:
-                    # Waiting would block the very queue the card is in.
-                    return Plan("fail", reason=f"the card of report {report_id} is queued after it")
-                return Plan("wait", reason=f"waiting for the card of report {report_id}")
-            payload = resolve_cards(row.payload, cards)
+            placed = self._place_cards(session, row)
+            if isinstance(placed, Plan):
+                return placed
+            payload = placed
             method = row.method
             card_report_id = row.report_id if row.purpose == CARD else None
             target = row.payload.get("message_id")
@@ -612,7 +624,7 @@ class DeliveryWorker:
                 batch = outbox.sent_with_purpose(
                     session=session,
                     chat_id=int(payload.get("chat_id", row.chat_id)),
-                    result_message_id=cards[report_id],
+                    result_message_id=int(payload["message_id"]),
                     purpose=CARD_BATCH,
                 )
                 if batch is not None:
@@ -629,6 +641,43 @@ class DeliveryWorker:
             ):
                 return self._plan_batch(session, row)
             return Plan("send", method, payload, card_report_id)
+
+    def _place_cards(self, session: Session, row: Claimed) -> dict[str, Any] | Plan:
+        """Resolve the row's card placeholders, or say why it waits, fails or is skipped.
+
+        A card may have moved since the row was queued (its group was rebound, migrated or
+        lost): an edit of a card that is no longer in the chat it addresses is skipped, a reply
+        to it is sent without the reply. So is one queued before the card it refers to.
+        """
+        pointed = placeholder_chats(row.payload, row.chat_id)
+        cards: dict[int, int] = {}
+        moved: set[int] = set()
+        for report_id in sorted(card_references(row.payload)):
+            chat = pointed.get(report_id, row.chat_id)
+            report = session.get(Report, report_id)
+            if report is not None and report.card_message_id is None:
+                card = outbox.first_pending(session=session, report_id=report_id, purpose=CARD)
+                if card is None:
+                    # On PostgreSQL each statement reads a fresh snapshot: the card may have
+                    # been sent (and recorded) between reading the report and the outbox.
+                    session.refresh(report)
+                elif card.chat_id != chat or (card.id or 0) > row.id:
+                    moved.add(report_id)  # it will land elsewhere, or after this row
+                    continue
+                else:
+                    return Plan("wait", reason=f"waiting for the card of report {report_id}")
+            if report is None or report.card_message_id is None:
+                return Plan("fail", reason=f"the card of report {report_id} was never delivered")
+            if report.card_chat_id not in (None, chat):
+                moved.add(report_id)
+                continue
+            cards[report_id] = report.card_message_id
+        payload = row.payload
+        if moved:
+            payload = without_moved_cards(payload, moved)
+            if card_references(payload) - set(cards):
+                return Plan("skip", reason="the card it refers to is in another chat now")
+        return resolve_cards(payload, cards)  # type: ignore[no-any-return]
 
     @staticmethod
     def _card_from_edit(payload: dict[str, Any]) -> dict[str, Any]:
@@ -838,10 +887,20 @@ class DeliveryWorker:
         self._reschedule(row, delay, f"{type(error).__name__}: {error.description}", True)
 
     def _migrate(self, row: Claimed, new_chat_id: int) -> None:
+        services = self.services
         with self._session() as session:
-            counts = outbox.migrate_chat(
-                session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id
-            )
+            if services is not None:
+                reposted = groups.outside_update(
+                    services,
+                    session,
+                    f"migrate:{row.chat_id}",
+                    lambda ctx: groups.migrate(ctx, row.chat_id, new_chat_id),
+                )
+                counts: dict[str, int] = {"reposted": reposted}
+            else:
+                counts = outbox.migrate_chat(
+                    session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id
+                )
             outbox.reschedule(
                 session=session,
                 message_id=row.id,
@@ -852,9 +911,6 @@ class DeliveryWorker:
             )
         if self.dispatch_chat_id == row.chat_id:
             self.dispatch_chat_id = new_chat_id
-            log.warning(
-                "dispatch chat migrated old=%s new=%s: update the setting", row.chat_id, new_chat_id
-            )
         log.info("chat migrated old=%s new=%s moved=%s", row.chat_id, new_chat_id, counts)
         self.notify()
 
@@ -862,9 +918,13 @@ class DeliveryWorker:
         now = self.now()
         description = error.description
         with self._session() as session:
-            if not outbox.mark_failed(
+            # A lost group is followed first: it takes the group's bindings and then its queued
+            # rows (this one among them), in the order the update's handler takes them too.
+            gone = self._group_gone(session, row, description)
+            failed = outbox.mark_failed(
                 session=session, message_id=row.id, attempts=row.attempts, last_error=description
-            ):
+            )
+            if not (failed or gone):
                 return
             add_event(
                 session=session,
@@ -880,7 +940,8 @@ class DeliveryWorker:
                     "error": description,
                 },
             )
-            notified = self._tell_dispatch(session, row, description, now)
+            # The group's reports went to dispatch, which was told; otherwise tell it now.
+            notified = gone or self._tell_dispatch(session, row, description, now)
         log.warning(
             "delivery failed outbox=%s chat=%s report=%s error=%s",
             row.id,
@@ -891,11 +952,33 @@ class DeliveryWorker:
         if notified:
             self.notify()
 
+    def _group_gone(self, session: Session, row: Claimed, description: str) -> bool:
+        """If Telegram says the bot is out of a bound group, follow it (``groups.group_lost``);
+        return True if the chat is a department or dispatch group the bot has lost."""
+        services = self.services
+        if services is None or not groups.is_group_gone(row.chat_id, description):
+            return False
+        groups.outside_update(
+            services,
+            session,
+            f"lost:{row.chat_id}",
+            lambda ctx: groups.group_lost(ctx, row.chat_id, cause=description),
+        )
+        return bool(group_queries.inactive_bindings(session=session, chat_id=row.chat_id))
+
+    def _dispatch_chat(self, session: Session, report: Report | None) -> int | None:
+        """Return the dispatch chat for ``report``'s region, looked up now (or the fixed one)."""
+        if self.services is None:
+            return self.dispatch_chat_id
+        region = report.region_code if report is not None else None
+        return find_dispatch_chat(session, self.services, region=region)
+
     def _tell_dispatch(
         self, session: Session, row: Claimed, description: str, now: datetime
     ) -> bool:
         """Queue a notice to the dispatch chat about a report's undeliverable message."""
-        dispatch = self.dispatch_chat_id
+        report = session.get(Report, row.report_id) if row.report_id is not None else None
+        dispatch = self._dispatch_chat(session, report)
         if (
             dispatch is None
             or row.report_id is None
@@ -903,7 +986,6 @@ class DeliveryWorker:
             or row.purpose == DELIVERY_FAILED
         ):
             return False
-        report = session.get(Report, row.report_id)
         number = report.number if report is not None else str(row.report_id)
         text = t(
             "delivery.failed",
@@ -921,8 +1003,7 @@ class DeliveryWorker:
             report_id=row.report_id,
         )
 
-    @staticmethod
-    def _recipient(session: Session, chat_id: int) -> str:
+    def _recipient(self, session: Session, chat_id: int) -> str:
         """Name the chat a message was for, without personal data beyond a name."""
         if is_private(chat_id):
             observer = session.exec(
@@ -934,7 +1015,10 @@ class DeliveryWorker:
         binding = session.exec(select(GroupBinding).where(GroupBinding.chat_id == chat_id)).first()
         if binding is not None:
             title = f"（{binding.chat_title}）" if binding.chat_title else ""
-            return t("delivery.recipient_group", department=binding.department, title=title)
+            department = binding.department
+            if self.services is not None:
+                department = self.services.rules.department_name(department)
+            return t("delivery.recipient_group", department=department, title=title)
         return t("delivery.recipient_chat", chat=chat_id)
 
 

@@ -341,21 +341,7 @@ def _queue(session: Session, ctx: Ctx, *, update_id: int) -> None:
     One multi-row INSERT for all of them, in the order they were queued (their ids, and so
     the order the delivery worker sends them in, follow that order).
     """
-    outbox.enqueue_many(
-        session=session,
-        messages=[
-            {
-                "chat_id": call.chat_id,
-                "method": call.method,
-                "payload": call.payload,
-                "purpose": call.purpose,
-                "report_id": call.report_id,
-                "idempotency_key": call.key or f"u{update_id}:{index}",
-                "now": ctx.now,
-            }
-            for index, call in enumerate(ctx.out.calls)
-        ],
-    )
+    outbox.enqueue_many(session=session, messages=ctx.out.rows(prefix=f"u{update_id}", now=ctx.now))
 
 
 def _fail(services: Services, event: Event, *, update_id: int, error: str) -> None:

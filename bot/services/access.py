@@ -86,9 +86,7 @@ def holding_of(session: Session, services: Services, report: Report, action: Act
             else None
         ),
         observer_id=report.observer_id,
-        overseer_chats=(
-            overseer_chats(session, services, report) if role == Role.OVERSEER else ()
-        ),
+        overseer_chats=(overseer_chats(session, services, report) if role == Role.OVERSEER else ()),
     )
 
 

@@ -65,7 +65,7 @@ def queue_sentiment_summary(session: Session, services: Services, *, now: dt.dat
     local = now.astimezone(services.tz)
     if local.hour < SUMMARY_HOUR:
         return False
-    chat = find_dispatch_chat(services)
+    chat = find_dispatch_chat(session, services)
     if chat is None:
         return False
     day = local.date() - dt.timedelta(days=1)

@@ -148,7 +148,8 @@ def issue_bind_code(
 def bind_group(
     session: Session, *, code: str, chat_id: int, title: str, user_id: int, now: dt.datetime
 ) -> GroupBinding:
-    """Bind the group ``chat_id`` with a one-time code; a rebinding moves it to this group."""
+    """Bind the group ``chat_id`` with a one-time code; a rebinding moves it to this group and
+    makes it active again."""
     bind = session.get(BindCode, code.strip().upper())
     if bind is None or bind.used_at is not None or bind.expires_at <= now:
         _record_refusal(
@@ -163,6 +164,8 @@ def bind_group(
         department=bind.department, region_code=bind.region_code, chat_id=chat_id
     )
     binding.chat_id = chat_id
+    binding.active = True
+    binding.left_at = None
     binding.chat_title = title[:255]
     binding.bound_by = user_id
     binding.bound_at = now

@@ -364,6 +364,30 @@ def return_to_dispatch(
     return report, previous
 
 
+def group_gone_to_dispatch(
+    session: Session, services: Services, *, report_id: int, reason: str, now: dt.datetime
+) -> Report:
+    """Return a routed or signed report to dispatch because the bot is out of its group.
+
+    Recorded as a return by the system: its clock pauses as for any return.
+    """
+    report = _load(session, report_id)
+    return _change(
+        session,
+        report,
+        action=Action.GROUP_LOST,
+        values={
+            "department": services.rules.dispatch,
+            "signed_at": None,
+            "card_chat_id": None,
+            "card_message_id": None,
+        },
+        by=None,
+        now=now,
+        details={"from": report.department, "reason": reason, "paused_at": now.isoformat()},
+    )
+
+
 def resolve(
     session: Session,
     services: Services,
@@ -540,6 +564,46 @@ def route_from_dispatch(
     unrouted report's clocks both start now.
     """
     report = _authorised(session, services, report_id, Action.ROUTE, by)
+    return _route(
+        session,
+        services,
+        report,
+        department=department,
+        action=Action.ROUTE,
+        by=by,
+        now=now,
+    )
+
+
+def route_back(
+    session: Session, services: Services, *, report_id: int, department: str, now: dt.datetime
+) -> Report:
+    """The system sends a report that went to dispatch because its group was lost back to the
+    department, once that group is bound again (its clocks as for a routing by dispatch)."""
+    report = _load(session, report_id)
+    return _route(
+        session,
+        services,
+        report,
+        department=department,
+        action=Action.GROUP_BACK,
+        by=None,
+        now=now,
+    )
+
+
+def _route(
+    session: Session,
+    services: Services,
+    report: Report,
+    *,
+    department: str,
+    action: Action,
+    by: Actor | None,
+    now: dt.datetime,
+) -> Report:
+    """Route a report waiting at dispatch to ``department`` (see ``route_from_dispatch``)."""
+    report_id = report.id or 0
     if department not in services.rules.departments or department == services.rules.dispatch:
         raise Refused("department.bad_transfer")
     target = services.router.target_region(department, report.region_code) or report.region_code
@@ -566,7 +630,7 @@ def route_from_dispatch(
     return _change(
         session,
         report,
-        action=Action.ROUTE,
+        action=action,
         values={
             "department": department,
             "target_region": target,
@@ -603,12 +667,22 @@ def close_by_dispatch(
     )
 
 
-def find_dispatch_chat(services: Services) -> int | None:
-    """Return the chat of the highest-level dispatch group (told about failed deliveries)."""
-    with Session(services.engine) as session:
-        groups = session.exec(
-            select(GroupBinding).where(GroupBinding.department == services.rules.dispatch)
-        ).all()
+def find_dispatch_chat(
+    session: Session, services: Services, *, region: str | None = None
+) -> int | None:
+    """Return the chat of the active dispatch group for ``region`` (falling back upward), or of
+    the highest-level one; looked up each time, so a rebinding or a removal counts at once."""
+    dispatch = services.rules.dispatch
+    if region:
+        binding = find_binding(session, department=dispatch, region=region)
+        if binding is not None:
+            return binding.chat_id
+    groups = session.exec(
+        select(GroupBinding).where(
+            GroupBinding.department == dispatch,
+            GroupBinding.active == True,  # noqa: E712 - a SQL comparison
+        )
+    ).all()
     if not groups:
         return None
     return min(groups, key=lambda b: len(ancestors(b.region_code))).chat_id

@@ -168,7 +168,7 @@ def _new_runtime(
     delivery = DeliveryWorker(
         services.engine,
         api,
-        dispatch_chat_id=dispatch_chat,
+        services=services,
         poll_interval=0.2,
         limits=FAST,
         retry=RetryPolicy(base=0.05, cap=0.5, card_wait=0.1),

@@ -174,7 +174,11 @@ class World:
         telegram = RecordingTelegram(self._messages)
         offset = dt.timedelta(0)
         worker = DeliveryWorker(
-            self.services.engine, telegram, now=lambda: self.now + offset, limits=Limits.unpaced()
+            self.services.engine,
+            telegram,
+            services=self.services,
+            now=lambda: self.now + offset,
+            limits=Limits.unpaced(),
         )
         for _ in range(50):
             if await worker.run_once() == 0:

@@ -247,11 +247,11 @@ def test_anonymous_admin_messages_are_not_acted_on(world: World) -> None:
 
 def test_group_migration_moves_bindings_and_cards(world: World) -> None:
     _submit(world)
-    _group_says(world, HANDLER, WATER_GROUP, "", migrate_to_chat_id=-1009999)
+    _group_says(world, HANDLER, WATER_GROUP, "", migrate_to_chat_id=-1000000100111)
     with Session(world.services.engine) as session:
         binding = session.exec(select(GroupBinding).where(GroupBinding.department == "water")).one()
-        assert binding.chat_id == -1009999
-    assert _report(world).card_chat_id == -1009999
+        assert binding.chat_id == -1000000100111
+    assert _report(world).card_chat_id == -1000000100111
 
 
 def test_reload_with_a_broken_file_keeps_the_old_rules(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -312,9 +312,13 @@ class Controller:
         )
 
     async def bot_status(self, p: dict[str, Any]) -> Any:
-        """The bot is added/promoted/removed: chat_id, status, by_user_id."""
+        """The bot is added/promoted/removed: chat_id, status, by_user_id; silent=true sends the
+        bot no update (as if it had been lost)."""
         return self.world.set_bot_status(
-            _int(p, "chat_id"), str(p.get("status", "member")), _opt_int(p, "by_user_id")
+            _int(p, "chat_id"),
+            str(p.get("status", "member")),
+            _opt_int(p, "by_user_id"),
+            silent=bool(p.get("silent", False)),
         )
 
     async def block(self, p: dict[str, Any]) -> Any:
@@ -648,10 +652,13 @@ class _ControlMethods:
             "bot_status", {"chat_id": chat_id, "status": status, "by_user_id": by_user_id}
         )
 
-    def remove_bot(self, chat_id: int, *, by_user_id: int | None = None) -> Any:
-        """The bot is removed (kicked) from a group."""
+    def remove_bot(
+        self, chat_id: int, *, by_user_id: int | None = None, silent: bool = False
+    ) -> Any:
+        """The bot is removed (kicked) from a group; ``silent``: the bot is not told."""
         return self._call(
-            "bot_status", {"chat_id": chat_id, "status": "kicked", "by_user_id": by_user_id}
+            "bot_status",
+            {"chat_id": chat_id, "status": "kicked", "by_user_id": by_user_id, "silent": silent},
         )
 
     def block_bot(self, user_id: int, blocked: bool = True) -> Any:

@@ -734,8 +734,11 @@ class World:
             )
         return result
 
-    def set_bot_status(self, chat_id: int, status: str, by_user_id: int | None) -> dict[str, Any]:
-        """The bot is added to / promoted in / removed from a group by a person."""
+    def set_bot_status(
+        self, chat_id: int, status: str, by_user_id: int | None, *, silent: bool = False
+    ) -> dict[str, Any]:
+        """The bot is added to / promoted in / removed from a group by a person; ``silent``
+        changes it without telling the bot (an update it never got: lost after 24 hours)."""
         chat = self.group(chat_id)
         if status not in ("member", "administrator", "left", "kicked"):
             raise ValueError("status must be member, administrator, left or kicked")
@@ -749,6 +752,8 @@ class World:
         actor = self.person(by_user_id).as_user()
         old = chat.bot_status
         chat.bot_status = status
+        if silent:
+            return {}
         result: dict[str, Any] = {
             "update_id": self.push_update(
                 "my_chat_member",

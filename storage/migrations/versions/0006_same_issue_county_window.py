@@ -1,13 +1,10 @@
 """same-issue candidates: a report's similarity key, and the county window index
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 07:00:00
 
 Older reports keep a null key; the comparison computes theirs from the text.
-
-Written alongside another branch's 0005: whichever lands second sets ``down_revision`` to
-"0005" so the chain stays linear.
 """
 
 from collections.abc import Sequence
@@ -16,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
