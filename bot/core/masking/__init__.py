@@ -18,20 +18,40 @@ from typing import Any
 from bot.core.masking.numbers import Found, detect
 from bot.core.masking.runs import ANY_DIGIT, INVISIBLE, Group, digit_of, runs
 
-__all__ = ["mask_personal_numbers", "mask_payload"]
+__all__ = ["mask_personal_numbers", "mask_payload", "mask_with_entities"]
 
 _LONGEST = 19  # digits of the longest personal number (a bank card)
 _MIN_INNER = 3  # a group inside a combination has at least this many digits (not a date's "12")
-_ESCAPED = re.compile(r"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})")
+_ESCAPED = re.compile(r"\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})")
 
 
 def mask_personal_numbers(text: str) -> str:
     """Return ``text`` with every personal number partly replaced by asterisks."""
+    spans = personal_numbers(text)
+    return _replaced(text, spans) if spans else text
+
+
+def personal_numbers(text: str) -> list[tuple[int, int, str]]:
+    """Return (start, end, masked form) of each personal number in ``text``, in order."""
     if not text or ANY_DIGIT.search(text) is None:
-        return text
-    spans = [span for run in runs(text) for span in _numbers_in(text, run)]
+        return []
+    return [span for run in runs(text) for span in _numbers_in(text, run)]
+
+
+def mask_with_entities(
+    text: str, entities: list[dict[str, Any]] | None
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """Mask ``text`` and move its Bot API entities (offsets in UTF-16 units) to match."""
+    spans = personal_numbers(text)
     if not spans:
-        return text
+        return text, entities
+    if entities:
+        entities = [_moved(entity, text, spans) for entity in entities]
+    return _replaced(text, spans), entities
+
+
+def _replaced(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Return ``text`` with each span replaced."""
     pieces: list[str] = []
     position = 0
     for start, end, replacement in spans:
@@ -44,13 +64,39 @@ def mask_personal_numbers(text: str) -> str:
 def mask_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """Return a Bot API payload with its text and caption masked (a copy if anything changed)."""
     changed: dict[str, Any] = {}
-    for key in ("text", "caption"):
+    for key, entities_key in (("text", "entities"), ("caption", "caption_entities")):
         value = payload.get(key)
         if isinstance(value, str):
-            masked = mask_personal_numbers(value)
+            masked, entities = mask_with_entities(value, payload.get(entities_key))
             if masked != value:
                 changed[key] = masked
+                if entities is not None:
+                    changed[entities_key] = entities
     return {**payload, **changed} if changed else payload
+
+
+def _units(text: str) -> int:
+    """Return the length of ``text`` in UTF-16 code units, as Telegram counts offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _moved(entity: dict[str, Any], text: str, spans: list[tuple[int, int, str]]) -> dict[str, Any]:
+    """Return ``entity`` with its offset and length moved to the masked text."""
+    start = int(entity.get("offset", 0))
+    end = start + int(entity.get("length", 0))
+    new_start, new_end = start, end
+    for first, last, replacement in spans:
+        low, high = _units(text[:first]), _units(text[:last])
+        delta = _units(replacement) - (high - low)
+        if start >= high:
+            new_start += delta
+        elif start > low:  # begins inside a number: from the start of its masked form
+            new_start += low - start
+        if end >= high:
+            new_end += delta
+        elif end > low:  # ends inside a number: at the end of its masked form
+            new_end += low + _units(replacement) - end
+    return {**entity, "offset": new_start, "length": max(0, new_end - new_start)}
 
 
 def _numbers_in(text: str, run: list[Group]) -> list[tuple[int, int, str]]:
@@ -106,4 +152,4 @@ def _plain(text: str) -> str:
 
 def _unescaped(escape: str) -> str:
     """Return the character an escape such as ``\\u3000`` stands for."""
-    return chr(int(escape[2:], 16))
+    return chr(int(escape.lstrip("\\")[1:], 16))

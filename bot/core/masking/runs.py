@@ -51,12 +51,19 @@ def _classes() -> tuple[dict[str, str], str, str]:
 
 FOLDED_DIGITS, VISIBLE, INVISIBLE = _classes()
 _X = "xXｘＸ"
-_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"  # how repr() and JSON print a character
-_DIGIT = rf"(?:[\d{''.join(FOLDED_DIGITS)}]|\\u[fF][fF]1[0-9])"
+# How repr() and JSON print a character (once more escaped when a log prints that repr).
+_ESCAPE = r"\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"
+_DIGIT = rf"(?:[\d{''.join(FOLDED_DIGITS)}]|\\+u[fF][fF]1[0-9])"
+# A run never starts on the hex digits of an escape: "\u53616222" is 卡 and then 6222.
+_NOT_IN_ESCAPE = "".join(
+    rf"(?<!\\{prefix}{'[0-9a-fA-F]' * n})"
+    for prefix, width in (("u", 4), ("x", 2))
+    for n in range(width)
+)
 _GAP = rf"(?:[{re.escape(VISIBLE + INVISIBLE)}]|{_ESCAPE}){{0,16}}"
 # A candidate run: digits with short gaps between them, perhaps a final X (an ID's check).
-CLUSTER = re.compile(rf"{_DIGIT}(?:{_GAP}{_DIGIT})*(?:{_GAP}[{_X}](?![A-Za-z]))?")
-_TOKEN = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))|(.)", re.S)
+CLUSTER = re.compile(rf"{_NOT_IN_ESCAPE}{_DIGIT}(?:{_GAP}{_DIGIT})*(?:{_GAP}[{_X}](?![A-Za-z]))?")
+_TOKEN = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))|(.)", re.S)
 _ASCII_PART = re.compile(r"[0-9]+|[xX]")
 ANY_DIGIT = re.compile(rf"[\d{''.join(FOLDED_DIGITS)}]|\\u[fF][fF]1")
 _CODE_BEFORE = re.compile(r"(?:[A-Za-z]-|\*)\Z")  # "GD-20261202-0001", or a masked number's tail
