@@ -261,6 +261,10 @@ CARD = with_luhn("622202123456789012")  # 19 digits
         # as a log line prints them: repr() escapes zero-width characters, JSON everything
         ("'139\\u200b1234\\u200b5678'", "'139****5678'"),
         ("".join(f"\\u{0xFF10 + int(d):04x}" for d in "13912345678"), "139****5678"),
+        # an escape's hex digits are not digits: "\u5361" is 卡, the card starts after it
+        ("\\u5361" + CARD + "\\u3002", f"\\u5361{CARD[:4]}{'*' * 11}{CARD[-4:]}\\u3002"),
+        ("\\\\u53f7" + CARD, f"\\\\u53f7{CARD[:4]}{'*' * 11}{CARD[-4:]}"),
+        ("\\u12345678901234567", "\\u12345678901234567"),
         ("两个号码13912345678、13812345678", "两个号码139****5678、138****5678"),
         ("13912345678 020-83331234", "139****5678 020-****1234"),
     ],

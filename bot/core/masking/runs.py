@@ -53,16 +53,11 @@ FOLDED_DIGITS, VISIBLE, INVISIBLE = _classes()
 _X = "xXｘＸ"
 # How repr() and JSON print a character (once more escaped when a log prints that repr).
 _ESCAPE = r"\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"
+_ESCAPE_AT = re.compile(_ESCAPE)
 _DIGIT = rf"(?:[\d{''.join(FOLDED_DIGITS)}]|\\+u[fF][fF]1[0-9])"
-# A run never starts on the hex digits of an escape: "\u53616222" is 卡 and then 6222.
-_NOT_IN_ESCAPE = "".join(
-    rf"(?<!\\{prefix}{'[0-9a-fA-F]' * n})"
-    for prefix, width in (("u", 4), ("x", 2))
-    for n in range(width)
-)
 _GAP = rf"(?:[{re.escape(VISIBLE + INVISIBLE)}]|{_ESCAPE}){{0,16}}"
 # A candidate run: digits with short gaps between them, perhaps a final X (an ID's check).
-CLUSTER = re.compile(rf"{_NOT_IN_ESCAPE}{_DIGIT}(?:{_GAP}{_DIGIT})*(?:{_GAP}[{_X}](?![A-Za-z]))?")
+CLUSTER = re.compile(rf"{_DIGIT}(?:{_GAP}{_DIGIT})*(?:{_GAP}[{_X}](?![A-Za-z]))?")
 _TOKEN = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))|(.)", re.S)
 _ASCII_PART = re.compile(r"[0-9]+|[xX]")
 ANY_DIGIT = re.compile(rf"[\d{''.join(FOLDED_DIGITS)}]|\\u[fF][fF]1")
@@ -93,13 +88,28 @@ def digit_of(char: str) -> str | None:
 def runs(text: str) -> list[list[Group]]:
     """Return the runs of digit groups in ``text`` that hold at least ``11`` digits."""
     found: list[list[Group]] = []
-    for match in CLUSTER.finditer(text):
+    position = 0
+    while (match := CLUSTER.search(text, position)) is not None:
         start, end = match.span()
+        position = _escape_end(text, start) or end
+        if position != end:  # it began on the hex digits of an escape: look again after it
+            continue
         if end - start < 11 or len(ANY_DIGIT.findall(text, start, end)) < 11:
             continue
         plain = match[0].isascii() and "\\" not in match[0]
         found += (_split_ascii if plain else _split)(text, start, end)
     return found
+
+
+def _escape_end(text: str, start: int) -> int | None:
+    """Return where an escape ends if ``start`` is inside one ("\\u53616222": 卡, then 6222)."""
+    if "\\" not in text[max(0, start - 5) : start]:
+        return None
+    for backslash in range(max(0, start - 5), start):
+        escape = _ESCAPE_AT.match(text, backslash)
+        if escape is not None and escape.start() < start < escape.end():
+            return escape.end()
+    return None
 
 
 def _split_ascii(text: str, start: int, end: int) -> list[list[Group]]:
