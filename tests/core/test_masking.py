@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.masking import mask_payload, mask_personal_numbers
+from bot.core.masking import mask_payload, mask_personal_numbers, mask_with_entities
 from bot.core.masking.numbers import id_check, luhn_ok
 
 PROVINCES = ["11", "31", "44", "45", "51", "65", "81"]
@@ -312,3 +312,24 @@ def test_mask_payload_masks_text_and_caption_only() -> None:
     assert payload["text"] == "电话13912345678"  # the original is not changed
     untouched = {"chat_id": 1, "text": "你好"}
     assert mask_payload(untouched) is untouched
+
+
+def test_entities_move_with_the_masked_text() -> None:
+    """A text_mention before, around or after a number still covers the same words."""
+    # Zero-width spaces make the typed numbers longer than their masked forms.
+    text = "用户139\u200b1234\u200b5678请回复：卡号" + "\u200b".join(CARD) + "，谢谢"
+    name = {"type": "text_mention", "offset": 0, "length": 15, "user": {"id": 7}}
+    thanks = {"type": "bold", "offset": len(text) - 2, "length": 2}
+    masked, entities = mask_with_entities(text, [name, thanks])
+    assert masked == f"用户139****5678请回复：卡号{CARD[:4]}{'*' * 11}{CARD[-4:]}，谢谢"
+    assert entities is not None
+    moved_name, moved_thanks = entities
+    assert masked[: moved_name["length"]] == "用户139****5678" and moved_name["user"] == {"id": 7}
+    assert masked[moved_thanks["offset"] :][: moved_thanks["length"]] == "谢谢"
+    # Offsets count UTF-16 units: an emoji before the number counts twice.
+    payload = mask_payload(
+        {"text": "😀" + ID + " 好", "entities": [{"type": "bold", "offset": 21, "length": 1}]}
+    )
+    assert payload["text"] == "😀440104********1232 好"
+    assert payload["entities"] == [{"type": "bold", "offset": 21, "length": 1}]
+    assert mask_with_entities("没有号码", None) == ("没有号码", None)
