@@ -10,6 +10,7 @@ codes, counts, years and house numbers generated the same way are never touched.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import unicodedata
 
 import phonenumbers
@@ -333,3 +334,25 @@ def test_entities_move_with_the_masked_text() -> None:
     assert payload["text"] == "😀440104********1232 好"
     assert payload["entities"] == [{"type": "bold", "offset": 21, "length": 1}]
     assert mask_with_entities("没有号码", None) == ("没有号码", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\" * 160_000 + "1",  # once took 83 s: a backslash run tried as an escape at each place
+        "1" + "\\u200b" * 30_000,
+        "\\u12" * 40_000,
+        "1 " * 20_000,
+        "13912345678" * 15_000,
+    ],
+    ids=["backslashes", "escaped-gaps", "broken-escapes", "spaced-digits", "glued-mobiles"],
+)
+def test_long_hostile_texts_take_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    mask_personal_numbers(text)
+    assert time.perf_counter() - started < 5  # a loaded 2-core machine: about 1 s at most
+
+
+def test_doubly_escaped_digits_as_a_log_prints_a_repr() -> None:
+    text = "".join(f"\\\\u{0xFF10 + int(d):04x}" for d in "13912345678")
+    assert mask_personal_numbers(text) == "139****5678"

@@ -22,7 +22,7 @@ __all__ = ["mask_personal_numbers", "mask_payload", "mask_with_entities"]
 
 _LONGEST = 19  # digits of the longest personal number (a bank card)
 _MIN_INNER = 3  # a group inside a combination has at least this many digits (not a date's "12")
-_ESCAPED = re.compile(r"\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})")
+_ESCAPED = re.compile(r"\\{1,4}(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})")
 
 
 def mask_personal_numbers(text: str) -> str:

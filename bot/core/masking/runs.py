@@ -52,13 +52,14 @@ def _classes() -> tuple[dict[str, str], str, str]:
 FOLDED_DIGITS, VISIBLE, INVISIBLE = _classes()
 _X = "xXｘＸ"
 # How repr() and JSON print a character (once more escaped when a log prints that repr).
-_ESCAPE = r"\\+(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"
+# At most four backslashes: a longer run is no escape, and matching it must not cost its length.
+_ESCAPE = r"\\{1,4}(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"
 _ESCAPE_AT = re.compile(_ESCAPE)
-_DIGIT = rf"(?:[\d{''.join(FOLDED_DIGITS)}]|\\+u[fF][fF]1[0-9])"
+_DIGIT = rf"(?:[\d{''.join(FOLDED_DIGITS)}]|\\{{1,4}}u[fF][fF]1[0-9])"
 _GAP = rf"(?:[{re.escape(VISIBLE + INVISIBLE)}]|{_ESCAPE}){{0,16}}"
 # A candidate run: digits with short gaps between them, perhaps a final X (an ID's check).
 CLUSTER = re.compile(rf"{_DIGIT}(?:{_GAP}{_DIGIT})*(?:{_GAP}[{_X}](?![A-Za-z]))?")
-_TOKEN = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))|(.)", re.S)
+_TOKEN = re.compile(r"\\{1,4}(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))|(.)", re.S)
 _ASCII_PART = re.compile(r"[0-9]+|[xX]")
 ANY_DIGIT = re.compile(rf"[\d{''.join(FOLDED_DIGITS)}]|\\u[fF][fF]1")
 _CODE_BEFORE = re.compile(r"(?:[A-Za-z]-|\*)\Z")  # "GD-20261202-0001", or a masked number's tail
@@ -91,10 +92,14 @@ def runs(text: str) -> list[list[Group]]:
     position = 0
     while (match := CLUSTER.search(text, position)) is not None:
         start, end = match.span()
-        position = _escape_end(text, start) or end
-        if position != end:  # it began on the hex digits of an escape: look again after it
+        position = end
+        if end - start < 11:  # too short for a number, and so is any part of it
             continue
-        if end - start < 11 or len(ANY_DIGIT.findall(text, start, end)) < 11:
+        escape_end = _escape_end(text, start)
+        if escape_end is not None:  # it began on the hex digits of an escape: look after it
+            position = escape_end
+            continue
+        if len(ANY_DIGIT.findall(text, start, end)) < 11:
             continue
         plain = match[0].isascii() and "\\" not in match[0]
         found += (_split_ascii if plain else _split)(text, start, end)
