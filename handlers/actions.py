@@ -6,13 +6,17 @@ change, and the delivery worker sends them. A callback answer is the one thing s
 (it is ephemeral and must come within seconds).
 
 Texts are sent as plain text (no parse mode), so whatever a person typed — ``<``, ``&``, ``*``,
-``_`` — is shown exactly as typed and can never break entity parsing.
+``_`` — is shown exactly as typed and can never break entity parsing. Personal numbers in every
+text are masked here, before a long text is split (a cut must not halve a number), and again
+by the delivery worker for what is queued elsewhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.core.masking import mask_personal_numbers, mask_with_entities
 
 TEXT_LIMIT = 4096
 
@@ -141,6 +145,7 @@ class Outbox:
 
         ``entities`` (e.g. a ``text_mention``) apply to the first piece, whose offsets they use.
         """
+        text, entities = mask_with_entities(text, entities)
         pieces = split_text(text) or ["…"]
         for index, piece in enumerate(pieces):
             payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
@@ -173,7 +178,7 @@ class Outbox:
         payload: dict[str, Any] = {
             "chat_id": chat_id,
             "message_id": message_id,
-            "text": (split_text(text) or ["…"])[0],
+            "text": (split_text(mask_personal_numbers(text)) or ["…"])[0],
         }
         markup = inline(keyboard)
         if markup is not None:
@@ -194,7 +199,7 @@ class Outbox:
         """Queue a photo, voice note, video or document by file id (or a local file to upload)."""
         payload: dict[str, Any] = {"chat_id": chat_id, kind: file_id}
         if caption:
-            payload["caption"] = fit(caption, 1024)
+            payload["caption"] = fit(mask_personal_numbers(caption), 1024)
         if reply_to is not None:
             payload["reply_parameters"] = {
                 "message_id": reply_to,

@@ -46,7 +46,10 @@ def settings() -> Settings:
 
 
 def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``; keep httpx quiet because its URLs contain the bot token."""
+    """Log to stderr at ``level``, personal numbers masked; keep httpx quiet (token in URLs)."""
+    from bot.infra.redaction import protect
+
+    protect()  # the record factory: from now on no record carries a personal number
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("httpx", "httpcore", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

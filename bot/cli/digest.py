@@ -182,7 +182,7 @@ def _record(row: Any, tz: dt.tzinfo) -> dict[str, Any]:
             value = value.astimezone(tz).isoformat()
         elif column == "tags":
             value = " ".join(value)
-        elif column == "text":
+        elif isinstance(value, str):
             value = mask_personal_numbers(value)
         record[column] = value
     return record

@@ -63,7 +63,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core.masking import mask_personal_numbers
+from bot.core.masking import mask_payload, mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.infra.instance import InstancePresence
 from bot.services import Services
@@ -533,7 +533,8 @@ class DeliveryWorker:
             calling = True
             self._calling.add(row.chat_id)
             try:
-                result = await self.api.call(plan.method, plan.payload)
+                # The last point before Telegram: whatever queued it, no personal number leaves.
+                result = await self.api.call(plan.method, mask_payload(plan.payload))
             except RetryAfter as exc:
                 self.pacer.hold(chat_id, exc.seconds)
                 log.info(

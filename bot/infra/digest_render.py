@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.digest import Digest, Tally, TimelineRow
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.regions import is_well_formed, name_of
 from bot.core.rules import RuleSet
@@ -112,7 +113,7 @@ def render_text(digest: Digest, rules: RuleSet, *, budget: int = TEXT_BUDGET) ->
     """Return the digest as one Chinese message, shortened until it fits ``budget``."""
     limits = dict(SECTION_LIMITS)
     while True:
-        text = _compose_text(digest, rules, limits)
+        text = mask_personal_numbers(_compose_text(digest, rules, limits))
         if len(text) <= budget or all(value == 0 for value in limits.values()):
             return text[:budget]
         longest = max(limits, key=lambda key: limits[key])
@@ -628,8 +629,6 @@ def _priority(priority: str) -> str:
 
 
 def _summary(text: str) -> str:
-    from bot.core.masking import mask_personal_numbers
-
     flat = " ".join(mask_personal_numbers(text).split())
     return flat if len(flat) <= 200 else flat[:199] + "…"
 
@@ -670,7 +669,8 @@ def _summary_rows(digest: Digest, rules: RuleSet) -> list[tuple[str, Any]]:
         rows.append((f"{t('digest.top_keywords', items=topic.key)}", topic.count))
     for topic in digest.rising:
         rows.append((t("digest.rising", items=topic.key), f"{topic.count} / {topic.baseline:.1f}"))
-    return rows
+    # A keyword is a word of some report ("11010519491231002X" is one word to the tokenizer).
+    return [(mask_personal_numbers(label), value) for label, value in rows]
 
 
 # --- all three -------------------------------------------------------------------------------

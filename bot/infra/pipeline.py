@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import Services
 from bot.telegram.transport import BotApi, BotApiError
@@ -41,7 +42,7 @@ async def send_answer(api: BotApi, answer: CallbackAnswer) -> None:
     """Answer a button press; a late or failed answer is only a cosmetic loss."""
     payload: dict[str, object] = {"callback_query_id": answer.callback_id}
     if answer.text:
-        payload["text"] = answer.text
+        payload["text"] = mask_personal_numbers(answer.text)
         payload["show_alert"] = answer.alert
     try:
         await api.call("answerCallbackQuery", payload)

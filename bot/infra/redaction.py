@@ -5,8 +5,10 @@ Libraries log what they handle once their loggers are at DEBUG (or INFO): httpx 
 (a shared contact's phone number included), SQLAlchemy its statements' parameters and result
 rows (the roster's phone numbers). Turning their loggers down is not enough — an operator may
 turn them up — so the record factory itself redacts: every record, from any logger, is rendered
-once and its text (and traceback) stored with the token replaced and mainland mobile numbers
-masked, before any handler sees it.
+once and its text (and traceback) stored with the token replaced and personal numbers (mobiles,
+landlines, resident IDs, bank cards, in any spelling, also as ``repr`` or JSON escape them)
+masked by ``bot.core.masking``, before any handler sees it. Every CLI process installs the
+factory when it configures logging; the transports install it again with the token.
 """
 
 from __future__ import annotations
