@@ -73,6 +73,7 @@ class Workbook:
             self.close()
             raise XlsxError("the workbook has no worksheets")
         self.sheets = [s for s in sheets if s.visible] + [s for s in sheets if not s.visible]
+        self._loaded: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close the file."""
@@ -85,10 +86,14 @@ class Workbook:
         self.close()
 
     def _sheet(self, sheet: Sheet) -> Any:
-        try:
-            return self._book.get_sheet_by_name(sheet.name)
-        except Exception as exc:
-            raise XlsxError(f"the worksheet {sheet.name!r} is damaged ({exc})") from None
+        """Return the loaded sheet (calamine reads a whole sheet at once: do it once)."""
+        found = self._loaded.get(sheet.name)
+        if found is None:
+            try:
+                found = self._loaded[sheet.name] = self._book.get_sheet_by_name(sheet.name)
+            except Exception as exc:
+                raise XlsxError(f"the worksheet {sheet.name!r} is damaged ({exc})") from None
+        return found
 
     def dimension_rows(self, sheet: Sheet) -> int:
         """Return the number of rows the sheet holds (to the last non-empty one)."""
@@ -116,7 +121,7 @@ def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
     pad = [""] * first_col
     try:
         for offset, values in enumerate(sheet.iter_rows()):
-            cells = [cell_text(value) for value in values]
+            cells = [v.strip() if v.__class__ is str else cell_text(v) for v in values]
             while cells and not cells[-1]:
                 cells.pop()
             if cells:
