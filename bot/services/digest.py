@@ -232,9 +232,7 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     )
     escalations = [EscalationRow(rid, deadline, at) for rid, deadline, at in escalated]
     found = session.execute(
-        select(_S.code, _S.name, _S.region_code, _S.town).where(
-            scope_range(_S.region_code, scope)
-        )
+        select(_S.code, _S.name, _S.region_code, _S.town).where(scope_range(_S.region_code, scope))
     )
     stations: list[StationRow] = []
     places: set[str] = set()
