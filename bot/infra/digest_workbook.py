@@ -12,7 +12,7 @@ Five sheets, no more:
 
 Every table has a frozen, repeated header row and an autofilter; rates are stored as fractions
 with a percentage format, times as real dates to the minute; sheets print landscape on A4, one
-page wide. Sheets are streamed (``constant_memory``), so a province's week stays quick.
+page wide.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from bot.core.digest import Digest, Tally, TimelineRow
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.rules import RuleSet
-from bot.infra.digest_format import naive, region_label
+from bot.infra.digest_format import region_label
 from bot.infra.digest_summary import write_summary
-from bot.infra.xlsx_book import Book, Column
+from bot.infra.xlsx_book import Book, Column, no_gc_pauses
 
 TEXT_CHARS = 200
 
@@ -43,7 +43,13 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
     """Write the digest's workbook: 汇总, 明细, 部门, 站点, 超期."""
     tz = digest.week.start.tzinfo
     assert tz is not None
-    book = Book(path)
+    with no_gc_pauses():
+        _write_book(Book(path, tz), digest, rules, tz)
+    return path
+
+
+def _write_book(book: Book, digest: Digest, rules: RuleSet, tz: dt.tzinfo) -> None:
+    """Write the five sheets into ``book`` and close it."""
     try:
         write_summary(book, digest, rules)
         red = {card.number for card in digest.red_cards}
@@ -67,7 +73,6 @@ def render_workbook(digest: Digest, rules: RuleSet, path: Path) -> Path:
         book.table(t("digest.sheet_overdue"), overdue_columns(rules, tz, red), digest.all_overdue)
     finally:
         book.close()
-    return path
 
 
 def tally_columns(first: str, digest: Digest) -> list[Column]:
@@ -115,7 +120,7 @@ def overdue_columns(rules: RuleSet, tz: dt.tzinfo, red: set[str]) -> list[Column
         ),
         Column(t("digest.col_region"), 12, "text", lambda o: region_label(o.region_code)),
         Column(t("digest.col_stage"), 10, "text", lambda o: t(f"digest.stage_{o.stage}")),
-        Column(t("digest.col_due"), 18, "date", lambda o: naive(o.due_at, tz)),
+        Column(t("digest.col_due"), 18, "date", lambda o: o.due_at),
         Column(t("digest.col_days_overdue"), 10, "num", lambda o: round(o.days, 1)),
         Column(t("digest.col_red_card"), 10, "text", lambda o: yes if o.number in red else ""),
         Column(t("digest.col_text"), 60, "text", lambda o: o.text),
@@ -152,7 +157,7 @@ def timeline_columns(
         return "" if value is None else (yes if value else no)
 
     def at(getter: Callable[[TimelineRow], dt.datetime | None]) -> Callable[[Any], Any]:
-        return lambda i: naive(getter(i), tz)
+        return getter  # aware: the workbook writes it as a wall time in tz
 
     return [
         Column(t("digest.col_number"), 20, "text", lambda i: i.report.number),
