@@ -3,11 +3,11 @@
 A scope is a region code; its reports are those whose station region starts with the scope's
 prefix (``4401`` for 广州市 440100), found with a range on the indexed ``region_code`` column
 (``ix_report_region_created``), never a LIKE. Only the columns the figures need are read, as
-plain tuples, in five queries: the reports created in the week and the eight weeks before it,
-those open (or finished) across the start of that span, the audit trail of the week's reports,
-the red cards (fired ``escalated`` reminder marks) of this week and the last, and the stations.
-The earlier weeks give last week's figures, the nine-week trend and the rising topics
-(``bot.core.digest_compare``).
+plain tuples: the week's reports and those open (or finished) across its start, with every
+column; the other reports of the eight weeks before, with their lifecycle times only (for last
+week's figures and the nine-week trend, ``bot.core.digest_compare``); tags and keywords of the
+four weeks before (rising topics); the week's audit trail; the red cards (fired ``escalated``
+reminder marks) of this week and the last; and the stations.
 """
 
 from __future__ import annotations
@@ -71,6 +71,11 @@ _REPORT_COLUMNS = tuple(
         "rating",
     )
 )
+
+
+# What the trend and last week's figures need of the earlier weeks' reports.
+_LEAN_TIMES = ("sign_due_at", "resolve_due_at", "signed_at", "resolved_at", "closed_at")
+_LEAN_COLUMNS = tuple(_R[name] for name in ("id", "kind", "status", "created_at", *_LEAN_TIMES))
 
 
 class ScopeError(DomainError):
@@ -157,54 +162,90 @@ def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]
         yield ids[start : start + size]
 
 
-def _in_week(report: ReportRow, week: Week) -> bool:
-    """True if the report was created in the week or was still open (or finished) at its start."""
-    if report.created_at >= week.start:
-        return True
-    if report.kind not in HANDLED_KINDS:
-        return False
-    return (report.resolved_at is None and report.closed_at is None) or any(
-        moment is not None and moment >= week.start
-        for moment in (report.resolved_at, report.closed_at)
-    )
+def _earlier_weeks(session: Session, in_scope: Any, week: Week, known: set[int]) -> list[ReportRow]:
+    """Return the other reports of the eight weeks before ``week``: lifecycle columns only.
+
+    Those created in the span, and those created before it and finished inside it (the ones
+    still open at the week's start are among the week's own rows already).
+    """
+    first = week.shifted(1 - TREND_WEEKS).start
+    created_in_span = session.execute(
+        select(*_LEAN_COLUMNS).where(in_scope, _R.created_at >= first, _R.created_at < week.start)
+    ).all()
+    finished_in_span = session.execute(
+        select(*_LEAN_COLUMNS).where(
+            in_scope,
+            _R.created_at < first,
+            _R.kind.in_(HANDLED_KINDS),
+            or_(_R.resolved_at < week.start, _R.closed_at < week.start),
+            or_(_R.resolved_at >= first, _R.closed_at >= first),
+        )
+    ).all()
+    rows: list[ReportRow] = []
+    found: Any = (*created_in_span, *finished_in_span)
+    for values in found:
+        id_, kind, status, created, sign_due, resolve_due, signed, resolved, closed = values
+        if id_ not in known:
+            rows.append(
+                ReportRow(
+                    id=id_,
+                    number="",
+                    kind=kind,
+                    status=status,
+                    department="",
+                    region_code="",
+                    station_code="",
+                    text="",
+                    created_at=created,
+                    sign_due_at=sign_due,
+                    resolve_due_at=resolve_due,
+                    signed_at=signed,
+                    resolved_at=resolved,
+                    closed_at=closed,
+                )
+            )
+    return rows
 
 
 def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
     """Read what the digest of ``scope`` for ``week`` needs, as of ``now``."""
     cut = min(now, week.end)
-    first = week.shifted(1 - TREND_WEEKS).start
     in_scope = scope_range(_R.region_code, scope)
-    created_in_span = session.execute(
+    created_in_week = session.execute(
         select(*_REPORT_COLUMNS).where(
             in_scope,
-            _R.created_at >= first,
+            _R.created_at >= week.start,
             _R.created_at < week.end,
             _R.created_at <= cut,
         )
     ).all()
-    # Handled reports created earlier that were still open at the span's start, or whose
+    # Handled reports created earlier that were still open at the week's start, or whose
     # signing, resolution or closing fell after it.
     carried_over = session.execute(
         select(*_REPORT_COLUMNS).where(
             in_scope,
-            _R.created_at < first,
+            _R.created_at < week.start,
             _R.kind.in_(HANDLED_KINDS),
             or_(
                 and_(_R.resolved_at.is_(None), _R.closed_at.is_(None)),
-                _R.resolved_at >= first,
-                _R.closed_at >= first,
+                _R.resolved_at >= week.start,
+                _R.closed_at >= week.start,
             ),
         )
     ).all()
-    reports: list[ReportRow] = []
-    earlier: list[ReportRow] = []
-    history: list[TopicRow] = []
+    reports = [_report_row(values) for values in (*created_in_week, *carried_over)]
+    earlier = _earlier_weeks(session, in_scope, week, {report.id for report in reports})
+
     rising_from = week.shifted(-RISING_WEEKS).start
-    for values in (*created_in_span, *carried_over):
-        report = _report_row(values)
-        (reports if _in_week(report, week) else earlier).append(report)
-        if rising_from <= report.created_at < week.start:
-            history.append(TopicRow(report.created_at, report.tags, report.keywords))
+    topics: Any = session.execute(
+        select(_R.created_at, _R.tags, _R.keywords).where(
+            in_scope, _R.created_at >= rising_from, _R.created_at < week.start
+        )
+    )
+    history = [
+        TopicRow(created_at, tuple(tags or ()), tuple((str(w), float(x)) for w, x in kw or ()))
+        for created_at, tags, kw in topics
+    ]
 
     ids = sorted(report.id for report in reports)
     events: list[EventRow] = []
