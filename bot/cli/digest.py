@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bot.cli.common import engine_for, fail, friendly_errors, settings
 
 STATUSES = ("routed", "dispatch", "signed", "resolved", "closed", "recorded")
-EXPORT_COLUMNS = (
-    "number",
-    "kind",
-    "status",
-    "priority",
-    "department",
-    "region_code",
-    "target_region",
-    "station_code",
-    "tags",
-    "created_at",
-    "sign_due_at",
-    "signed_at",
-    "resolve_due_at",
-    "resolved_at",
-    "closed_at",
-    "rating",
-    "text",
-)
 
 
 def _scope(value: str | None) -> str | None:
@@ -113,6 +90,11 @@ def _date(value: str, option: str) -> dt.date:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File (default: stdout).",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Column ids as the header and stored values (problem, routed, water) instead of Chinese.",
+)
 @friendly_errors
 def export(
     date_from: str,
@@ -122,8 +104,9 @@ def export(
     status: str | None,
     fmt: str,
     out_file: Path | None,
+    raw: bool,
 ) -> None:
-    """Export the reports created between two dates; personal numbers in texts are masked."""
+    """Export the reports created between two dates, Chinese headers (ids with --raw); masked."""
     from zoneinfo import ZoneInfo
 
     from bot.core.rules import load_rules
@@ -154,56 +137,20 @@ def export(
             department=department,
             status=status,
         )
-    records = [_record(row, tz) for row in rows]
+    from bot.cli.export_format import raw_record, to_csv, to_xlsx
+
     if fmt == "xlsx":
         assert out_file is not None
-        _write_xlsx(records, out_file)
+        to_xlsx(rows, rules, tz, out_file, raw=raw)
     else:
         text = (
-            _csv(records)
+            to_csv(rows, rules, tz, raw=raw)
             if fmt == "csv"
-            else "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+            else "".join(json.dumps(raw_record(row, tz), ensure_ascii=False) + "\n" for row in rows)
         )
         if out_file is None:
             sys.stdout.write(text)
         else:
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    click.echo(f"exported {len(records)} report(s)", err=True)
-
-
-def _record(row: Any, tz: dt.tzinfo) -> dict[str, Any]:
-    from bot.core.masking import mask_personal_numbers
-
-    record: dict[str, Any] = {}
-    for column in EXPORT_COLUMNS:
-        value = getattr(row, column)
-        if isinstance(value, dt.datetime):
-            value = value.astimezone(tz).isoformat()
-        elif column == "tags":
-            value = " ".join(value)
-        elif isinstance(value, str):
-            value = mask_personal_numbers(value)
-        record[column] = value
-    return record
-
-
-def _csv(records: Sequence[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
-
-
-def _write_xlsx(records: Sequence[dict[str, Any]], path: Path) -> None:
-    from bot.infra.xlsx_writer import XlsxWriter
-
-    widths = [60 if column == "text" else 20 for column in EXPORT_COLUMNS]
-    with XlsxWriter(path) as workbook:
-        workbook.add_sheet(
-            "reports",
-            list(EXPORT_COLUMNS),
-            widths,
-            ([record[column] for column in EXPORT_COLUMNS] for record in records),
-        )
+    click.echo(f"exported {len(rows)} report(s)", err=True)

@@ -14,6 +14,12 @@ Definitions (each figure is documented where it is computed):
   week, or still unsigned with the deadline passed in the week), the share signed by the
   deadline; likewise for resolution (reply, for suggestions).
 - satisfaction: ratings given in the week (满意, 基本满意; 不满意 reopens the report).
+- on-time rate (按时率) of a department: sign-for and resolution together, of those that came to
+  term in the week the share done by the deadline. Departments are listed worst first: lowest
+  on-time rate, then most overdue; those with nothing due come last.
+
+Last week's figures, the nine-week trend and the red cards (督办) are added by
+``bot.core.digest_compare``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ TOP_TOPICS = 10
 RISING_WEEKS = 4
 SAMPLE_LINES = 3
 SAMPLE_CHARS = 80
+ON_TIME_TARGET = 0.9  # the on-time rate a department is expected to reach (the chart's line)
 
 
 # --- input rows ------------------------------------------------------------------------------
@@ -180,6 +187,16 @@ class Tally:
         """Return the on-time resolution share (None when nothing came to term)."""
         return self.resolve_on_time / self.resolve_due if self.resolve_due else None
 
+    @property
+    def due(self) -> int:
+        """Return how many sign-for and resolution deadlines came to term in the week."""
+        return self.sign_due + self.resolve_due
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Return the on-time share of sign-for and resolution together (None if none due)."""
+        return (self.sign_on_time + self.resolve_on_time) / self.due if self.due else None
+
 
 @dataclass(frozen=True, slots=True)
 class Overdue:
@@ -258,6 +275,31 @@ class TimelineRow:
     resolve_on_time: bool | None
 
 
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    """One week of the trend: reports created, resolved, and overdue at the week's cut-off."""
+
+    label: str
+    first_day: dt.date
+    new: int
+    resolved: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class RedCard:
+    """A red card (督办) given in the week: an overdue report escalated to the leaders."""
+
+    number: str
+    department: str
+    region_code: str
+    stage: str  # "sign" or "resolve"
+    fired_at: dt.datetime
+    due_at: dt.datetime | None
+    status: str
+    text: str
+
+
 @dataclass(slots=True)
 class Digest:
     """Everything a leader's weekly digest shows, for one scope and one week."""
@@ -287,6 +329,10 @@ class Digest:
     sentiment: list[SentimentGroup]
     suggestions: list[Suggestion]
     timeline: list[TimelineRow]
+    previous: Tally | None = None  # last week's figures (bot.core.digest_compare)
+    trend: list[WeekPoint] = field(default_factory=list)  # oldest first, this week last
+    red_cards: list[RedCard] = field(default_factory=list)
+    red_cards_previous: int = 0
 
     def rating_share(self, rating: str) -> float | None:
         """Return the share of this week's ratings that were ``rating``."""
@@ -448,10 +494,26 @@ def _topics(
     return top, rising
 
 
-def _keywords(report: ReportRow | TopicRow, limit: int = 5) -> list[str]:
-    """Return a report's strongest keywords."""
+def _keywords(
+    report: ReportRow | TopicRow, limit: int = 5, ignore: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Return a report's strongest keywords, leaving out those ``ignore`` rejects."""
     ranked = sorted(report.keywords, key=lambda pair: -float(pair[1]))
-    return [str(word) for word, _ in ranked[:limit]]
+    words = [str(word) for word, _ in ranked]
+    if ignore is not None:
+        words = [word for word in words if not ignore(word)]
+    return words[:limit]
+
+
+def worst_first(tallies: Mapping[str, Tally]) -> dict[str, Tally]:
+    """Return the slices ordered worst first: lowest on-time rate, then most overdue."""
+
+    def key(item: tuple[str, Tally]) -> tuple[bool, float, int, int, str]:
+        name, tally = item
+        rate = tally.on_time_rate
+        return (rate is None, rate or 0.0, -tally.overdue_now, -tally.new, name)
+
+    return dict(sorted(tallies.items(), key=key))
 
 
 def _line(text: str) -> str:
@@ -499,12 +561,14 @@ def compute_digest(
     stations: Iterable[StationRow] = (),
     history: Iterable[TopicRow] = (),
     tag_name: Callable[[str], str] = str,
+    ignore_word: Callable[[str], bool] | None = None,
 ) -> Digest:
     """Return the week's figures for ``scope`` from plain rows.
 
     ``reports``: the scope's reports created in the week or still open at its start (others are
     ignored); ``events``: their audit trail; ``stations``: the scope's stations; ``history``:
-    tags and keywords of reports created in the four weeks before. ``tag_name`` names a tag.
+    tags and keywords of reports created in the four weeks before. ``tag_name`` names a tag;
+    ``ignore_word`` rejects keywords that say nothing (stop words, place names, the bot's labels).
     """
     cut = min(now, week.end)
     level = breakdown_level(scope)
@@ -599,7 +663,9 @@ def compute_digest(
         (r.tags for r in week_reports), (r.tags for r in before), RISING_WEEKS
     )
     top_keywords, rising_words = _topics(
-        (_keywords(r) for r in week_reports), (_keywords(r) for r in before), RISING_WEEKS
+        (_keywords(r, ignore=ignore_word) for r in week_reports),
+        (_keywords(r, ignore=ignore_word) for r in before),
+        RISING_WEEKS,
     )
     top_tags = [Topic(tag_name(t.key), t.count, t.baseline) for t in top_tags]
     rising = [Topic(tag_name(t.key), t.count, t.baseline) for t in rising_tags]
@@ -655,7 +721,7 @@ def compute_digest(
         total=total,
         by_region=dict(sorted(by_region.items())),
         region_level=level,
-        by_department=dict(sorted(by_department.items(), key=lambda kv: (-kv[1].new, kv[0]))),
+        by_department=worst_first(by_department),
         by_station=dict(sorted(by_station.items())),
         daily=daily,
         sign_hours=(percentile(sign_hours, 0.5), percentile(sign_hours, 0.9)),

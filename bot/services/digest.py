@@ -3,15 +3,18 @@
 A scope is a region code; its reports are those whose station region starts with the scope's
 prefix (``4401`` for 广州市 440100), found with a range on the indexed ``region_code`` column
 (``ix_report_region_created``), never a LIKE. Only the columns the figures need are read, as
-plain tuples, in four queries: the week's reports, those open (or finished) across its start,
-their audit trail, and the four weeks before (tags and keywords only).
+plain tuples: the week's reports and those open (or finished) across its start, with every
+column; the other reports of the eight weeks before, with their lifecycle times only (for last
+week's figures and the nine-week trend, ``bot.core.digest_compare``); tags and keywords of the
+four weeks before (rising topics); the week's audit trail; the red cards (fired ``escalated``
+reminder marks) of this week and the last; and the stations.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -28,10 +31,12 @@ from bot.core.digest import (
     Week,
     compute_digest,
 )
+from bot.core.digest_compare import TREND_WEEKS, EscalationRow, compare_weeks
+from bot.core.keyword_noise import keyword_filter
 from bot.core.regions import is_well_formed, level_of
 from bot.core.rules import RuleSet
 from bot.errors import DomainError
-from storage.models import Report, ReportEvent, Station
+from storage.models import ReminderMark, Report, ReportEvent, Station
 
 EVENT_ACTIONS = ("transferred", "returned", "rated", "reopened", "resolved", "replied")
 ID_CHUNK = 5000
@@ -40,6 +45,7 @@ ID_CHUNK = 5000
 _R: Any = Report.__table__.c  # type: ignore[attr-defined]
 _E: Any = ReportEvent.__table__.c  # type: ignore[attr-defined]
 _S: Any = Station.__table__.c  # type: ignore[attr-defined]
+_M: Any = ReminderMark.__table__.c  # type: ignore[attr-defined]
 _REPORT_COLUMNS = tuple(
     _R[name]
     for name in (
@@ -65,6 +71,11 @@ _REPORT_COLUMNS = tuple(
         "rating",
     )
 )
+
+
+# What the trend and last week's figures need of the earlier weeks' reports.
+_LEAN_TIMES = ("sign_due_at", "resolve_due_at", "signed_at", "resolved_at", "closed_at")
+_LEAN_COLUMNS = tuple(_R[name] for name in ("id", "kind", "status", "created_at", *_LEAN_TIMES))
 
 
 class ScopeError(DomainError):
@@ -137,15 +148,63 @@ def _report_row(values: Sequence[Any]) -> ReportRow:
 class WeekRows:
     """The plain rows one digest is computed from."""
 
-    reports: list[ReportRow]
+    reports: list[ReportRow]  # created in the week, or open (or finished) across its start
     events: list[EventRow]
     stations: list[StationRow]
-    history: list[TopicRow]
+    history: list[TopicRow]  # the four weeks before: tags and keywords, for rising topics
+    earlier: list[ReportRow] = field(default_factory=list)  # the rest of the eight weeks before
+    escalations: list[EscalationRow] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # station and town names of the scope
 
 
 def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def _earlier_weeks(session: Session, in_scope: Any, week: Week, known: set[int]) -> list[ReportRow]:
+    """Return the other reports of the eight weeks before ``week``: lifecycle columns only.
+
+    Those created in the span, and those created before it and finished inside it (the ones
+    still open at the week's start are among the week's own rows already).
+    """
+    first = week.shifted(1 - TREND_WEEKS).start
+    created_in_span = session.execute(
+        select(*_LEAN_COLUMNS).where(in_scope, _R.created_at >= first, _R.created_at < week.start)
+    ).all()
+    finished_in_span = session.execute(
+        select(*_LEAN_COLUMNS).where(
+            in_scope,
+            _R.created_at < first,
+            _R.kind.in_(HANDLED_KINDS),
+            or_(_R.resolved_at < week.start, _R.closed_at < week.start),
+            or_(_R.resolved_at >= first, _R.closed_at >= first),
+        )
+    ).all()
+    rows: list[ReportRow] = []
+    found: Any = (*created_in_span, *finished_in_span)
+    for values in found:
+        id_, kind, status, created, sign_due, resolve_due, signed, resolved, closed = values
+        if id_ not in known:
+            rows.append(
+                ReportRow(
+                    id=id_,
+                    number="",
+                    kind=kind,
+                    status=status,
+                    department="",
+                    region_code="",
+                    station_code="",
+                    text="",
+                    created_at=created,
+                    sign_due_at=sign_due,
+                    resolve_due_at=resolve_due,
+                    signed_at=signed,
+                    resolved_at=resolved,
+                    closed_at=closed,
+                )
+            )
+    return rows
 
 
 def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
@@ -175,6 +234,18 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
         )
     ).all()
     reports = [_report_row(values) for values in (*created_in_week, *carried_over)]
+    earlier = _earlier_weeks(session, in_scope, week, {report.id for report in reports})
+
+    rising_from = week.shifted(-RISING_WEEKS).start
+    topics: Any = session.execute(
+        select(_R.created_at, _R.tags, _R.keywords).where(
+            in_scope, _R.created_at >= rising_from, _R.created_at < week.start
+        )
+    )
+    history = [
+        TopicRow(created_at, tuple(tags or ()), tuple((str(w), float(x)) for w, x in kw or ()))
+        for created_at, tags, kw in topics
+    ]
 
     ids = sorted(report.id for report in reports)
     events: list[EventRow] = []
@@ -189,21 +260,27 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
         for report_id, action, at, details in found:
             events.append(EventRow(report_id, action, at, details or {}))
 
-    earlier = week.shifted(-RISING_WEEKS).start
-    topics: Any = session.execute(
-        select(_R.created_at, _R.tags, _R.keywords).where(
-            in_scope, _R.created_at >= earlier, _R.created_at < week.start
+    escalated: Any = session.execute(
+        select(_M.report_id, _M.deadline, _M.fired_at)
+        .join_from(ReminderMark.__table__, Report.__table__, _M.report_id == _R.id)  # type: ignore[attr-defined]
+        .where(
+            in_scope,
+            _M.threshold == "escalated",
+            _M.state == "sent",
+            _M.fired_at >= week.shifted(-1).start,
+            _M.fired_at < cut,
         )
     )
-    history = [
-        TopicRow(created_at, tuple(tags or ()), tuple((str(w), float(x)) for w, x in kw or ()))
-        for created_at, tags, kw in topics
-    ]
+    escalations = [EscalationRow(rid, deadline, at) for rid, deadline, at in escalated]
     found = session.execute(
-        select(_S.code, _S.name, _S.region_code).where(scope_range(_S.region_code, scope))
+        select(_S.code, _S.name, _S.region_code, _S.town).where(scope_range(_S.region_code, scope))
     )
-    stations = [StationRow(code, name, region_code) for code, name, region_code in found]
-    return WeekRows(reports, events, stations, history)
+    stations: list[StationRow] = []
+    places: set[str] = set()
+    for code, name, region_code, town in found:
+        stations.append(StationRow(code, name, region_code))
+        places.update((name, town or ""))
+    return WeekRows(reports, events, stations, history, earlier, escalations, sorted(places))
 
 
 def build_digest(
@@ -223,7 +300,7 @@ def digest_of(
         found = rules.tags.get(tag)
         return found.name if found else tag
 
-    return compute_digest(
+    digest = compute_digest(
         scope=scope,
         week=week,
         now=now,
@@ -232,6 +309,10 @@ def digest_of(
         stations=rows.stations,
         history=rows.history,
         tag_name=tag_name,
+        ignore_word=keyword_filter(rows.places),
+    )
+    return compare_weeks(
+        digest, reports=rows.reports, earlier=rows.earlier, escalations=rows.escalations, now=now
     )
 
 

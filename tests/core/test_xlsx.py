@@ -1,4 +1,4 @@
-"""The streaming XLSX reader, checked against openpyxl and an Excel-style workbook."""
+"""The XLSX reader (python-calamine), checked against openpyxl and an Excel-style workbook."""
 
 from __future__ import annotations
 

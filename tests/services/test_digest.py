@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from bot.core.digest import SHANGHAI, parse_week
 from bot.core.rules import load_rules
+from bot.infra.digest_render import render_text
 from bot.services.digest import ScopeError, build_digest, export_rows, load_week, scope_range
-from storage.models import ReportEvent
+from storage.models import ReminderMark, Report, ReportEvent
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,3 +153,33 @@ def test_export_filters(session: Session) -> None:
 def test_bad_scope_is_refused() -> None:
     with pytest.raises(ScopeError, match="440000"):
         scope_range(None, "44")
+
+
+def test_red_cards_and_last_week_from_the_database(session: Session) -> None:
+    ids = populate(session)
+    carried = session.get(Report, ids["carried"])
+    assert carried is not None and carried.resolve_due_at is not None
+    marks = ((at(17, 9), "sent"), (at(10, 9), "sent"), (at(18, 9), "void"))
+    for days, (fired, state) in enumerate(marks):  # a transfer or extension: a new due time
+        session.add(
+            ReminderMark(
+                report_id=ids["carried"],
+                deadline="resolve",
+                due_at=carried.resolve_due_at + dt.timedelta(days=days),
+                threshold="escalated",
+                fire_at=fired,
+                state=state,
+                fired_at=fired if state == "sent" else None,
+            )
+        )
+    session.commit()
+    rules = load_rules(ROOT / "routing_rules.yaml")
+    digest = build_digest(session=session, rules=rules, scope="440100", week=WEEK, now=NOW)
+    assert [card.number for card in digest.red_cards] == [carried.number]
+    assert digest.red_cards[0].stage == "resolve" and digest.red_cards_previous == 1
+    assert digest.previous is not None and digest.previous.new == 0
+    assert [p.new for p in digest.trend][-4:] == [0, 3, 0, 2]  # W45: carried, finished, history
+    text = render_text(digest, rules)
+    assert "本周红牌督办 1 件（持平）" in text and carried.number in text
+    elsewhere = build_digest(session=session, rules=rules, scope="440300", week=WEEK, now=NOW)
+    assert elsewhere.red_cards == []
