@@ -301,9 +301,7 @@ async def _story(
     await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "签收"))
     await step()
     tr.person("水务·张工", "回复卡片（内部备注，观察员看不到）：老城区管网，先查二次供水")
-    await control.reply(
-        water_handler["id"], water, card["message_id"], "老城区管网，先查二次供水"
-    )
+    await control.reply(water_handler["id"], water, card["message_id"], "老城区管网，先查二次供水")
     await step()
     current = await control.get_message(water, card["message_id"])
     tr.person("水务·张工", "点击“答复观察员”")

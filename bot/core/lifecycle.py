@@ -87,9 +87,7 @@ STEPS: dict[Action, Step] = {
     Action.TRANSFER: Step(WITH_DEPARTMENT, Status.ROUTED, Role.HOLDER, "transferred"),
     Action.RETURN: Step(WITH_DEPARTMENT, Status.DISPATCH, Role.HOLDER, "returned"),
     Action.RESOLVE: Step(frozenset({Status.SIGNED}), Status.RESOLVED, Role.HOLDER, "resolved"),
-    Action.EXTEND: Step(
-        frozenset({Status.SIGNED}), None, Role.HOLDER, "extension_requested"
-    ),
+    Action.EXTEND: Step(frozenset({Status.SIGNED}), None, Role.HOLDER, "extension_requested"),
     Action.ANSWER: Step(OPEN, None, Role.HOLDER, "replied"),
     Action.NOTE: Step(OPEN | HANDLED, None, Role.HOLDER, "note"),
     Action.ROUTE: Step(

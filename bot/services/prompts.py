@@ -47,9 +47,7 @@ def ask(
 ) -> Asked:
     """Record a prompt for ``user_id`` in ``chat_id`` (replacing any earlier one of theirs)."""
     pending = session.exec(
-        select(PendingInput).where(
-            PendingInput.chat_id == chat_id, PendingInput.user_id == user_id
-        )
+        select(PendingInput).where(PendingInput.chat_id == chat_id, PendingInput.user_id == user_id)
     ).first() or PendingInput(chat_id=chat_id, user_id=user_id, action=action)
     key = f"prompt:{chat_id}:{user_id}:{report.id}:{action}:u{update_id}"
     pending.action = action
@@ -71,9 +69,7 @@ def ask(
 def pending_of(session: Session, *, chat_id: int, user_id: int) -> PendingInput | None:
     """Return the prompt ``user_id`` has open in ``chat_id``, if any."""
     return session.exec(
-        select(PendingInput).where(
-            PendingInput.chat_id == chat_id, PendingInput.user_id == user_id
-        )
+        select(PendingInput).where(PendingInput.chat_id == chat_id, PendingInput.user_id == user_id)
     ).first()
 
 

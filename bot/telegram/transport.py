@@ -149,8 +149,6 @@ def open_bot_api(
     raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
 
 
-
-
 def with_uploads(payload: JSON, make: Callable[[Path], Any]) -> JSON:
     """Replace every ``{"$upload": "/path"}`` in a payload by ``make(path)`` (a library file).
 
