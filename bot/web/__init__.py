@@ -8,5 +8,6 @@ policy; the Telegram messages it causes are built by the same handler functions
 card press's — so the groups and the observer see the same messages whichever door was used.
 
 Sign-in is by one-time links (``bot.web.auth``); what a person sees follows from who they are
-now (``bot.web.viewer``): an administrator, a leader (their scope), or a member of bound groups.
+now (``bot.services.viewers``): an administrator, a leader (their scope), or a member of
+bound groups.
 """

@@ -17,8 +17,8 @@ from sqlmodel import Session
 from bot.core.authority import Actor
 from bot.errors import Refused
 from bot.services import Services
+from bot.services.viewers import Viewer, actor_for, can_see, viewer_of
 from bot.web.auth import Signed
-from bot.web.viewer import Viewer, actor_for, can_see, viewer_of
 from handlers.card_actions import move
 from handlers.context import Ctx, queue_outbox
 from handlers.prompting import finish

@@ -1,14 +1,16 @@
 """The console's HTTP application (FastAPI, server-rendered Jinja2 pages).
 
 ``create_app(services)`` builds it on the same ``Services`` the bot runs on. Every page asks
-who the person is now (``bot.web.viewer``); every form carries the session's CSRF token; every
+who the person is now (``bot.services.viewers``); every form carries the session's CSRF token; every
 action opens one transaction in which the same service is called and the same Telegram
 messages are queued as a card's button would (``bot.web.actions``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from bot.core.messages import catalogue, t
 from bot.services import Services
+from bot.services.viewers import Viewer, viewer_of
 from bot.web import actions, auth, pages
-from bot.web.viewer import Viewer, viewer_of
 from storage import reports as report_queries
 
 HERE = Path(__file__).parent
@@ -31,7 +34,7 @@ COOKIE = "obsbot_console"
 def create_app(services: Services) -> FastAPI:
     """Return the console application for ``services``."""
     secret = services.settings.require_console_secret()
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=_membership(services))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["t"] = t
@@ -161,7 +164,9 @@ def create_app(services: Services) -> FastAPI:
             return render(request, "signed_out.html", 401)
         if not auth.csrf_ok(who, str(form.get("csrf", ""))):
             return render(request, "message.html", 403, text=t("web.bad_form"))
-        result = actions.perform(services, who, report_id, action, dict(form))
+        result = await run_in_threadpool(
+            actions.perform, services, who, report_id, action, dict(form)
+        )
         if result.status != 303:
             return render(request, "message.html", result.status, text=t(result.notice))
         back = str(form.get("back", "")) or f"/reports/{report_id}"
@@ -172,3 +177,33 @@ def create_app(services: Services) -> FastAPI:
 
     return app
 
+
+def _membership(services: Services) -> Callable[[FastAPI], Any]:
+    """Return the app's lifespan: where a bot token is set and nobody asks Telegram yet, ask
+    it whether people are members of bound groups (``getChatMember``, briefly cached).
+
+    Pages run in worker threads, which wait on this loop for Telegram's answer.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = services.settings
+        if services.membership is not None or settings.telegram_bot_token is None:
+            yield
+            return
+        from bot.infra.membership import bot_api_membership
+        from bot.telegram.transport import open_bot_api
+
+        api = open_bot_api(
+            settings.bot_runtime,
+            settings.require_token(),
+            api_base=settings.telegram_api_base,
+        )
+        services.membership = bot_api_membership(api, asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            services.membership = None
+            await api.close()
+
+    return lifespan

@@ -16,8 +16,8 @@ from bot.core.lifecycle import Action, Status
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.services import Services, access
+from bot.services.viewers import Viewer, actor_for, can_see, visible
 from bot.web import queries
-from bot.web.viewer import Viewer, actor_for, can_see, visible
 from handlers.cards import dispatch_candidates, is_overdue, last_return
 from handlers.context import Ctx
 from storage import reports as report_queries

@@ -1,6 +1,6 @@
 """What the console's pages read: the dispatch queue, filtered lists, the week's numbers.
 
-Each query is restricted to what the viewer may see (``bot.web.viewer.visible``). "Overdue"
+Each query is restricted to what the viewer may see (``bot.services.viewers.visible``). "Overdue"
 means what the cards and sweeps mean: a routed report past its sign-for deadline, or a signed
 one past its resolve deadline.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from bot.core.lifecycle import Status
-from bot.web.viewer import prefix
+from bot.services.viewers import prefix
 from storage.models import GroupBinding, Report
 
 PAGE_SIZE = 25

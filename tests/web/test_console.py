@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from bot.core.authority import Membership
 from bot.core.messages import t
+from bot.core.signing import sign_in_link
 from bot.web.app import COOKIE, create_app
-from bot.web.auth import sign_in_link
 from storage.db import create_all, make_engine
 from storage.models import Leader, OutboxMessage, Report, ReportEvent, ReportStatus
 from tests.handlers.conftest import (
@@ -30,6 +30,7 @@ from tests.handlers.conftest import (
     ENV_GROUP,
     ENV_HANDLER,
     HANDLER,
+    OBSERVER,
     WATER_GROUP,
     make_world,
 )
@@ -274,3 +275,17 @@ def test_routing_in_the_console_queues_what_the_card_press_queues(
     assert _report(world).status == ReportStatus.ROUTED
     assert client.get("/queue").text.count(_report(world).number) == 0
     assert client.cookies.get(COOKIE)
+
+
+def test_web_in_a_private_chat_sends_a_link_that_signs_in(world: World) -> None:
+    assert [s.text for s in world.message(DISPATCHER, "/web")] == [t("web.console_off")]
+    client = console(world)
+    sent = world.message(DISPATCHER, "/web")
+    assert len(sent) == 1 and sent[0].chat_id == DISPATCHER
+    found = re.search(r"http://127\.0\.0\.1:8090(/login\?token=\S+)", sent[0].text)
+    assert found is not None
+    assert client.get(found.group(1), follow_redirects=False).status_code == 303
+    assert client.get("/queue").status_code == 200
+    # Nobody else gets one: an observer, a stranger; and never in a group.
+    assert [s.text for s in world.message(OBSERVER, "/web")] == [t("web.no_role")]
+    assert world.message(DISPATCHER, "/web", chat_id=DISPATCH_GROUP, chat_type="supergroup") == []
