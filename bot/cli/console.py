@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from bot.cli.common import fail, friendly_errors, settings
+from bot.cli.common import configure_logging, fail, friendly_errors, settings
 
 
 @click.command()
@@ -52,6 +52,7 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
 
     from bot.web.app import create_app
 
+    configure_logging(current.log_level)
     services = build_services(current)
     ensure_current(services.engine)
     click.echo(f"console on http://{current.console_host}:{current.console_port}")
@@ -60,5 +61,8 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
         host=current.console_host,
         port=current.console_port,
         proxy_headers=True,
-        log_level=current.log_level.lower(),
+        # The project's logging (redacted); no access log: sign-in links carry their token in
+        # the address, which must not be written anywhere.
+        log_config=None,
+        access_log=False,
     )
