@@ -101,10 +101,8 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
             raise Refused("extension.already_pending")
         ask_for_text(event, ctx, report, PROMPTED[press.act], who)
     elif press.act == Act.SIGN:
-        report = flows.sign(ctx.session, ctx.services, report_id=rid, by=by, now=ctx.now)
+        sign(ctx, report, by=by, who=who, chat=chat, message_id=event.message_id)
         ctx.out.reply_answer(t("department.signed_answer"))
-        _redraw(event, ctx, report, who)
-        tell_observer(ctx, report, "signed", department=ctx.department_name(report.department))
     elif press.act == Act.TRANSFER:
         ctx.out.reply_answer(t("department.choose_department"))
         menu = transfer_keyboard(ctx, report)
@@ -190,6 +188,19 @@ def _urge(event: Event, ctx: Ctx, report: Report, by: Actor, who: str) -> None:
         reply_to=card_of(report.id or 0) if report.card_chat_id == holder else None,
         report_id=report.id,
     )
+
+
+def sign(
+    ctx: Ctx, report: Report, *, by: Actor, who: str, chat: int, message_id: int | None
+) -> Report:
+    """Signs for ``report`` (签收); the card (message ``message_id`` in ``chat``) shows who
+    signed and the next buttons, and the observer is told."""
+    report = flows.sign(ctx.session, ctx.services, report_id=report.id or 0, by=by, now=ctx.now)
+    edit_card(
+        ctx, chat, message_id, report, card_text(ctx, report, actor=who), card_keyboard(ctx, report)
+    )
+    tell_observer(ctx, report, "signed", department=ctx.department_name(report.department))
+    return report
 
 
 def _redraw(event: Event, ctx: Ctx, report: Report, who: str) -> None:

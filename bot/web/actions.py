@@ -15,16 +15,28 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from bot.core.authority import Actor
+from bot.core.lifecycle import Action
 from bot.errors import Refused
 from bot.services import Services
 from bot.services.viewers import Viewer, actor_for, can_see, viewer_of
 from bot.web.auth import Signed
-from handlers.card_actions import move
+from handlers.card_actions import move, sign
 from handlers.context import Ctx, queue_outbox
 from handlers.prompting import finish
 from storage import reports as report_queries
 from storage.db import begin_write
 from storage.models import Report
+
+# The console's actions: the lifecycle action each is, and the notice shown after it.
+ACTIONS: dict[str, tuple[Action, str]] = {
+    "route": (Action.ROUTE, "web.done.routed"),
+    "close": (Action.CLOSE, "web.done.closed"),
+    "sign": (Action.SIGN, "web.done.signed"),
+    "transfer": (Action.TRANSFER, "web.done.transferred"),
+    "return": (Action.RETURN, "web.done.returned"),
+    "resolve": (Action.RESOLVE, "web.done.resolved"),
+}
+WORDED = ("close", "return", "resolve")  # they need words: a reason or a result
 
 
 @dataclass(frozen=True)
@@ -38,8 +50,8 @@ class Outcome:
 def perform(
     services: Services, who: Signed, report_id: int, action: str, form: dict[str, object]
 ) -> Outcome:
-    """Take ``action`` (``route`` or ``close``) on a report for the signed-in ``who``."""
-    if action not in ("route", "close"):
+    """Take ``action`` (one of ``ACTIONS``) on a report for the signed-in ``who``."""
+    if action not in ACTIONS:
         return Outcome(404, "web.not_found")
     now = services.clock()
     with Session(services.engine, expire_on_commit=False) as session:
@@ -78,31 +90,35 @@ def _do(
 ) -> str:
     """Carry out an action as the card press (or prompt answer) would; return the notice key."""
     card = report.card_message_id if report.card_chat_id == by.chat_id else None
-    if action == "route":
+    who = viewer.name
+    if action in ("route", "transfer"):
+        department = str(form.get("department", ""))
         move(
             ctx,
             report,
-            str(form.get("department", "")),
+            department,
             by=by,
-            who=viewer.name,
+            who=who,
             chat=by.chat_id,
             message_id=card,
-            transfer=False,
+            transfer=action == "transfer",
         )
-        return "web.routed"
-    reason = str(form.get("reason", "")).strip()
-    if not reason:
-        raise Refused("web.need_reason")
-    finish(
-        ctx,
-        "close",
-        report,
-        reason[:500],
-        by=by,
-        who=viewer.name,
-        chat=by.chat_id,
-        card=card,
-        reply_to=None,
-        was_current=card is not None,
-    )
-    return "web.closed"
+    elif action == "sign":
+        sign(ctx, report, by=by, who=who, chat=by.chat_id, message_id=card)
+    else:
+        words = str(form.get("words", "")).strip()
+        if not words:
+            raise Refused("web.need_words")
+        finish(
+            ctx,
+            action,
+            report,
+            words[:1000],
+            by=by,
+            who=who,
+            chat=by.chat_id,
+            card=card,
+            reply_to=None,
+            was_current=card is not None,
+        )
+    return ACTIONS[action][1]

@@ -12,12 +12,13 @@ from typing import Any
 from fastapi import Request
 from sqlmodel import Session
 
-from bot.core.lifecycle import Action, Status
+from bot.core.lifecycle import Status
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.services import Services, access
 from bot.services.viewers import Viewer, actor_for, can_see, visible
 from bot.web import queries
+from bot.web.actions import ACTIONS
 from handlers.cards import dispatch_candidates, is_overdue, last_return
 from handlers.context import Ctx
 from storage import reports as report_queries
@@ -188,8 +189,8 @@ def one_report(
     events = report_queries.events_of(session=session, report_id=report.id or 0)
     by = actor_for(session, services, viewer, report)
     allowed = {
-        action.value: bool(access.verdict(session, services, action, by, report))
-        for action in (Action.ROUTE, Action.CLOSE)
+        name: bool(access.verdict(session, services, action, by, report))
+        for name, (action, _) in ACTIONS.items()
     }
     routing = report.routing or {}
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def test_signed_out_sees_how_to_sign_in_and_can_do_nothing(world: World) -> None
     for path in ("/", "/queue", "/reports", f"/reports/{rid}"):
         answer = client.get(path)
         assert answer.status_code == 401 and "/web" in answer.text
-    answer = client.post(f"/reports/{rid}/close", data={"csrf": "x", "reason": "重复"})
+    answer = client.post(f"/reports/{rid}/close", data={"csrf": "x", "words": "重复"})
     assert answer.status_code == 401
     assert _report(world).status == ReportStatus.DISPATCH
 
@@ -178,9 +179,9 @@ def test_a_forged_csrf_token_changes_nothing(world: World) -> None:
     client = console(world)
     sign_in(client, world, DISPATCHER)
     rid = _report(world).id
-    answer = client.post(f"/reports/{rid}/close", data={"csrf": "forged", "reason": "重复反映"})
+    answer = client.post(f"/reports/{rid}/close", data={"csrf": "forged", "words": "重复反映"})
     assert answer.status_code == 403
-    answer = client.post(f"/reports/{rid}/close", data={"reason": "重复反映"})
+    answer = client.post(f"/reports/{rid}/close", data={"words": "重复反映"})
     assert answer.status_code == 403
     assert _report(world).status == ReportStatus.DISPATCH
 
@@ -202,7 +203,7 @@ def test_a_leader_of_another_region_sees_nothing_of_it(world: World) -> None:
     page = other.get(f"/reports/{report.id}")
     assert page.status_code == 200 and t("web.no_actions") in page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    answer = other.post(f"/reports/{report.id}/close", data={"csrf": csrf, "reason": "无需办理"})
+    answer = other.post(f"/reports/{report.id}/close", data={"csrf": csrf, "words": "无需办理"})
     assert answer.status_code == 403  # the authority policy: a leader does not hold the report
     assert _report(world).status == ReportStatus.DISPATCH
 
@@ -214,7 +215,7 @@ def test_a_handler_of_another_department_neither_sees_nor_acts(world: World) -> 
     csrf = sign_in(client, world, ENV_HANDLER)
     assert client.get(f"/reports/{report.id}").status_code == 404
     assert report.number not in client.get("/reports").text
-    answer = client.post(f"/reports/{report.id}/close", data={"csrf": csrf, "reason": "x"})
+    answer = client.post(f"/reports/{report.id}/close", data={"csrf": csrf, "words": "x"})
     assert answer.status_code == 404
     water = TestClient(client.app)
     sign_in(water, world, HANDLER)
@@ -248,16 +249,23 @@ def _last_row(world: World) -> int:
     return max(rid or 0 for rid in rows)
 
 
-def test_routing_in_the_console_queues_what_the_card_press_queues(
-    world: World, tmp_path: Path
-) -> None:
+def _pressed_on_card(
+    tmp_path: Path, setup: Callable[[World], Sent], user: int, label: str
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """In a world of its own, set up a card, press ``label`` on it; return what was queued."""
     engine = make_engine(f"sqlite:///{tmp_path / 'card.sqlite'}")
     create_all(engine)
     by_card = make_world(engine, tmp_path / "card")
-    card = to_dispatch(by_card)
+    card = setup(by_card)
     before = _last_row(by_card)
-    by_card.press(DISPATCHER, card, card.button("生态环境"))
-    pressed = _rows_after(by_card, before)
+    by_card.press(user, card, card.button(label))
+    return _rows_after(by_card, before)
+
+
+def test_routing_in_the_console_queues_what_the_card_press_queues(
+    world: World, tmp_path: Path
+) -> None:
+    pressed = _pressed_on_card(tmp_path, to_dispatch, DISPATCHER, "生态环境")
 
     to_dispatch(world)
     client = console(world)
@@ -289,3 +297,34 @@ def test_web_in_a_private_chat_sends_a_link_that_signs_in(world: World) -> None:
     # Nobody else gets one: an observer, a stranger; and never in a group.
     assert [s.text for s in world.message(OBSERVER, "/web")] == [t("web.no_role")]
     assert world.message(DISPATCHER, "/web", chat_id=DISPATCH_GROUP, chat_type="supergroup") == []
+
+
+def test_signing_in_the_console_queues_what_the_card_press_queues(
+    world: World, tmp_path: Path
+) -> None:
+    pressed = _pressed_on_card(tmp_path, _submit, HANDLER, "签收")
+
+    _submit(world)
+    client = console(world)
+    csrf = sign_in(client, world, HANDLER, f"用户{HANDLER}")
+    rid = _report(world).id
+    page = client.get(f"/reports/{rid}")
+    assert f"/reports/{rid}/sign" in page.text and f"/reports/{rid}/route" not in page.text
+    before = _last_row(world)
+    answer = client.post(f"/reports/{rid}/sign", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert _rows_after(world, before) == pressed
+    assert {chat for chat, _, _ in pressed} == {WATER_GROUP, OBSERVER}
+    assert _report(world).status == ReportStatus.SIGNED
+    # Signing twice is refused by the lifecycle, with the card's answer.
+    again = client.post(f"/reports/{rid}/sign", data={"csrf": csrf})
+    assert again.status_code == 403 and t("department.already_signed") in again.text
+    # Resolving needs words; with them, the observer is asked to rate.
+    assert client.post(f"/reports/{rid}/resolve", data={"csrf": csrf}).status_code == 403
+    before = _last_row(world)
+    client.post(f"/reports/{rid}/resolve", data={"csrf": csrf, "words": "已清理河面垃圾"})
+    assert _report(world).status == ReportStatus.RESOLVED
+    assert any(
+        chat == OBSERVER and "已清理河面垃圾" in payload["text"]
+        for chat, _, payload in _rows_after(world, before)
+    )
