@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.core.authority import Membership
@@ -90,9 +91,8 @@ def _report(world: World) -> Report:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    engine = make_engine(f"sqlite:///{tmp_path / 'console.sqlite'}")
-    create_all(engine)
+def world(engine: Engine, tmp_path: Path) -> World:
+    """The handler tests' world, on SQLite and on PostgreSQL."""
     return make_world(engine, tmp_path)
 
 
