@@ -136,6 +136,7 @@ def report_list(
         region=query.get("region", "")[:12] if query.get("region", "").isdigit() else "",
         overdue=_flag(query.get("overdue")),
         urgent=_flag(query.get("urgent")),
+        words=query.get("words", "").strip()[:50],
         page=int(page) if page.isdigit() and 0 < int(page) < 100000 else 1,
     )
     now = services.clock()

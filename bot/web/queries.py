@@ -8,6 +8,7 @@ one past its resolve deadline.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ class Filters:
     region: str = ""
     overdue: bool = False
     urgent: bool = False
+    words: str = ""  # a plain substring of the text or the number (not yet full-text search)
     page: int = 1
 
     def conditions(self, now: dt.datetime) -> list[ColumnElement[bool]]:
@@ -73,6 +75,12 @@ class Filters:
             found.append(overdue(now))
         if self.urgent:
             found.append(col(Report.priority) == "urgent")
+        if self.words and re.search(r"\d{5}", self.words):
+            # Digits are matched against the number only: searching the text for them would
+            # tell whose phone or ID number a report holds, which the pages mask.
+            found.append(col(Report.number) == self.words)
+        elif self.words:
+            found.append(col(Report.text).contains(self.words, autoescape=True))
         return found
 
     def query_string(self, **changes: Any) -> str:

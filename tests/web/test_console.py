@@ -161,6 +161,10 @@ def test_dispatcher_pages_show_the_queue_report_list_and_dashboard(world: World)
     assert report.number not in client.get("/reports", params={"urgent": "1"}).text
     assert report.number not in client.get("/reports", params={"region": "440304"}).text
     assert client.get("/reports", params={"page": "2"}).status_code == 200
+    assert report.number in client.get("/reports", params={"words": "河涌"}).text
+    assert report.number in client.get("/reports", params={"words": report.number}).text
+    assert report.number not in client.get("/reports", params={"words": "路灯"}).text
+    assert report.number not in client.get("/reports", params={"words": "%"}).text
     dashboard = client.get("/")
     assert dashboard.status_code == 200 and t("web.this_week") in dashboard.text
 
@@ -172,6 +176,9 @@ def test_personal_numbers_are_masked_on_the_report_page(world: World) -> None:
     sign_in(client, world, ADMIN)
     page = client.get(f"/reports/{_report(world).id}")
     assert page.status_code == 200 and "13812345678" not in page.text
+    # Nor can a search for the number tell which report holds it.
+    found = client.get("/reports", params={"words": "13812345678"})
+    assert _report(world).number not in found.text
 
 
 def test_a_forged_csrf_token_changes_nothing(world: World) -> None:
