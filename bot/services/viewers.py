@@ -115,5 +115,6 @@ def actor_for(session: Session, services: Services, viewer: Viewer, report: Repo
     return Actor(
         chat_id=chat,
         user_id=viewer.user_id,
+        name=viewer.name,
         membership=services.membership_of(chat, viewer.user_id) if chat else Membership.UNCHECKED,
     )
