@@ -25,6 +25,7 @@ from storage import reports as report_queries
 from storage.models import Report
 
 KNOWN = catalogue()
+TREND_WEEKS = 10  # this week, last week and the eight before
 
 
 def _local(services: Services, moment: dt.datetime | None) -> str:
@@ -72,13 +73,26 @@ def dashboard(
     monday = dt.datetime.combine(
         today - dt.timedelta(days=today.weekday()), dt.time(), services.tz
     ).astimezone(dt.UTC)
-    this = queries.week(session, seen, monday, now)
-    last = queries.week(session, seen, monday - dt.timedelta(days=7), now)
+    weeks = [
+        (
+            (monday - dt.timedelta(days=7 * back)).astimezone(services.tz).strftime("%m-%d"),
+            queries.week(session, seen, monday - dt.timedelta(days=7 * back), now),
+        )
+        for back in range(TREND_WEEKS)
+    ]
+    this, last = weeks[0][1], weeks[1][1]
+    peak = max((max(week.new, week.resolved) for _, week in weeks), default=0) or 1
     departments = [
         (services.rules.department_name(dept), late, total)
         for dept, late, total in queries.departments_worst_first(session, seen, now)
     ]
-    return {"this": this, "last": last, "departments": departments}
+    return {
+        "this": this,
+        "last": last,
+        "trend": list(reversed(weeks)),
+        "peak": peak,
+        "departments": departments,
+    }
 
 
 def dispatch_queue(

@@ -167,6 +167,7 @@ def test_dispatcher_pages_show_the_queue_report_list_and_dashboard(world: World)
     assert report.number not in client.get("/reports", params={"words": "%"}).text
     dashboard = client.get("/")
     assert dashboard.status_code == 200 and t("web.this_week") in dashboard.text
+    assert dashboard.text.count("<svg") == 10  # this week, last week and the eight before
 
 
 def test_personal_numbers_are_masked_on_the_report_page(world: World) -> None:
