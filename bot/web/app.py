@@ -136,13 +136,15 @@ def create_app(services: Services) -> FastAPI:
                     viewer=viewer,
                     csrf=who.csrf,
                 )
-            notice = request.query_params.get("notice", "")
+            query = request.query_params
+            notice = query.get("notice", "")
+            counts = {k: query.get(k, "0") for k in ("done", "refused")}
             return render(
                 request,
                 name,
                 viewer=viewer,
                 csrf=who.csrf,
-                notice=t(notice) if notice in known else "",
+                notice=t(notice, **counts) if notice in known else "",
                 **values,
             )
 
@@ -155,15 +157,43 @@ def create_app(services: Services) -> FastAPI:
         view("report.html", pages.one_report)
     )
 
-    @app.post("/reports/{report_id}/{action}")
-    async def act(request: Request, report_id: int, action: str) -> Response:
-        """Take an action on a report from its page or the queue, then go back."""
+    async def posted(request: Request) -> tuple[Any, auth.Signed | None]:
+        """Return a posted form and who sent it, or the page refusing it (signed out or a
+        forged CSRF token) in place of the form."""
         form = await request.form()
         who = signed_in(request)
         if who is None:
-            return render(request, "signed_out.html", 401)
+            return render(request, "signed_out.html", 401), None
         if not auth.csrf_ok(who, str(form.get("csrf", ""))):
-            return render(request, "message.html", 403, text=t("web.bad_form"))
+            return render(request, "message.html", 403, text=t("web.bad_form")), who
+        return form, who
+
+    @app.post("/queue/bulk")
+    async def bulk(request: Request) -> Response:
+        """Route or close several queued reports at once, each as if done one by one."""
+        form, who = await posted(request)
+        if who is None or isinstance(form, Response):
+            return form if isinstance(form, Response) else render(request, "signed_out.html", 401)
+        action = str(form.get("action", ""))
+        ids = [int(str(v)) for v in form.getlist("ids") if str(v).isdigit()][:100]
+        if action not in ("route", "close") or not ids:
+            return RedirectResponse("/queue?notice=web.bulk_none", status_code=303)
+        done = 0
+        for report_id in ids:
+            result = await run_in_threadpool(
+                actions.perform, services, who, report_id, action, dict(form)
+            )
+            done += result.status == 303
+        return RedirectResponse(
+            f"/queue?notice=web.bulk_done&done={done}&refused={len(ids) - done}", status_code=303
+        )
+
+    @app.post("/reports/{report_id}/{action}")
+    async def act(request: Request, report_id: int, action: str) -> Response:
+        """Take an action on a report from its page or the queue, then go back."""
+        form, who = await posted(request)
+        if who is None or isinstance(form, Response):
+            return form if isinstance(form, Response) else render(request, "signed_out.html", 401)
         result = await run_in_threadpool(
             actions.perform, services, who, report_id, action, dict(form)
         )

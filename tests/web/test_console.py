@@ -77,9 +77,9 @@ def sign_in(client: TestClient, world: World, user_id: int, name: str = "") -> s
     return found.group(1)
 
 
-def to_dispatch(world: World) -> Sent:
+def to_dispatch(world: World, text: str = "东濠涌河涌发臭，水面漂着垃圾") -> Sent:
     """File a water report, have the water group return it; return dispatch's card."""
-    card = _submit(world)
+    card = _submit(world, text)
     prompt = _prompt(world.press(HANDLER, card, card.button("退回")))
     sent = world.reply(HANDLER, prompt, "不属于水务职责，应由环保处理")
     return next(s for s in sent if s.purpose == "card")
@@ -336,3 +336,27 @@ def test_signing_in_the_console_queues_what_the_card_press_queues(
         chat == OBSERVER and "已清理河面垃圾" in payload["text"]
         for chat, _, payload in _rows_after(world, before)
     )
+
+
+def test_the_queue_closes_several_reports_at_once(world: World) -> None:
+    to_dispatch(world)
+    to_dispatch(world, "东湖路河涌有死鱼，气味很大")
+    client = console(world)
+    csrf = sign_in(client, world, DISPATCHER)
+    with Session(world.services.engine) as session:
+        ids = [r.id for r in session.exec(select(Report)).all()]
+    assert len(ids) == 2
+    nothing = client.post("/queue/bulk", data={"csrf": csrf, "action": "close"})
+    assert t("web.bulk_none") in nothing.text
+    forged = client.post("/queue/bulk", data={"csrf": "x", "action": "close", "ids": ids})
+    assert forged.status_code == 403
+    answer = client.post(
+        "/queue/bulk", data={"csrf": csrf, "action": "close", "ids": ids, "words": "重复反映"}
+    )
+    assert t("web.bulk_done", done=2, refused=0) in answer.text
+    with Session(world.services.engine) as session:
+        assert {r.status for r in session.exec(select(Report)).all()} == {ReportStatus.CLOSED}
+    again = client.post(
+        "/queue/bulk", data={"csrf": csrf, "action": "close", "ids": ids, "words": "重复反映"}
+    )
+    assert t("web.bulk_done", done=0, refused=2) in again.text
