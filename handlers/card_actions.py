@@ -101,10 +101,8 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
             raise Refused("extension.already_pending")
         ask_for_text(event, ctx, report, PROMPTED[press.act], who)
     elif press.act == Act.SIGN:
-        report = flows.sign(ctx.session, ctx.services, report_id=rid, by=by, now=ctx.now)
+        sign(ctx, report, by=by, who=who, chat=chat, message_id=event.message_id)
         ctx.out.reply_answer(t("department.signed_answer"))
-        _redraw(event, ctx, report, who)
-        tell_observer(ctx, report, "signed", department=ctx.department_name(report.department))
     elif press.act == Act.TRANSFER:
         ctx.out.reply_answer(t("department.choose_department"))
         menu = transfer_keyboard(ctx, report)
@@ -121,25 +119,52 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
 
 
 def _move(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor, who: str) -> None:
-    """Transfers a report (转办) or routes it from dispatch (分拨); its new card goes out."""
-    rid, chat = report.id or 0, event.chat_id
-    was_current = is_current_card(report, chat, event.message_id)
-    if press.act == Act.TRANSFER_TO:
+    """Transfers a report (转办) or routes it from dispatch (分拨) from its card."""
+    note = move(
+        ctx,
+        report,
+        press.arg,
+        by=by,
+        who=who,
+        chat=event.chat_id,
+        message_id=event.message_id,
+        transfer=press.act == Act.TRANSFER_TO,
+    )
+    ctx.out.reply_answer(note)
+
+
+def move(
+    ctx: Ctx,
+    report: Report,
+    department: str,
+    *,
+    by: Actor,
+    who: str,
+    chat: int,
+    message_id: int | None,
+    transfer: bool,
+) -> str:
+    """Transfers (转办) or routes (分拨) ``report``; the card it leaves in ``chat`` (message
+    ``message_id``) becomes a note, its new card goes out, the observer is told. Returns the note.
+    """
+    rid = report.id or 0
+    was_current = is_current_card(report, chat, message_id)
+    if transfer:
         report, _ = flows.transfer(
-            ctx.session, ctx.services, report_id=rid, department=press.arg, by=by, now=ctx.now
+            ctx.session, ctx.services, report_id=rid, department=department, by=by, now=ctx.now
         )
         key, notice = "department.transferred_note", "transferred"
     else:
         report = flows.route_from_dispatch(
-            ctx.session, ctx.services, report_id=rid, department=press.arg, by=by, now=ctx.now
+            ctx.session, ctx.services, report_id=rid, department=department, by=by, now=ctx.now
         )
         key, notice = "dispatch.routed_note", "routed_by_dispatch"
     name = ctx.department_name(report.department)
     note = t(key, number=report.number, department=name, who=who)
-    ctx.out.reply_answer(note)
-    close_card(ctx, chat, event.message_id, rid, note, was_current)
+    close_card(ctx, chat, message_id, rid, note, was_current)
     if post_card(ctx, report).status != Status.DISPATCH:  # it reached the department's group
         tell_observer(ctx, report, notice, department=name)
+    return note
 
 
 def _urge(event: Event, ctx: Ctx, report: Report, by: Actor, who: str) -> None:
@@ -163,6 +188,19 @@ def _urge(event: Event, ctx: Ctx, report: Report, by: Actor, who: str) -> None:
         reply_to=card_of(report.id or 0) if report.card_chat_id == holder else None,
         report_id=report.id,
     )
+
+
+def sign(
+    ctx: Ctx, report: Report, *, by: Actor, who: str, chat: int, message_id: int | None
+) -> Report:
+    """Signs for ``report`` (签收); the card (message ``message_id`` in ``chat``) shows who
+    signed and the next buttons, and the observer is told."""
+    report = flows.sign(ctx.session, ctx.services, report_id=report.id or 0, by=by, now=ctx.now)
+    edit_card(
+        ctx, chat, message_id, report, card_text(ctx, report, actor=who), card_keyboard(ctx, report)
+    )
+    tell_observer(ctx, report, "signed", department=ctx.department_name(report.department))
+    return report
 
 
 def _redraw(event: Event, ctx: Ctx, report: Report, who: str) -> None:

@@ -13,6 +13,7 @@ from bot.core.regions import full_name, is_well_formed
 from bot.services import Services
 from handlers.actions import Outbox
 from handlers.events import Event
+from storage import outbox
 
 
 @dataclass
@@ -67,3 +68,13 @@ class Ctx:
             return full_name(code) or code
         except (KeyError, ValueError):
             return code
+
+
+def queue_outbox(ctx: Ctx, *, key: str) -> None:
+    """Write ``ctx``'s queued calls to the outbox, keyed ``{key}:{index}`` so a replay adds nothing.
+
+    One multi-row INSERT for all of them, in the order they were queued (their ids, and so
+    the order the delivery worker sends them in, follow that order). Every door that acts on
+    reports — an update from Telegram, a console request — writes its calls this way.
+    """
+    outbox.enqueue_many(session=ctx.session, messages=ctx.out.rows(prefix=key, now=ctx.now))

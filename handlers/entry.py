@@ -1,6 +1,6 @@
 """The one place that sends each event to its audience's handlers.
 
-    private chat   → admin commands (ADMIN_USER_IDS) or the observer conversation
+    private chat   → admin commands (ADMIN_USER_IDS), /web, or the observer conversation
     group chat     → admin commands, or the department/dispatch group handlers
     button press   → observer buttons in private, card buttons in groups
     bot added/removed, group migrated, /bind in a group → membership
@@ -11,7 +11,16 @@ Callback data that is not ours (another bot's, an old version, forged) gets a po
 from __future__ import annotations
 
 from bot.core.messages import t
-from handlers import admin, card_actions, department, leader, membership, observer, workbench
+from handlers import (
+    admin,
+    card_actions,
+    console_link,
+    department,
+    leader,
+    membership,
+    observer,
+    workbench,
+)
 from handlers.callbacks import Act, parse
 from handlers.context import Ctx
 from handlers.events import Event
@@ -50,6 +59,9 @@ def handle(event: Event, ctx: Ctx) -> None:
         return
     if event.command in leader.COMMANDS:
         leader.on_command(event, ctx)
+        return
+    if event.command in console_link.COMMANDS and event.private:
+        console_link.on_command(event, ctx)
         return
     if event.command in admin.COMMANDS:
         if event.private or event.user_id in ctx.services.admin_ids:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.authority import Actor
 from bot.core.lifecycle import Action
 from bot.core.messages import mention, t
 from bot.errors import Refused
@@ -169,14 +170,45 @@ def _complete(event: Event, ctx: Ctx, pending: PendingInput, report: Report, tex
             report_id=rid,
         )
         return
-    if pending.action == "return":
+    finish(
+        ctx,
+        pending.action,
+        report,
+        text,
+        by=by,
+        who=who,
+        chat=event.chat_id,
+        card=card,
+        reply_to=event.message_id,
+        was_current=was_current,
+    )
+
+
+def finish(
+    ctx: Ctx,
+    action: str,
+    report: Report,
+    text: str,
+    *,
+    by: Actor,
+    who: str,
+    chat: int,
+    card: int | None,
+    reply_to: int | None,
+    was_current: bool,
+) -> None:
+    """Returns (退回), resolves (办结) or closes (dispatch) ``report`` with ``text``; the card
+    ``card`` in ``chat`` is redrawn (or closed), a note goes to ``chat``, the observer is told.
+    """
+    rid = report.id or 0
+    if action == "return":
         report, previous = flows.return_to_dispatch(
             ctx.session, ctx.services, report_id=rid, reason=text, by=by, now=ctx.now
         )
         note = t("department.returned_note", number=report.number, who=who, reason=text)
         post_card(ctx, report)
         tell_observer(ctx, report, "returned")
-    elif pending.action == "resolve":
+    elif action == "resolve":
         report = flows.resolve(
             ctx.session, ctx.services, report_id=rid, result=text, by=by, now=ctx.now
         )
@@ -188,19 +220,19 @@ def _complete(event: Event, ctx: Ctx, pending: PendingInput, report: Report, tex
         )
         note = t("dispatch.closed_note", number=report.number, who=who, reason=text)
         tell_observer(ctx, report, "closed_by_dispatch", reason=text)
-    if card is not None and pending.action == "return":
-        close_card(ctx, event.chat_id, card, rid, note, was_current)
+    if card is not None and action == "return":
+        close_card(ctx, chat, card, rid, note, was_current)
         return
     if card is not None:
         edit_card(
             ctx,
-            event.chat_id,
+            chat,
             card,
             report,
             card_text(ctx, report, actor=who),
             card_keyboard(ctx, report),
         )
-    ctx.out.send(event.chat_id, note, reply_to=event.message_id, report_id=report.id)
+    ctx.out.send(chat, note, reply_to=reply_to, report_id=report.id)
 
 
 EXTENSION_ANSWER = re.compile(

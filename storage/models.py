@@ -370,3 +370,14 @@ class ReminderMark(SQLModel, table=True):
     fire_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
     state: str = Field(default=ReminderState.PLANNED, max_length=16)
     fired_at: datetime | None = _ts()
+
+
+# --- the web console -------------------------------------------------------------------------
+
+
+class UsedSignIn(SQLModel, table=True):
+    """A console sign-in link that has been used: each link signs in once."""
+
+    token_id: str = Field(primary_key=True, max_length=32)
+    user_id: int = _bigint(nullable=False)
+    used_at: datetime = _created()

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("bot.cli.rules:rules", "Check, try (test) and measure (eval) the routing rules."),
     "route": ("bot.cli.route:route", "Route JSON Lines reports on stdin; decisions on stdout."),
     "digest": ("bot.cli.digest:digest", "Write a scope's weekly digest: text, PNG chart, XLSX."),
+    "console": ("bot.cli.console:console", "Serve the web console; --login-link prints a link."),
     "export": ("bot.cli.digest:export", "Export reports between two dates as CSV, XLSX or JSONL."),
 }
 

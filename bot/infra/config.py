@@ -51,7 +51,17 @@ class Settings(BaseSettings):
         default=8080, ge=1, le=65535, validation_alias=AliasChoices("webhook_port", "port")
     )
 
-    @field_validator("telegram_api_base", "webhook_url")
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8090, ge=1, le=65535)
+    # The address people open the console at (behind the reverse proxy): sign-in links start
+    # with it. Unset: http://CONSOLE_HOST:CONSOLE_PORT.
+    console_url: str | None = None
+    # Signs sign-in links and session cookies; at least 32 characters. Unset: the console
+    # refuses to start (and /web answers that the console is not set up).
+    console_secret: SecretStr | None = None
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+
+    @field_validator("telegram_api_base", "webhook_url", "console_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -102,6 +112,20 @@ class Settings(BaseSettings):
                 "and - (Telegram sends it back in every request)"
             )
         return self.webhook_url, secret
+
+    def require_console_secret(self) -> str:
+        """Return CONSOLE_SECRET, or raise ConfigError saying how to set it."""
+        secret = self.console_secret.get_secret_value() if self.console_secret else ""
+        if len(secret) < 32:
+            raise ConfigError(
+                "CONSOLE_SECRET must be at least 32 characters (e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return secret
+
+    def console_base(self) -> str:
+        """Return the address sign-in links start with."""
+        return self.console_url or f"http://{self.console_host}:{self.console_port}"
 
     def require_token(self) -> str:
         """Return the bot token, or raise ConfigError saying how to set it."""

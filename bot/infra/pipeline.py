@@ -19,7 +19,7 @@ from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import Services
 from bot.telegram.transport import BotApi, BotApiError
-from handlers.context import Ctx
+from handlers.context import Ctx, queue_outbox
 from handlers.entry import handle
 from handlers.events import Event
 from storage import inbox, outbox
@@ -337,12 +337,8 @@ def _handle(
 
 
 def _queue(session: Session, ctx: Ctx, *, update_id: int) -> None:
-    """Write the handler's calls to the outbox, keyed by the update so a replay adds nothing.
-
-    One multi-row INSERT for all of them, in the order they were queued (their ids, and so
-    the order the delivery worker sends them in, follow that order).
-    """
-    outbox.enqueue_many(session=session, messages=ctx.out.rows(prefix=f"u{update_id}", now=ctx.now))
+    """Write the handler's calls to the outbox, keyed by the update so a replay adds nothing."""
+    queue_outbox(ctx, key=f"u{update_id}")
 
 
 def _fail(services: Services, event: Event, *, update_id: int, error: str) -> None:

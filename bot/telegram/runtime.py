@@ -267,8 +267,8 @@ class BotRuntime:
 
 OBSERVER_MENU = ("start", "new", "my", "cancel", "help", "whoami")
 GROUP_MENU = ("list", "queue", "help", "cancel", "whoami", "bind")
-ADMIN_MENU = (*OBSERVER_MENU, "bindcode", "invite", "leader", "stats", "reload")
-LEADER_MENU = ("digest", "subscribe", "unsubscribe", "help", "whoami")
+ADMIN_MENU = (*OBSERVER_MENU, "bindcode", "invite", "leader", "stats", "reload", "web")
+LEADER_MENU = ("digest", "subscribe", "unsubscribe", "help", "whoami", "web")
 
 
 def command_menus(services: Services) -> list[tuple[dict[str, Any], tuple[str, ...]]]:

@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
     ("bot.services", 2, ""),
     ("handlers", 3, ""),
     ("bot.telegram", 4, ""),
+    ("bot.web", 4, "the console: a door beside the Telegram runtime"),
     ("bot.infra", 4, ""),
     ("bot.app", 5, ""),
     ("bot.cli", 5, ""),

@@ -1,0 +1,68 @@
+"""`obsbot console`: serve the web console, or print a sign-in link for an administrator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from bot.cli.common import configure_logging, fail, friendly_errors, settings
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default CONSOLE_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default CONSOLE_PORT).")
+@click.option(
+    "--login-link",
+    "login_user",
+    type=int,
+    default=None,
+    metavar="USER_ID",
+    help="Print a one-time sign-in link for this administrator and exit.",
+)
+@friendly_errors
+def console(host: str | None, port: int | None, login_user: int | None) -> None:
+    """Serve the web console (sign in with a link from /web or --login-link)."""
+    from bot.app import build_services
+    from storage.db import ensure_current
+
+    current = settings()
+    overrides = {
+        key: value
+        for key, value in (("console_host", host), ("console_port", port))
+        if value is not None
+    }
+    current = current.model_copy(update=overrides)
+    secret = current.require_console_secret()
+    if login_user is not None:
+        from bot.core.signing import sign_in_link
+
+        if login_user not in current.admin_user_ids:
+            fail(f"{login_user} is not in ADMIN_USER_IDS: only administrators get links here")
+        link = sign_in_link(
+            current.console_base(),
+            secret,
+            user_id=login_user,
+            name=str(login_user),
+            now=dt.datetime.now(dt.UTC),
+        )
+        click.echo(link)
+        return
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    configure_logging(current.log_level)
+    services = build_services(current)
+    ensure_current(services.engine)
+    click.echo(f"console on http://{current.console_host}:{current.console_port}")
+    uvicorn.run(
+        create_app(services),
+        host=current.console_host,
+        port=current.console_port,
+        proxy_headers=True,
+        # The project's logging (redacted); no access log: sign-in links carry their token in
+        # the address, which must not be written anywhere.
+        log_config=None,
+        access_log=False,
+    )

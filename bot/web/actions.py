@@ -1,0 +1,124 @@
+"""Console actions: the same services and the same Telegram messages as a card's buttons.
+
+One transaction per action, as the pipeline handles one update: the write lock is taken, the
+viewer's roles are asked anew, the service is called with the viewer acting as the group that
+holds the report (the authority policy decides), the handler functions queue the messages the
+card press would have queued, and ``queue_outbox`` writes them. A refusal changes nothing and
+is recorded in the audit trail, as a refused press is.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from bot.core.authority import Actor
+from bot.core.lifecycle import Action
+from bot.errors import Refused
+from bot.services import Services
+from bot.services.viewers import Viewer, actor_for, can_see, viewer_of
+from bot.web.auth import Signed
+from handlers.card_actions import move, sign
+from handlers.context import Ctx, queue_outbox
+from handlers.prompting import finish
+from storage import reports as report_queries
+from storage.db import begin_write
+from storage.models import Report
+
+# The console's actions: the lifecycle action each is, and the notice shown after it.
+ACTIONS: dict[str, tuple[Action, str]] = {
+    "route": (Action.ROUTE, "web.done.routed"),
+    "close": (Action.CLOSE, "web.done.closed"),
+    "sign": (Action.SIGN, "web.done.signed"),
+    "transfer": (Action.TRANSFER, "web.done.transferred"),
+    "return": (Action.RETURN, "web.done.returned"),
+    "resolve": (Action.RESOLVE, "web.done.resolved"),
+}
+WORDED = ("close", "return", "resolve")  # they need words: a reason or a result
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an action went: 303 with the notice to show, or an error status and its text."""
+
+    status: int
+    notice: str
+
+
+def perform(
+    services: Services, who: Signed, report_id: int, action: str, form: dict[str, object]
+) -> Outcome:
+    """Take ``action`` (one of ``ACTIONS``) on a report for the signed-in ``who``."""
+    if action not in ACTIONS:
+        return Outcome(404, "web.not_found")
+    now = services.clock()
+    with Session(services.engine, expire_on_commit=False) as session:
+        begin_write(session)
+        viewer = viewer_of(session, services, who.user_id, who.name)
+        report = (
+            can_see(session, viewer, services.rules.dispatch, report_id)
+            if viewer.has_role
+            else None
+        )
+        if report is None:
+            return Outcome(404, "web.not_found")
+        by = actor_for(session, services, viewer, report)
+        ctx = Ctx(services=services, session=session, now=now)
+        try:
+            notice = _do(ctx, viewer, report, by, action, form)
+        except Refused as refused:
+            session.rollback()
+            report_queries.add_event(
+                session=session,
+                report_id=report_id,
+                actor=f"user:{who.user_id}",
+                action="console_refused",
+                at=now,
+                details={"action": action, "reason": refused.key},
+            )
+            session.commit()
+            return Outcome(403, refused.key)
+        queue_outbox(ctx, key=f"web{secrets.token_hex(8)}")
+        session.commit()
+    return Outcome(303, notice)
+
+
+def _do(
+    ctx: Ctx, viewer: Viewer, report: Report, by: Actor, action: str, form: dict[str, object]
+) -> str:
+    """Carry out an action as the card press (or prompt answer) would; return the notice key."""
+    card = report.card_message_id if report.card_chat_id == by.chat_id else None
+    who = viewer.name
+    if action in ("route", "transfer"):
+        department = str(form.get("department", ""))
+        move(
+            ctx,
+            report,
+            department,
+            by=by,
+            who=who,
+            chat=by.chat_id,
+            message_id=card,
+            transfer=action == "transfer",
+        )
+    elif action == "sign":
+        sign(ctx, report, by=by, who=who, chat=by.chat_id, message_id=card)
+    else:
+        words = str(form.get("words", "")).strip()
+        if not words:
+            raise Refused("web.need_words")
+        finish(
+            ctx,
+            action,
+            report,
+            words[:1000],
+            by=by,
+            who=who,
+            chat=by.chat_id,
+            card=card,
+            reply_to=None,
+            was_current=card is not None,
+        )
+    return ACTIONS[action][1]
