@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.text import normalise
 
@@ -153,8 +154,12 @@ class Fingerprint:
 
 
 def similarity_key(text: str) -> str:
-    """Return the text normalised for comparing (stored with a report, so read, not redone)."""
-    folded = _FOLD_RE.sub(lambda m: FOLD[m.group(0)], normalise(text))
+    """Return the text normalised for comparing (stored with a report, so read, not redone).
+
+    Personal numbers are masked first: the key is stored and logged like any column, and its
+    separators would otherwise split a number into groups the masking no longer recognises.
+    """
+    folded = _FOLD_RE.sub(lambda m: FOLD[m.group(0)], normalise(mask_personal_numbers(text)))
     return _NON_CONTENT.sub("|", folded).strip("|")
 
 
