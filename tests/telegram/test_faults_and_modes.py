@@ -116,7 +116,7 @@ async def test_flood_limits_private_group_and_global(
     assert stats["rate_limited"] == 3 and stats["http_429"] == 3
 
 
-async def test_webhook_delivery_with_secret_and_retries(
+async def test_the_server_delivers_to_a_webhook_with_secret_and_retries(
     ptb_bot: PtbBot, control: ControlClient, alice: dict
 ) -> None:
     received: list[tuple[str | None, dict]] = []
