@@ -25,7 +25,7 @@ _SPEC.loader.exec_module(runner)
 pytestmark = pytest.mark.benchmark
 
 
-@pytest.mark.parametrize("name", [b.name for b in runner.BENCHMARKS])
+@pytest.mark.parametrize("name", [b.key for b in runner.BENCHMARKS])
 def test_quick_mode_runs_and_records_median_and_spread(name: str, tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run(
