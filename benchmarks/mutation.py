@@ -70,7 +70,7 @@ TARGETS = (
     ),
     Target(
         "bot/core/deadlines.py",
-        (("tests/core/test_deadlines.py", "tests/core/test_workdays.py"),),
+        (("tests/core/test_deadlines.py",),),
     ),
     Target(
         "bot/core/routing.py",
