@@ -112,7 +112,7 @@ def test_statuses_and_events_keep_their_stored_names() -> None:
         "resolve": "resolved", "extend": "extension_requested", "answer": "replied",
         "note": "note", "route": "routed_by_dispatch", "close": "closed_by_dispatch",
         "decide_extension": "extension_decided", "rate": "rated", "reopen": "reopened",
-        "follow_up": "follow_up", "fall_back": "no_group",
+        "follow_up": "follow_up", "fall_back": "no_group", "urge": "urged",
     }  # fmt: skip
 
 
