@@ -80,17 +80,29 @@ TARGETS = (
     ),
 )
 
-# (path, line, change) -> why the mutant cannot change behaviour.
+# (path, the mutated line's code, the change) -> why the mutant cannot change behaviour.
+# Keyed on the line's text rather than its number, so that edits elsewhere do not unhook them.
 _MEMBERSHIP = "Membership values are never read as text: only the members are compared"
-EQUIVALENT: dict[tuple[str, int, str], str] = {
-    ("bot/core/authority.py", 33, "'member' -> 'XXmember'"): _MEMBERSHIP,
-    ("bot/core/authority.py", 34, "'not_member' -> 'XXnot_member'"): _MEMBERSHIP,
-    ("bot/core/authority.py", 35, "'unknown' -> 'XXunknown'"): _MEMBERSHIP,
-    ("bot/core/authority.py", 36, "'unchecked' -> 'XXunchecked'"): _MEMBERSHIP,
-    ("bot/core/authority.py", 110, "return False -> return None"): (
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("bot/core/authority.py", 'MEMBER = "member"', "'member' -> 'XXmember'"): _MEMBERSHIP,
+    ("bot/core/authority.py", 'NOT_MEMBER = "not_member"', "'not_member' -> 'XXnot_member'"): (
+        _MEMBERSHIP
+    ),
+    ("bot/core/authority.py", 'UNKNOWN = "unknown"', "'unknown' -> 'XXunknown'"): _MEMBERSHIP,
+    ("bot/core/authority.py", 'UNCHECKED = "unchecked"', "'unchecked' -> 'XXunchecked'"): (
+        _MEMBERSHIP
+    ),
+    ("bot/core/authority.py", "return False", "return False -> return None"): (
         "callers only test the result for truth, and None is false"
     ),
 }
+
+
+def equivalence(mutant: Mutant) -> str | None:
+    """Return why ``mutant`` is equivalent, if it is listed as such."""
+    line = (ROOT / mutant.path).read_text(encoding="utf-8").splitlines()[mutant.line - 1]
+    code = line.split("#", 1)[0].strip()
+    return EQUIVALENT.get((mutant.path, code, mutant.change))
 
 
 @dataclass(frozen=True)
@@ -446,7 +458,7 @@ def run_target(target: Target, spaces: list[Workspace], jobs: int) -> Outcome:
     print(f"{target.path}: {len(mutants)} mutants, {len(stages)} test stage(s)", flush=True)
     todo: list[Mutant] = []
     for mutant in mutants:
-        reason = EQUIVALENT.get((mutant.path, mutant.line, mutant.change))
+        reason = equivalence(mutant)
         if reason is not None:
             assert outcome.equivalent is not None
             outcome.equivalent.append((mutant, reason))
