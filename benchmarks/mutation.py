@@ -95,6 +95,19 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("bot/core/authority.py", "return False", "return False -> return None"): (
         "callers only test the result for truth, and None is false"
     ),
+    (
+        "bot/core/deadlines.py",
+        "begin, end = max(begin, not_before), max(end, not_before)",
+        "delete begin, end = (max(begin, not_before), max(end, not_before))",
+    ): "the active clock counts only from the receipt on, so time before it never runs anyway",
+    ("bot/core/deadlines.py", "if end > begin:", "end > begin -> end >= begin"): (
+        "an empty pause stops the clock for no time"
+    ),
+    (
+        "bot/core/deadlines.py",
+        "if merged and begin <= merged[-1][1]:",
+        "begin <= merged[-1][1] -> begin < merged[-1][1]",
+    ): "two touching pauses stop the clock for the same time as their union",
 }
 
 

@@ -140,3 +140,12 @@ def test_every_card_row_and_source_set_is_as_declared() -> None:
         step = lifecycle.step(action)
         assert (action == Action.FALL_BACK) == (step.role == lifecycle.Role.SYSTEM)
         assert (action == Action.DECIDE_EXTENSION) == (step.role == lifecycle.Role.REGION_DISPATCH)
+
+
+def test_urging_belongs_to_the_overseers_of_the_report() -> None:
+    overseen = _held(Status.SIGNED, overseer_chats=(DISPATCH, -900))
+    assert decide(Action.URGE, Actor(chat_id=-900), overseen)
+    assert decide(Action.URGE, Actor(chat_id=DISPATCH), overseen)
+    refused = decide(Action.URGE, Actor(chat_id=GROUP), overseen)  # the holder cannot urge itself
+    assert not refused and refused.reason == "authority.not_your_report"
+    assert not decide(Action.URGE, Actor(chat_id=-900), _held(Status.SIGNED))
