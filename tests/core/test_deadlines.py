@@ -380,3 +380,13 @@ class _NoOffset(dt.tzinfo):
 
     def utcoffset(self, _: dt.datetime | None) -> None:
         return None
+
+
+def test_a_pause_inside_another_adds_nothing() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "5 workdays")
+    outer = (sh(2026, 10, 8, 9, 0), sh(2026, 10, 8, 18, 0))  # the whole of 8 Oct
+    inner = (sh(2026, 10, 8, 10, 0), sh(2026, 10, 8, 11, 0))
+    for pauses in ([outer, inner], [inner, outer], [outer, outer]):
+        shifted = shift_due(result, pauses, CALENDAR)
+        assert shifted.paused == dt.timedelta(hours=9)
+        assert shifted.at == shift_due(result, [outer], CALENDAR).at
