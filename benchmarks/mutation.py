@@ -108,6 +108,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "if merged and begin <= merged[-1][1]:",
         "begin <= merged[-1][1] -> begin < merged[-1][1]",
     ): "two touching pauses stop the clock for the same time as their union",
+    ("bot/core/deadlines.py", "_FOREVER = dt.datetime(9999, 1, 1, tzinfo=_UTC)", "1 -> 2"): (
+        "any instant centuries ahead serves as 'never'"
+    ),
 }
 
 

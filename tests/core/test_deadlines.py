@@ -390,3 +390,17 @@ def test_a_pause_inside_another_adds_nothing() -> None:
         shifted = shift_due(result, pauses, CALENDAR)
         assert shifted.paused == dt.timedelta(hours=9)
         assert shifted.at == shift_due(result, [outer], CALENDAR).at
+
+
+def test_the_calendar_years_counted_start_the_day_after_receipt() -> None:
+    # Received on New Year's Day: only that year's calendar is used, not the year before.
+    result = add_workdays(sh(2026, 1, 1, 10, 0), 1, calendar=CALENDAR)
+    assert result.sources == ((2026, "official"),)
+    assert result.at == sh(2026, 1, 4, 18, 0)  # 元旦 1-3 Jan; Sunday the 4th is worked
+
+
+def test_an_empty_pause_is_accepted_and_changes_nothing() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "5 workdays")
+    instant = sh(2026, 10, 8, 12, 0)
+    shifted = shift_due(result, [(instant, instant)], CALENDAR)
+    assert shifted.at == result.at and shifted.paused == dt.timedelta(0)
