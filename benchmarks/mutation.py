@@ -452,7 +452,9 @@ class Outcome:
         return self.killed / counted if counted else 1.0
 
 
-def run_target(target: Target, spaces: list[Workspace], jobs: int) -> Outcome:
+def run_target(
+    target: Target, spaces: list[Workspace], jobs: int, lines: frozenset[int] = frozenset()
+) -> Outcome:
     """Mutate ``target`` and run its tests against every mutant."""
     stages = [
         found
@@ -469,7 +471,7 @@ def run_target(target: Target, spaces: list[Workspace], jobs: int) -> Outcome:
         if not passed:
             raise SystemExit(f"{target.path}: the tests fail without any mutant: {tests}")
         timeouts.append(seconds * 3 + 30)
-    mutants = mutants_of(target)
+    mutants = [m for m in mutants_of(target) if not lines or m.line in lines]
     outcome.total = len(mutants)
     print(f"{target.path}: {len(mutants)} mutants, {len(stages)} test stage(s)", flush=True)
     todo: list[Mutant] = []
@@ -533,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", default="", help="targets whose path has one of these (a,b)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at the same time")
+    parser.add_argument(
+        "--lines", default="", help="only mutants on these lines (a,b), e.g. last run's survivors"
+    )
     args = parser.parse_args(argv)
     wanted = args.module.split(",")
     targets = [t for t in TARGETS if any(w in t.path for w in wanted)]
@@ -544,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     preload()
     with tempfile.TemporaryDirectory(prefix="mutation-") as base:
         spaces = [Workspace(Path(base), f"copy{i}") for i in range(max(1, args.jobs))]
-        outcomes = [run_target(target, spaces, max(1, args.jobs)) for target in targets]
+        lines = frozenset(int(n) for n in args.lines.split(",") if n.strip())
+        outcomes = [run_target(target, spaces, max(1, args.jobs), lines) for target in targets]
     figures = report(outcomes)
     print(json.dumps({"benchmark": "mutation", "modules": figures}, ensure_ascii=False))
     return 0 if all(o.rate() >= 0.9 for o in outcomes if o.total) else 1
