@@ -112,6 +112,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "any instant centuries ahead serves as 'never'"
     ),
 }
+_ROLE = "Role values are never stored or read as text: only the members are compared"
+for _name, _value in (
+    ("HOLDER", "holder"),
+    ("REGION_DISPATCH", "region_dispatch"),
+    ("OBSERVER", "observer"),
+    ("OVERSEER", "overseer"),
+    ("SYSTEM", "system"),
+):
+    EQUIVALENT["bot/core/lifecycle.py", f'{_name} = "{_value}"', f"{_value!r} -> 'XX{_value}'"] = (
+        _ROLE
+    )
 
 
 def equivalence(mutant: Mutant) -> str | None:
