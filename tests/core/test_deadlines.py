@@ -397,6 +397,9 @@ def test_the_calendar_years_counted_start_the_day_after_receipt() -> None:
     result = add_workdays(sh(2026, 1, 1, 10, 0), 1, calendar=CALENDAR)
     assert result.sources == ((2026, "official"),)
     assert result.at == sh(2026, 1, 4, 18, 0)  # 元旦 1-3 Jan; Sunday the 4th is worked
+    # Received on New Year's Eve: the days counted are all in the new year.
+    result = add_workdays(sh(2025, 12, 31, 10, 0), 1, calendar=CALENDAR)
+    assert result.sources == ((2026, "official"),) and result.at == sh(2026, 1, 4, 18, 0)
 
 
 def test_an_empty_pause_is_accepted_and_changes_nothing() -> None:
