@@ -67,6 +67,7 @@ BENCHMARKS = (
         (),
         ("--observers", "40", "--stations", "10", "--only", "single"),
     ),
+    Benchmark("similar", (), ("--reports", "3000", "--probes", "20")),
     Benchmark("loopback", (), ("--n", "300", "--concurrency", "10")),
 )
 
