@@ -113,6 +113,7 @@ def test_statuses_and_events_keep_their_stored_names() -> None:
         "note": "note", "route": "routed_by_dispatch", "close": "closed_by_dispatch",
         "decide_extension": "extension_decided", "rate": "rated", "reopen": "reopened",
         "follow_up": "follow_up", "fall_back": "no_group", "urge": "urged",
+        "group_lost": "returned", "group_back": "routed_by_dispatch",
     }  # fmt: skip
 
 
@@ -138,7 +139,8 @@ def test_every_card_row_and_source_set_is_as_declared() -> None:
     assert lifecycle.next_status(Status.SIGNED, Action.NOTE, kind="problem") == Status.SIGNED
     for action in Action:
         step = lifecycle.step(action)
-        assert (action == Action.FALL_BACK) == (step.role == lifecycle.Role.SYSTEM)
+        system = action in (Action.FALL_BACK, Action.GROUP_LOST, Action.GROUP_BACK)
+        assert system == (step.role == lifecycle.Role.SYSTEM)
         assert (action == Action.DECIDE_EXTENSION) == (step.role == lifecycle.Role.REGION_DISPATCH)
 
 
