@@ -15,8 +15,10 @@ measures, in the same run, the digest of 2026-W47 for the whole province (440000
 - baseline ``bare_select``: ``SELECT *`` of the week's rows through the raw driver, the floor
   for reading the week at all.
 
-Usage: python benchmarks/digest.py [--reports N] [--postgres ADMIN_URL] [--repeat 3].
-The last line is JSON.
+Usage: python benchmarks/digest.py [--reports N] [--postgres ADMIN_URL [--no-sqlite]]
+[--repeat 3]. The first run is cold only for the first database of the process: with both,
+PostgreSQL's "cold" run follows SQLite's, so ``benchmarks/all.py`` runs PostgreSQL in a
+process of its own (``--no-sqlite``). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -333,6 +335,11 @@ def main() -> None:
         metavar="ADMIN_URL",
         help="also run on PostgreSQL (a throw-away database is created through this URL)",
     )
+    parser.add_argument(
+        "--no-sqlite",
+        action="store_true",
+        help="skip SQLite, so PostgreSQL's first run is the cold one in this process",
+    )
     args = parser.parse_args()
     rules = load_rules(ROOT / "routing_rules.yaml")
     started = time.perf_counter()
@@ -344,11 +351,12 @@ def main() -> None:
     figures: dict[str, Any] = {"benchmark": "digest", "reports": args.reports, "week": WEEK.label}
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
         folder = Path(tmp)
-        url = f"sqlite:///{folder / 'bench.sqlite'}"
-        upgrade(url)
-        engine = make_engine(url)
-        figures.update(run("sqlite", engine, rules, data, folder, args.repeat))
-        engine.dispose()
+        if not args.no_sqlite:
+            url = f"sqlite:///{folder / 'bench.sqlite'}"
+            upgrade(url)
+            engine = make_engine(url)
+            figures.update(run("sqlite", engine, rules, data, folder, args.repeat))
+            engine.dispose()
         if args.postgres:
             name = f"obsbot_bench_{uuid.uuid4().hex[:10]}"
             admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -335,3 +336,74 @@ def test_shifted_due_never_moves_earlier_and_keeps_the_window_time() -> None:
             start, shifted, (1.0,), calendar=CALENDAR, paused_intervals=pauses
         )
         assert full == shifted.at
+
+
+# --- every door checks its inputs -------------------------------------------------------------
+
+
+def test_each_input_is_checked_with_a_message_naming_it() -> None:
+    start = sh(2026, 9, 30, 16, 0)
+    naive = dt.datetime(2026, 9, 30, 16, 0)  # noqa: DTZ001
+    # A tzinfo that gives no offset is as naive as none.
+    offsetless = naive.replace(tzinfo=_NoOffset())
+    for bad in (naive, offsetless):
+        with pytest.raises(ValueError, match="moment must be timezone-aware"):
+            add_workdays(bad, 1, calendar=CALENDAR)
+        with pytest.raises(ValueError, match="start must be timezone-aware"):
+            due_at(bad, Window(2, "hours"), calendar=CALENDAR)
+        with pytest.raises(ValueError, match="due must be timezone-aware"):
+            threshold_times(start, bad)
+        with pytest.raises(ValueError, match="pause 1 start must be timezone-aware"):
+            shift_due(due(start, "1 workday"), [(bad, start)], CALENDAR)
+        with pytest.raises(ValueError, match="pause 1 end must be timezone-aware"):
+            shift_due(due(start, "1 workday"), [(start, bad)], CALENDAR)
+    with pytest.raises(TypeError, match="moment must be a datetime, got date"):
+        add_workdays(dt.date(2026, 9, 30), 1, calendar=CALENDAR)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="days must be at least 1, got 0"):
+        add_workdays(start, 0, calendar=CALENDAR)
+    assert add_workdays(start, 1, calendar=CALENDAR).at == sh(2026, 10, 8, 18, 0)  # after 国庆
+    local = dt.time(18, 0, tzinfo=SH)
+    with pytest.raises(ValueError, match="close of business is a local time"):
+        add_workdays(start, 1, calendar=CALENDAR, close_of_business=local)
+    result = due(start, "5 workdays")
+    with pytest.raises(ValueError, match="business hours are local times"):
+        threshold_times(start, result, calendar=CALENDAR, open_of_business=local)
+    zoned_close = dataclasses.replace(result, close_of_business=local)
+    with pytest.raises(ValueError, match="business hours are local times"):
+        threshold_times(start, zoned_close, calendar=CALENDAR)
+    with pytest.raises(ValueError, match="opening time 18:00 must be before close of business"):
+        threshold_times(start, result, calendar=CALENDAR, open_of_business=dt.time(18, 0))
+
+
+class _NoOffset(dt.tzinfo):
+    """A time zone that does not know its offset."""
+
+    def utcoffset(self, _: dt.datetime | None) -> None:
+        return None
+
+
+def test_a_pause_inside_another_adds_nothing() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "5 workdays")
+    outer = (sh(2026, 10, 8, 9, 0), sh(2026, 10, 8, 18, 0))  # the whole of 8 Oct
+    inner = (sh(2026, 10, 8, 10, 0), sh(2026, 10, 8, 11, 0))
+    for pauses in ([outer, inner], [inner, outer], [outer, outer]):
+        shifted = shift_due(result, pauses, CALENDAR)
+        assert shifted.paused == dt.timedelta(hours=9)
+        assert shifted.at == shift_due(result, [outer], CALENDAR).at
+
+
+def test_the_calendar_years_counted_start_the_day_after_receipt() -> None:
+    # Received on New Year's Day: only that year's calendar is used, not the year before.
+    result = add_workdays(sh(2026, 1, 1, 10, 0), 1, calendar=CALENDAR)
+    assert result.sources == ((2026, "official"),)
+    assert result.at == sh(2026, 1, 4, 18, 0)  # 元旦 1-3 Jan; Sunday the 4th is worked
+    # Received on New Year's Eve: the days counted are all in the new year.
+    result = add_workdays(sh(2025, 12, 31, 10, 0), 1, calendar=CALENDAR)
+    assert result.sources == ((2026, "official"),) and result.at == sh(2026, 1, 4, 18, 0)
+
+
+def test_an_empty_pause_is_accepted_and_changes_nothing() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "5 workdays")
+    instant = sh(2026, 10, 8, 12, 0)
+    shifted = shift_due(result, [(instant, instant)], CALENDAR)
+    assert shifted.at == result.at and shifted.paused == dt.timedelta(0)

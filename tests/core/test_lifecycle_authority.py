@@ -99,3 +99,55 @@ def test_observers_act_only_on_their_own_reports() -> None:
     refused = decide(Action.RATE, Actor(chat_id=1, observer_id=8), resolved)
     assert not refused and refused.reason == "common.stale_button"
     assert not decide(Action.FALL_BACK, _in(), _held())  # the system's step, never a person's
+
+
+def test_statuses_and_events_keep_their_stored_names() -> None:
+    # Stored in Report.status and ReportEvent.action, and read by migrations, digests and the
+    # catalogue (status.<name>): renaming one strands every stored row.
+    assert [s.value for s in Status] == [
+        "routed", "dispatch", "signed", "resolved", "closed", "recorded",
+    ]  # fmt: skip
+    assert {a.value: lifecycle.step(a).event for a in Action} == {
+        "sign": "signed", "transfer": "transferred", "return": "returned",
+        "resolve": "resolved", "extend": "extension_requested", "answer": "replied",
+        "note": "note", "route": "routed_by_dispatch", "close": "closed_by_dispatch",
+        "decide_extension": "extension_decided", "rate": "rated", "reopen": "reopened",
+        "follow_up": "follow_up", "fall_back": "no_group", "urge": "urged",
+        "group_lost": "returned", "group_back": "routed_by_dispatch",
+    }  # fmt: skip
+
+
+def test_every_card_row_and_source_set_is_as_declared() -> None:
+    assert lifecycle.sources(Action.ANSWER) == ("dispatch", "routed", "signed")
+    assert lifecycle.sources(Action.NOTE) == (
+        "closed", "dispatch", "resolved", "routed", "signed",
+    )  # fmt: skip
+    assert lifecycle.sources(Action.FOLLOW_UP) == ("dispatch", "resolved", "routed", "signed")
+    assert lifecycle.card_buttons(Status.SIGNED) == (
+        (Action.RESOLVE, Action.EXTEND),
+        (Action.TRANSFER, Action.RETURN),
+        (Action.ANSWER,),
+    )
+    assert lifecycle.card_buttons(Status.DISPATCH) == (
+        (Action.ROUTE, Action.CLOSE),
+        (Action.ANSWER,),
+    )
+    assert lifecycle.card_buttons(Status.RESOLVED) == ()
+    assert lifecycle.initial_status(kind="sentiment", dispatched=True) == Status.RECORDED
+    assert lifecycle.initial_status(kind="problem", dispatched=True) == Status.DISPATCH
+    assert lifecycle.initial_status(kind="suggestion", dispatched=False) == Status.ROUTED
+    assert lifecycle.next_status(Status.SIGNED, Action.NOTE, kind="problem") == Status.SIGNED
+    for action in Action:
+        step = lifecycle.step(action)
+        system = action in (Action.FALL_BACK, Action.GROUP_LOST, Action.GROUP_BACK)
+        assert system == (step.role == lifecycle.Role.SYSTEM)
+        assert (action == Action.DECIDE_EXTENSION) == (step.role == lifecycle.Role.REGION_DISPATCH)
+
+
+def test_urging_belongs_to_the_overseers_of_the_report() -> None:
+    overseen = _held(Status.SIGNED, overseer_chats=(DISPATCH, -900))
+    assert decide(Action.URGE, Actor(chat_id=-900), overseen)
+    assert decide(Action.URGE, Actor(chat_id=DISPATCH), overseen)
+    refused = decide(Action.URGE, Actor(chat_id=GROUP), overseen)  # the holder cannot urge itself
+    assert not refused and refused.reason == "authority.not_your_report"
+    assert not decide(Action.URGE, Actor(chat_id=-900), _held(Status.SIGNED))

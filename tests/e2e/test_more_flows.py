@@ -229,3 +229,41 @@ async def test_a_leader_receives_the_digest_with_chart_and_workbook(
         assert "photo" in photo and document["document"]["file_name"] == "digest.xlsx"
         png = await stage.control.file(photo["photo"][-1]["file_id"])
         assert png  # the chart's bytes reached the server
+
+
+async def test_only_the_group_holding_a_report_routes_or_closes_it(
+    sqlite_file_engine: Engine, runtime_name: str
+) -> None:
+    async with running_bot(runtime_name, sqlite_file_engine) as stage:
+        control = stage.control
+        water, dispatch = stage.water_group["id"], stage.dispatch_group["id"]
+        me = stage.observer["id"]
+        await control.share_contact(me)
+        await stage.texts(me, 1)
+        await control.send_text(me, "这件事不知道该找谁，大家都很烦")
+        preview = (await stage.texts(me, 1, since=1))[0]
+        await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+        card = (await stage.texts(dispatch, 1))[0]
+        report = _report(stage)
+        assert report.status == ReportStatus.DISPATCH  # 分拨 and 关闭 are allowed now
+        # The water group's member forges both on a bot message in the water group.
+        await control.send_text(stage.handler["id"], "/help", chat_id=water)
+        bait = (await stage.texts(water, 1))[0]
+        for data in (f"ob1:rto:{report.id}:water", f"ob1:close:{report.id}"):
+            forged = await control.press(stage.handler["id"], water, bait["message_id"], data=data)
+            assert forged["answer"]["text"] == t("authority.not_your_report")
+        assert _report(stage).status == ReportStatus.DISPATCH
+        with Session(stage.services.engine) as session:
+            refused = session.exec(
+                select(ReportEvent).where(ReportEvent.action == "press_refused")
+            ).all()
+        assert [e.details["chat"] for e in refused] == [water, water]
+        # The dispatch group, which holds it, routes it to water.
+        dispatcher = (await control.create_user("分拨员乙"))["id"]
+        await control.join(dispatch, dispatcher)
+        await control.press(
+            dispatcher, dispatch, card["message_id"], data=f"ob1:rto:{report.id}:water"
+        )
+        routed = (await stage.texts(water, 1, since=1))[0]
+        assert report.number in routed["text"]
+        assert _report(stage).status == ReportStatus.ROUTED

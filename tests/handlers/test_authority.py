@@ -261,3 +261,74 @@ def test_another_departments_reply_to_a_card_is_not_kept(world: World) -> None:
     )
     with Session(world.services.engine) as session:
         assert session.exec(select(ReportEvent).where(ReportEvent.action == "note")).all() == []
+
+
+def test_the_department_that_returned_a_report_cannot_route_or_close_it(world: World) -> None:
+    register(world)
+    card = _submit(world)
+    prompt = _prompt(world.press(HANDLER, card, card.button("退回")))
+    sent = world.reply(HANDLER, prompt, "不属于水务")
+    dispatch_card = next(s for s in sent if s.purpose == "card")
+    report = _report(world, card)
+    assert report.status == ReportStatus.DISPATCH  # route and close are allowed now
+    prompts = sum(p.purpose == "prompt" for p in world.transcript)
+    for chat, user, message in (
+        (WATER_GROUP, HANDLER, card.message_id),  # its old card in its own group
+        (ENV_GROUP, ENV_HANDLER, 1),  # a department it never reached
+    ):
+        for data in (
+            Press(Act.ROUTE_TO, report.id or 0, "environment").encode(),
+            Press(Act.CLOSE, report.id or 0).encode(),
+        ):
+            assert world.press(user, _forge(chat, message), data) == []
+            assert world.last_answer() == t("authority.not_your_report")
+    assert _report(world, card).status == ReportStatus.DISPATCH
+    assert sum(p.purpose == "prompt" for p in world.transcript) == prompts
+    assert len(_refusals(world)) == 4
+    close = world.press(DISPATCHER, dispatch_card, dispatch_card.button("无需转办"))
+    assert any(p.purpose == "prompt" and p.chat_id == DISPATCH_GROUP for p in close)
+
+
+def test_another_regions_dispatch_group_cannot_route_or_close(world: World) -> None:
+    register(world)
+    _shenzhen(world)
+    card = _submit(world, SZ_OBSERVER, "这件事不知道该找谁，大家都很烦")
+    report = _report(world, card)
+    assert card.chat_id == SZ_DISPATCH_GROUP and report.status == ReportStatus.DISPATCH
+    # The provincial dispatch group does not hold Shenzhen's report.
+    forged = _forge(DISPATCH_GROUP, 1)
+    for data in (
+        Press(Act.ROUTE_TO, report.id or 0, "water").encode(),
+        Press(Act.CLOSE, report.id or 0).encode(),
+    ):
+        assert world.press(DISPATCHER, forged, data) == []
+        assert world.last_answer() == t("authority.not_your_report")
+    assert _report(world, card).status == ReportStatus.DISPATCH
+    routed = world.press(SZ_DISPATCHER, card, Press(Act.ROUTE_TO, report.id or 0, "water").encode())
+    assert any(s.purpose == "card" and s.chat_id == SZ_WATER_GROUP for s in routed)
+
+
+def test_an_extension_is_refused_only_by_the_dispatch_group_of_the_reports_region(
+    world: World,
+) -> None:
+    register(world)
+    _shenzhen(world)
+    card = _submit(world)
+    signed = next(
+        s for s in world.press(HANDLER, card, card.button("签收")) if s.method == "editMessageText"
+    )
+    prompt = _prompt(world.press(HANDLER, signed, signed.button("延期")))
+    asked = world.reply(HANDLER, prompt, "5 需协调")
+    request = next(s for s in asked if s.chat_id == DISPATCH_GROUP)
+    for chat, user in ((SZ_DISPATCH_GROUP, SZ_DISPATCHER), (WATER_GROUP, HANDLER)):
+        for label in ("同意", "不同意"):
+            forged = _forge(chat, request.message_id)
+            assert world.press(user, forged, request.button(label)) == []
+            assert world.last_answer() == t("authority.not_your_report")
+    with Session(world.services.engine) as session:
+        decided = session.exec(
+            select(ReportEvent).where(ReportEvent.action == "extension_decided")
+        ).all()
+    assert decided == []
+    refused = world.press(DISPATCHER, request, request.button("不同意"))
+    assert any("未同意" in s.text for s in refused)

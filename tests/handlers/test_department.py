@@ -340,3 +340,19 @@ def test_a_reply_to_a_card_not_yet_recorded_is_a_note_by_its_number(world: World
     with Session(world.services.engine) as session:
         notes = session.exec(select(ReportEvent).where(ReportEvent.action == "note")).all()
     assert [n.details["text"] for n in notes] == ["收到，马上处理"]
+
+
+def test_the_card_says_why_the_report_came_to_this_group(world: World) -> None:
+    card = _submit(world)
+    basis = _report(world).routing["explanation"]
+    assert basis.startswith("命中关键词：河涌、发臭") and basis.endswith("→ 水务局")
+    assert f"分拨依据：{basis}" in card.text.splitlines()
+    # It stays on the card through the card's life, and dispatch's card explains itself too.
+    sent = world.press(HANDLER, card, card.button("签收"))
+    signed = next(s for s in sent if s.method == "editMessageText")
+    assert f"分拨依据：{basis}" in signed.text.splitlines()
+    preview = world.message(OBSERVER, "这件事不知道该找谁，大家都很烦")[0]
+    sent = world.press(OBSERVER, preview, preview.button("提交"))
+    dispatch_card = next(s for s in sent if s.purpose == "card")
+    assert dispatch_card.chat_id == DISPATCH_GROUP
+    assert "分拨依据：未命中任何规则 → 社会工作部（人工分拨）" in dispatch_card.text.splitlines()

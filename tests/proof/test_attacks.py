@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.messages import t
 from bot.services.housekeeping import leave_unbound_groups
+from handlers.callbacks import Act, Press
 from storage.db import make_engine
 from storage.models import (
     Draft,
@@ -30,6 +31,7 @@ from storage.models import (
     KnownGroup,
     Observer,
     OutboxMessage,
+    PendingInput,
     Report,
     ReportEvent,
 )
@@ -211,6 +213,18 @@ async def test_attacks_are_refused_audited_and_leak_nothing(
         card = (await stage.texts(water, 1))[0]
         (report,) = _reports(stage)
 
+        # 6a. A member of the dispatch group forges 签收 for the water report while it waits to
+        # be signed for (allowed in that state): refused for want of authority, nothing signed.
+        intruder = (await control.create_user("分拨员甲"))["id"]
+        await control.join(dispatch, intruder)
+        await control.send_text(intruder, "/my", chat_id=dispatch)
+        bait = (await stage.texts(dispatch, 1))[0]
+        forged = await control.press(
+            intruder, dispatch, bait["message_id"], data=Press(Act.SIGN, report.id or 0).encode()
+        )
+        assert forged["answer"]["text"] == t("authority.not_your_report")
+        assert _reports(stage)[0].status == "routed" and _events(stage, "signed") == []
+
         # 5. Replayed and stale buttons: 提交 again adds no report; 签收 twice signs once.
         again = await control.press(me, me, preview["message_id"], data=submit)
         assert again["answered"]
@@ -221,22 +235,21 @@ async def test_attacks_are_refused_audited_and_leak_nothing(
         assert stale["answer"]["text"] == t("department.already_signed")
         assert len(_events(stage, "signed")) == 1
 
-        # 6. A member of another department forges callback data for the water report.
-        intruder = (await control.create_user("分拨员甲"))["id"]
-        await control.join(dispatch, intruder)
-        await control.send_text(intruder, "/my", chat_id=dispatch)
-        bait = (await stage.texts(dispatch, 1))[0]
-        for act in ("sign", "close", "back", "transfer"):
+        # 6. The member of another group forges 办结, 退回, 转办 and 答复 on the signed report: all
+        # allowed in that state, so only authority refuses them.
+        for act in (Act.RESOLVE, Act.RETURN, Act.TRANSFER, Act.ANSWER):
             forged = await control.press(
-                intruder, dispatch, bait["message_id"], data=f"ob1:{act}:{report.id}"
+                intruder, dispatch, bait["message_id"], data=Press(act, report.id or 0).encode()
             )
-            assert forged["answer"]["text"] != t("department.signed_answer")
-        refusals = _events(stage, "press_refused")
-        assert len(refusals) >= 4 and all(r.report_id == report.id for r in refusals)
+            assert forged["answer"]["text"] == t("authority.not_your_report")
+        refusals = [r for r in _events(stage, "press_refused") if r.details["chat"] == dispatch]
+        assert len(refusals) == 5 and all(r.report_id == report.id for r in refusals)
+        assert {r.details["reason"] for r in refusals} == {"authority.not_your_report"}
         with Session(stage.services.engine) as session:
             current = session.get(Report, report.id)
             assert current is not None and current.department == "water"
             assert current.status == "signed"
+            assert session.exec(select(PendingInput)).all() == []  # no 退回/办结 prompt opened
 
         # 7. An anonymous administrator speaks in a department group: ignored, audited.
         before = await stage.sent_count(water)

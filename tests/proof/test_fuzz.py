@@ -37,6 +37,7 @@ from bot.telegram.loopback.validation import ApiError, check_reply_markup, parse
 from bot.telegram.runtime import BotRuntime
 from bot.telegram.transport import open_bot_api
 from handlers.actions import TEXT_LIMIT, split_text, utf16_len
+from handlers.callbacks import Act, Press, parse
 from storage.db import create_all, make_engine
 from storage.models import (
     Draft,
@@ -83,11 +84,25 @@ texts = st.one_of(
     st.tuples(piece.filter(bool), st.integers(300, 2500)).map(lambda t: t[0] * t[1]),
     st.just(""),
 )
-callback_data = st.one_of(
+# Well-formed presses of today's buttons (``ob1:``): every action, on drafts and reports that
+# exist (the world accumulates them) or not, with the arguments the bot's own buttons carry —
+# pressed by anyone, in any chat. These reach the handlers' authority and lifecycle checks.
+ARGS = [
+    "", "1", "2", "0", "999", "problem", "suggestion", "sentiment", "water", "environment",
+    "housing", "social_work", "satisfied", "basic", "unsatisfied", "text", "photo", "skip",
+]  # fmt: skip
+presses = st.builds(
+    lambda act, target, arg: Press(act, target, arg).encode(),
+    st.sampled_from(list(Act)),
+    st.integers(0, 40) | st.integers(0, 10**9),
+    st.sampled_from(ARGS),
+)
+garbage = st.one_of(
     st.text(max_size=80),
     st.binary(max_size=70).map(lambda b: b.decode("latin-1")),
-    st.sampled_from(["v1:sub:1:1", "v1:sign:1", "v9:x", "v1:sign:999999", "v1:rate:1:good", ":"]),
+    st.sampled_from(["ob1:sign", "ob1:sign:-1", "ob1:nope:1", "ob2:sign:1", "ob1:sign:x", ":"]),
 )
+callback_data = presses | presses | presses | garbage
 
 # --- updates ----------------------------------------------------------------------------------
 
@@ -307,6 +322,13 @@ def test_fuzz_the_pipeline(fuzz_world: World, story: list[tuple[str, Any]]) -> N
     for step in story:
         play(fuzz_world, step)
     assert_whole(fuzz_world.services.engine, since or 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=presses)
+def test_fuzzed_presses_are_the_bots_current_callback_data(data: str) -> None:
+    press = parse(data)
+    assert press is not None and press.encode() == data and len(data.encode()) <= 64
 
 
 @settings(max_examples=200, deadline=None)

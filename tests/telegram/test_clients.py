@@ -277,7 +277,7 @@ async def test_aiogram_round_trip_and_errors(
         await aiogram_bot.send_message(alice["id"], "x")
 
 
-async def test_ptb_application_polls_and_answers(
+async def test_a_plain_ptb_application_polls_the_server_and_answers(
     loopback: LoopbackServer, control: ControlClient
 ) -> None:
     from telegram import Update
@@ -309,7 +309,7 @@ async def test_ptb_application_polls_and_answers(
     assert (await control.stats())["calls"]["deleteWebhook"] == 1
 
 
-async def test_aiogram_dispatcher_polls_and_answers(
+async def test_a_plain_aiogram_dispatcher_polls_the_server_and_answers(
     aiogram_bot: AiogramBot, control: ControlClient
 ) -> None:
     from aiogram import Dispatcher
