@@ -199,7 +199,13 @@ async def play(
         )  # type: ignore[arg-type]
         clock = DemoClock()
         services = build_services(settings, engine=engine, clock=clock)
-        api = open_bot_api(runtime_name, server.token, api_base=server.base_url, timeout=5)
+        api = open_bot_api(
+            runtime_name,
+            server.token,
+            api_base=server.base_url,
+            timeout=5,
+            upload_dir=settings.digest_dir,
+        )
         delivery = DeliveryWorker(
             engine,
             api,

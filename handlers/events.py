@@ -3,6 +3,11 @@
 Both runtimes store updates as the Bot API's own JSON (python-telegram-bot's ``to_dict()``,
 aiogram's ``model_dump``); ``Event.from_update`` reads that JSON, so the handlers never see a
 Telegram library and behave the same on either.
+
+An update is input like any other: whoever holds the webhook secret can send any JSON. Ids are
+kept only when they are integers and file ids only when they are strings, so nothing in an
+update can turn into an instruction of our own (``{"$upload": path}``, ``{"$card": id}``);
+an attachment whose file id is not a string is dropped.
 """
 
 from __future__ import annotations
@@ -108,11 +113,23 @@ class Event:
         return cls(update_id=update_id, kind="other", raw=update)
 
 
+def _int(value: Any) -> int | None:
+    """Return ``value`` if it is a JSON integer (a bool is not), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _file_id(value: Any) -> str | None:
+    """Return a Bot API file id: a non-empty string of printable characters, else None."""
+    if isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable():
+        return value
+    return None
+
+
 def _user(payload: dict[str, Any] | None) -> tuple[int | None, str]:
-    if not payload:
+    if not isinstance(payload, dict):
         return None, ""
     name = " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
-    return payload.get("id"), name or payload.get("username", "")
+    return _int(payload.get("id")), str(name or payload.get("username", ""))
 
 
 def _chat(payload: dict[str, Any]) -> dict[str, Any]:
@@ -135,15 +152,34 @@ def _command(text: str, bot_username: str) -> tuple[str | None, str]:
 
 
 def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Return the message's media; an item whose file id is not a string is left out."""
     caption = message.get("caption", "") or ""
     found: list[Attachment] = []
-    if message.get("photo"):
-        largest = max(message["photo"], key=lambda size: size.get("width", 0))
-        found.append(Attachment("photo", largest["file_id"], caption))
+    sizes = message.get("photo")
+    sizes = [size for size in sizes if isinstance(size, dict)] if isinstance(sizes, list) else []
+    if sizes:
+        largest = max(sizes, key=lambda size: _int(size.get("width")) or 0)
+        if (file_id := _file_id(largest.get("file_id"))) is not None:
+            found.append(Attachment("photo", file_id, caption))
     for kind in ("voice", "video", "document"):
-        if message.get(kind):
-            found.append(Attachment(kind, message[kind]["file_id"], caption))  # type: ignore[arg-type]
+        media = message.get(kind)
+        if isinstance(media, dict) and (file_id := _file_id(media.get("file_id"))) is not None:
+            found.append(Attachment(kind, file_id, caption))  # type: ignore[arg-type]
     return tuple(found)
+
+
+def _location(message: dict[str, Any]) -> tuple[float, float] | None:
+    """Return the message's map pin, if it is one (two numbers within the globe's bounds)."""
+    pin = message.get("location")
+    if not isinstance(pin, dict):
+        return None
+    latitude, longitude = pin.get("latitude"), pin.get("longitude")
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)
+    )
+    if not numbers or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return float(latitude), float(longitude)
 
 
 def _message(
@@ -153,16 +189,13 @@ def _message(
     text = message.get("text") or ""
     command, args = _command(text, bot)
     contact = None
-    if message.get("contact"):
+    if isinstance(message.get("contact"), dict):
         shared = message["contact"]
         contact = Contact(
             phone=str(shared.get("phone_number", "")),
-            user_id=shared.get("user_id"),
-            name=shared.get("first_name", ""),
+            user_id=_int(shared.get("user_id")),
+            name=str(shared.get("first_name", "")),
         )
-    location = None
-    if message.get("location"):
-        location = (float(message["location"]["latitude"]), float(message["location"]["longitude"]))
     unsupported = next((name for name in UNSUPPORTED_CONTENT if name in message), None)
     reply = message.get("reply_to_message") or {}
     new_members = message.get("new_chat_members") or []
@@ -173,22 +206,22 @@ def _message(
         **_chat(message),
         user_id=user_id,
         user_name=user_name,
-        message_id=message.get("message_id"),
+        message_id=_int(message.get("message_id")),
         text=text or (message.get("caption") or ""),
         command=command,
         args=args,
         contact=contact,
-        location=location,
+        location=_location(message),
         attachments=_attachments(message),
         unsupported=unsupported,
-        reply_to_message_id=reply.get("message_id"),
+        reply_to_message_id=_int(reply.get("message_id")),
         reply_to_text=(reply.get("text") or "") if (reply.get("from") or {}).get("is_bot") else "",
         forwarded=bool(message.get("forward_origin") or message.get("forward_date")),
-        sender_chat_id=(message.get("sender_chat") or {}).get("id"),
-        migrate_to_chat_id=message.get("migrate_to_chat_id"),
-        migrate_from_chat_id=message.get("migrate_from_chat_id"),
+        sender_chat_id=_int((message.get("sender_chat") or {}).get("id")),
+        migrate_to_chat_id=_int(message.get("migrate_to_chat_id")),
+        migrate_from_chat_id=_int(message.get("migrate_from_chat_id")),
         member_status="member" if new_members else ("left" if left else None),
-        member_user_id=(new_members[0]["id"] if new_members else (left or {}).get("id")),
+        member_user_id=_int(new_members[0].get("id") if new_members else (left or {}).get("id")),
         raw=raw,
     )
 
@@ -202,9 +235,9 @@ def _callback(update_id: int, query: dict[str, Any], raw: dict[str, Any]) -> Eve
         **_chat(message),
         user_id=user_id,
         user_name=user_name,
-        message_id=message.get("message_id"),
+        message_id=_int(message.get("message_id")),
         callback_id=str(query.get("id", "")),
-        callback_data=query.get("data"),
+        callback_data=query.get("data") if isinstance(query.get("data"), str) else None,
         raw=raw,
     )
 
@@ -219,6 +252,6 @@ def _member(update_id: int, kind: EventKind, change: dict[str, Any], raw: dict[s
         user_id=user_id,
         user_name=user_name,
         member_status=new.get("status"),
-        member_user_id=(new.get("user") or {}).get("id"),
+        member_user_id=_int((new.get("user") or {}).get("id")),
         raw=raw,
     )

@@ -39,7 +39,12 @@ def run(use_webhook: bool) -> None:
     instance_lock = hold_instance_lock(current.database_url)  # noqa: F841 - held until exit
     services = build_services(current)
     ensure_current(services.engine)
-    api = open_bot_api(current.bot_runtime, token, api_base=current.telegram_api_base)
+    api = open_bot_api(
+        current.bot_runtime,
+        token,
+        api_base=current.telegram_api_base,
+        upload_dir=current.digest_dir,
+    )
     delivery = DeliveryWorker(
         services.engine,
         api,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiogram.methods
@@ -111,6 +112,7 @@ class AiogramBotApi:
         api_base: str | None = None,
         timeout: float = 20.0,
         connections: int = 64,
+        upload_dir: Path | None = None,
     ) -> None:
         quiet_http_loggers()
         base = api_base_of(api_base)
@@ -120,6 +122,7 @@ class AiogramBotApi:
         )
         self._bot = Bot(token, session=session)
         self._token = token
+        self.upload_dir = upload_dir  # the only folder whose files may be uploaded
 
     def _translate(self, exc: ag.AiogramError, method: str) -> BotApiError:
         """Translate ``exc``, with the token scrubbed from its description."""
@@ -141,7 +144,9 @@ class AiogramBotApi:
 
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""
-        request = build_method(method, with_uploads(payload, lambda path: FSInputFile(path)))
+        request = build_method(
+            method, with_uploads(payload, lambda path: FSInputFile(path), self.upload_dir)
+        )
         try:
             result = await self._bot(request)
         except ag.AiogramError as exc:

@@ -95,6 +95,7 @@ class PtbBotApi:
         api_base: str | None = None,
         timeout: float = 20.0,
         connections: int = 64,
+        upload_dir: Path | None = None,
     ) -> None:
         quiet_http_loggers()
         base = api_base_of(api_base)
@@ -116,6 +117,7 @@ class PtbBotApi:
         )
 
         self._token = token
+        self.upload_dir = upload_dir  # the only folder whose files may be uploaded
         self._initialized = False
         self._ready = asyncio.Lock()
 
@@ -160,7 +162,7 @@ class PtbBotApi:
         await self._initialize()
         try:
             result: Any = await self._bot.do_api_request(
-                method, api_kwargs=with_uploads(payload, _input_file)
+                method, api_kwargs=with_uploads(payload, _input_file, self.upload_dir)
             )
         except tg.TelegramError as exc:
             raise self._translate(exc, method) from exc

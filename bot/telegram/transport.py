@@ -132,36 +132,58 @@ def open_bot_api(
     api_base: str | None,
     timeout: float = 20.0,
     connections: int = 64,
+    upload_dir: Path | None = None,
 ) -> BotApi:
     """Return the ``BotApi`` of ``runtime`` ("ptb" or "aiogram"), imported on demand.
 
-    ``connections`` caps the HTTP connections it keeps open at once.
+    ``connections`` caps the HTTP connections it keeps open at once; ``upload_dir`` is the one
+    folder whose files it may upload (the digest directory; None: it uploads nothing).
     """
     protect(token)  # request URLs hold the token: no log record may carry it
+    options: dict[str, Any] = {
+        "api_base": api_base,
+        "timeout": timeout,
+        "connections": connections,
+        "upload_dir": upload_dir,
+    }
     if runtime == "aiogram":
         from bot.telegram.aiogram_transport import AiogramBotApi
 
-        return AiogramBotApi(token, api_base=api_base, timeout=timeout, connections=connections)
+        return AiogramBotApi(token, **options)
     if runtime == "ptb":
         from bot.telegram.ptb_transport import PtbBotApi
 
-        return PtbBotApi(token, api_base=api_base, timeout=timeout, connections=connections)
+        return PtbBotApi(token, **options)
     raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
 
 
-def with_uploads(payload: JSON, make: Callable[[Path], Any]) -> JSON:
+def with_uploads(payload: JSON, make: Callable[[Path], Any], upload_dir: Path | None) -> JSON:
     """Replace every ``{"$upload": "/path"}`` in a payload by ``make(path)`` (a library file).
 
     The outbox holds JSON, so a file to upload (a digest's chart or workbook) is queued as its
-    path; the transport opens it when it sends. A missing file is a permanent error.
+    path; the transport opens it when it sends. Only a file inside ``upload_dir`` (the digest
+    directory) is ever uploaded: a marker pointing anywhere else — say, smuggled in through an
+    update — a missing file, or any marker when there is no such directory, is a permanent error.
     """
 
     def convert(value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {UPLOAD}:
-            path = Path(str(value[UPLOAD]))
-            if not path.is_file():
-                raise PermanentError(f"Bad Request: file to upload is missing: {path.name}")
-            return make(path)
+        if isinstance(value, dict) and UPLOAD in value:
+            return make(upload_path(value, upload_dir))
         return value
 
     return {key: convert(value) for key, value in payload.items()}
+
+
+def upload_path(marker: dict[str, Any], upload_dir: Path | None) -> Path:
+    """Return the file an upload marker names, if it may be uploaded; else PermanentError."""
+    named = marker.get(UPLOAD)
+    if set(marker) != {UPLOAD} or not isinstance(named, str) or not named:
+        raise PermanentError("Bad Request: malformed upload marker")
+    if upload_dir is None:
+        raise PermanentError("Bad Request: this connection uploads no local files")
+    path = Path(named).resolve()  # symbolic links and ".." followed before the check
+    if not path.is_relative_to(upload_dir.resolve()):
+        raise PermanentError("Bad Request: refusing to upload a file outside the digest directory")
+    if not path.is_file():
+        raise PermanentError(f"Bad Request: file to upload is missing: {path.name}")
+    return path

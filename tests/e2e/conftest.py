@@ -164,7 +164,13 @@ def _new_runtime(
 ) -> BotRuntime:
     """A bot process: its own Bot API client, delivery worker and runtime."""
     settings = services.settings
-    api = open_bot_api(settings.bot_runtime, server.token, api_base=server.base_url, timeout=5)
+    api = open_bot_api(
+        settings.bot_runtime,
+        server.token,
+        api_base=server.base_url,
+        timeout=5,
+        upload_dir=settings.digest_dir,
+    )
     delivery = DeliveryWorker(
         services.engine,
         api,

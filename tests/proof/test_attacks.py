@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,7 +23,6 @@ from sqlmodel import Session, col, select
 from bot.core.messages import t
 from bot.services.housekeeping import leave_unbound_groups
 from handlers.callbacks import Act, Press
-from storage.db import make_engine
 from storage.models import (
     Draft,
     InboxUpdate,
@@ -92,20 +90,6 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
-
-
-@pytest.fixture
-def engine_file(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh SQLite file for the bot's database."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'attacks.sqlite'}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(params=["ptb", "aiogram"])
-def runtime(request: pytest.FixtureRequest) -> str:
-    """Each attack runs on python-telegram-bot and again on aiogram."""
-    return str(request.param)
 
 
 def _assert_nothing_leaked(caplog: pytest.LogCaptureFixture, token: str) -> None:
