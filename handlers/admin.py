@@ -21,6 +21,19 @@ from storage import reports as report_queries
 from storage.models import GroupBinding, Observer, Station
 
 COMMANDS = ("invite", "bindcode", "reload", "stats")
+MOST_INVITES = 50  # invite codes one /invite issues at most
+
+
+TELEGRAM_ID_LIMIT = 2**53 - 1  # Telegram: ids have at most 52 significant bits
+
+
+def telegram_id(text: str) -> int | None:
+    """Return ``text`` as a Telegram user or chat id (ASCII digits, ``-`` for groups), or None."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 16:
+        return None
+    number = int(text)
+    return number if number != 0 and abs(number) <= TELEGRAM_ID_LIMIT else None
 
 
 def record_refusal(event: Event, ctx: Ctx) -> None:
@@ -50,14 +63,18 @@ def _invite(event: Event, ctx: Ctx) -> None:
     from storage.roster import issue_invites
 
     parts = event.args.split()
-    if not parts or (len(parts) > 1 and not parts[1].isdigit()):
-        ctx.out.send(event.chat_id, t("admin.invite_usage"))
+    counted = len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() and len(parts[1]) <= 2
+    if not parts or len(parts) > 2 or (len(parts) == 2 and not counted):
+        ctx.out.send(event.chat_id, t("admin.invite_usage", most=MOST_INVITES))
         return
-    station = ctx.session.get(Station, parts[0])
+    count = int(parts[1]) if len(parts) > 1 else 1
+    if not 1 <= count <= MOST_INVITES:
+        ctx.out.send(event.chat_id, t("admin.invite_usage", most=MOST_INVITES))
+        return
+    station = ctx.session.get(Station, parts[0][:32])
     if station is None:
-        ctx.out.send(event.chat_id, t("admin.unknown_station", station=parts[0]))
+        ctx.out.send(event.chat_id, t("admin.unknown_station", station=parts[0][:32]))
         return
-    count = min(int(parts[1]) if len(parts) > 1 else 1, 50)
     codes = issue_invites(
         session=ctx.session,
         station_code=station.code,

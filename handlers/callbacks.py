@@ -4,6 +4,9 @@ Every button carries ``ob1:<action>:<target>[:<arg>]`` — a version prefix, one
 actions, a numeric target (a draft, a report) and an optional argument. Data that does not
 parse (another bot's, an older version's, forged) yields None and is answered politely. What
 parses is still only a claim: handlers re-check it against the database on every press.
+Numbers are plain ASCII digits within a database id's range (1 to 2**31 - 1: the primary keys
+are PostgreSQL INTEGERs), the target's and a numeric argument's alike, so no forged press can
+reach the database with a number it cannot hold.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PREFIX = "ob1"
+MAX_ID = 2**31 - 1  # the largest id a primary key (a PostgreSQL INTEGER) holds
 
 
 class Act(StrEnum):
@@ -78,10 +82,20 @@ def parse(data: str | None) -> Press | None:
         return None
     try:
         act = Act(parts[1])
-        target = int(parts[2])
     except ValueError:
         return None
+    target = as_id(parts[2])
     arg = parts[3] if len(parts) == 4 else ""
-    if target < 0 or not (arg == "" or arg.replace("_", "").isalnum()):
+    if target is None or not (arg == "" or (arg.isascii() and arg.replace("_", "").isalnum())):
         return None
+    if arg.isdigit() and (len(arg) > 10 or int(arg) > MAX_ID):
+        return None  # a numeric argument (a revision, an extension request's id) is bounded too
     return Press(act, target, arg)
+
+
+def as_id(text: str) -> int | None:
+    """Return ``text`` as a database id (ASCII digits, 1 to MAX_ID), else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None

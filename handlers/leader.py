@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.core.digest import parse_week, previous_week, week_of
+from bot.core.digest import FIRST_YEAR, OutOfRange, Week, parse_week, previous_week, week_of
 from bot.core.messages import t
 from bot.core.regions import is_known, level_of
 from bot.infra.digest_render import region_label, render_text
@@ -62,17 +62,9 @@ def leader_of_chat(ctx: Ctx, chat_id: int) -> Leader | None:
 
 def _digest(event: Event, ctx: Ctx, leader: Leader) -> None:
     """Sends the digest of the leader's scope: this week so far, the last week, or a named one."""
-    tz = ctx.services.tz
-    argument = event.args.strip().lower()
-    if argument in ("last", "上周"):
-        week = previous_week(ctx.now, tz)
-    elif argument:
-        try:
-            week = parse_week(argument, tz)
-        except ValueError:
-            week = week_of(ctx.now, tz)
-    else:
-        week = week_of(ctx.now, tz)
+    week = _week_asked(event, ctx)
+    if week is None:
+        return
     digest = build_digest(
         session=ctx.session,
         rules=ctx.rules,
@@ -87,6 +79,32 @@ def _digest(event: Event, ctx: Ctx, leader: Leader) -> None:
     ctx.out.media(event.chat_id, "document", {UPLOAD: str(workbook.resolve())})
 
 
+def _week_asked(event: Event, ctx: Ctx) -> Week | None:
+    """Return the week /digest asks for, or refuse (saying what to write) and return None."""
+    tz = ctx.services.tz
+    argument = event.args.strip().lower()
+    current = week_of(ctx.now, tz)
+    if not argument:
+        return current
+    if argument in ("last", "上周"):
+        return previous_week(ctx.now, tz)
+    try:
+        week = parse_week(argument, tz)
+    except OutOfRange:
+        key = "leader.week_out_of_range"
+    except ValueError:
+        key = "leader.bad_week"
+    else:
+        if week.start <= current.start:
+            return week
+        key = "leader.week_out_of_range"  # a week that has not begun has no digest yet
+    first = f"{FIRST_YEAR}-W01"
+    ctx.out.send(
+        event.chat_id, t(key, week=event.args.strip()[:20], first=first, current=current.label)
+    )
+    return None
+
+
 def _leader_admin(event: Event, ctx: Ctx) -> None:
     """Registers (or updates) a leader: /leader add CHAT_ID SCOPE [supervises]; admins only."""
     if event.user_id not in ctx.services.admin_ids:
@@ -98,13 +116,14 @@ def _leader_admin(event: Event, ctx: Ctx) -> None:
         ctx.out.send(event.chat_id, t("leader.add_usage"))
         return
     chat_text, scope = parts[1], parts[2]
-    if not chat_text.lstrip("-").isdigit() or int(chat_text) == 0:
-        ctx.out.send(event.chat_id, t("leader.bad_chat", chat=chat_text))
+    chat_id = admin.telegram_id(chat_text)
+    if chat_id is None:
+        ctx.out.send(event.chat_id, t("leader.bad_chat", chat=chat_text[:24]))
         return
     if not is_known(scope) or level_of(scope) not in SCOPE_LEVELS:
-        ctx.out.send(event.chat_id, t("leader.bad_scope", scope=scope))
+        ctx.out.send(event.chat_id, t("leader.bad_scope", scope=scope[:24]))
         return
-    chat_id, supervises = int(chat_text), len(parts) == 4
+    supervises = len(parts) == 4
     leader = leader_of_chat(ctx, chat_id)
     created = leader is None
     if leader is None:

@@ -37,7 +37,7 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
     """Write the weekly digest of SCOPE (text, chart, workbook) into a folder."""
     from zoneinfo import ZoneInfo
 
-    from bot.core.digest import parse_week, previous_week
+    from bot.core.digest import parse_week, previous_week, week_of
     from bot.core.rules import load_rules
     from bot.infra.digest_render import write_digest
     from bot.services.digest import build_digest
@@ -51,8 +51,11 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
     try:
         week = parse_week(week_label, tz) if week_label else previous_week(now, tz)
     except ValueError as exc:
-        fail(f"--week: {exc}")
+        fail(f"--week: {exc}; e.g. --week 2026-W47")
         raise
+    this_week = week_of(now, tz)
+    if week.start > this_week.start:
+        fail(f"--week {week.label} has not begun yet; the latest is {this_week.label}")
     engine = engine_for(current)
     ensure_current(engine)
     with session_scope(engine) as session:
@@ -68,11 +71,19 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
 
 
 def _date(value: str, option: str) -> dt.date:
+    """Return ``value`` as a date within the years reports can have; else exit with one line."""
+    from bot.core.digest import OutOfRange, check_year
+
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value}: expected a date like 2026-11-16")
         raise
+    try:
+        check_year(day.year, f"{option} {value}")
+    except OutOfRange as exc:
+        fail(str(exc))
+    return day
 
 
 @click.command()

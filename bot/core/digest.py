@@ -140,17 +140,40 @@ def week_of(moment: dt.datetime, tz: dt.tzinfo = SHANGHAI) -> Week:
     return Week(year, number, start, end)
 
 
+FIRST_YEAR = 2000  # no digest, export or week before this year: there were no reports
+LAST_YEAR = 2999  # nor after this one (dates and timestamps beyond would overflow)
+
+
+class OutOfRange(ValueError):
+    """A well-formed week or date the digest and exports cannot cover (see ``check_year``)."""
+
+
+def check_year(year: int, what: str) -> None:
+    """Raise ``OutOfRange`` unless ``year`` lies within FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise OutOfRange(f"{what} is out of range: years {FIRST_YEAR}–{LAST_YEAR} only")
+
+
 def parse_week(label: str, tz: dt.tzinfo = SHANGHAI) -> Week:
-    """Return the week named like ``2026-W47``; raise ValueError on anything else."""
+    """Return the week named like ``2026-W47``; raise ValueError on anything else.
+
+    A well-formed week of a year outside FIRST_YEAR..LAST_YEAR raises ``OutOfRange``.
+    """
     text = label.strip().upper()
     year_part, sep, week_part = text.partition("-W")
-    if not sep or not year_part.isdigit() or not week_part.isdigit():
+    if not sep or not _ascii_number(year_part, 4) or not _ascii_number(week_part, 2):
         raise ValueError(f"week {label!r} is not like 2026-W47")
+    check_year(int(year_part), f"week {label!r}")
     try:
         monday = dt.date.fromisocalendar(int(year_part), int(week_part), 1)
     except ValueError:
         raise ValueError(f"week {label!r} does not exist") from None
     return week_of(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
+
+
+def _ascii_number(text: str, digits: int) -> bool:
+    """Return True if ``text`` is 1 to ``digits`` ASCII digits."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
 
 
 def previous_week(now: dt.datetime, tz: dt.tzinfo = SHANGHAI) -> Week:

@@ -136,6 +136,26 @@ def test_digest_errors_are_one_line(database: str, tmp_path: Path) -> None:
     assert bad_scope.exit_code != 0 and "--scope 999999" in bad_scope.stderr
 
 
+@pytest.mark.parametrize(
+    ("week", "says"),
+    [
+        ("9999-W52", "out of range"),
+        ("0001-W01", "out of range"),
+        ("1999-W52", "out of range"),
+        ("2026-W99", "does not exist"),
+        ("2026-W４７", "not like 2026-W47"),
+        ("2998-W10", "has not begun yet"),
+    ],
+)
+def test_digest_refuses_weeks_out_of_range_in_one_line(
+    database: str, tmp_path: Path, week: str, says: str
+) -> None:
+    result = obsbot("digest", "--week", week, "--out", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: --week") and result.stderr.count("\n") == 1
+    assert says in result.stderr and "Traceback" not in result.output
+
+
 def test_export_formats(database: str, tmp_path: Path) -> None:
     span = ("--from", "2026-11-16", "--to", "2026-11-22")
     as_csv = obsbot("export", *span, "--format", "csv")
@@ -177,3 +197,21 @@ def test_export_refuses_bad_options(database: str) -> None:
     assert backwards.exit_code != 0 and "before" in backwards.stderr
     unknown = obsbot("export", "--from", "2026-11-16", "--to", "2026-11-22", "--department", "x")
     assert unknown.exit_code != 0 and "unknown" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "says"),
+    [
+        ("0001-01-01", "2026-11-22", "--from 0001-01-01 is out of range"),
+        ("2026-11-16", "9999-12-31", "--to 9999-12-31 is out of range"),
+        ("1900-01-01", "1900-01-02", "--from 1900-01-01 is out of range"),
+        ("2026-02-30", "2026-11-22", "expected a date like"),
+    ],
+)
+def test_export_refuses_dates_out_of_range_in_one_line(
+    database: str, first: str, last: str, says: str
+) -> None:
+    result = obsbot("export", "--from", first, "--to", last)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert says in result.stderr and "Traceback" not in result.output
