@@ -1,4 +1,4 @@
-"""Administrators (Telegram user ids in ADMIN_USER_IDS): codes, rules reload and counts.
+"""Administrators (Telegram user ids in ADMIN_USER_IDS): codes, rules reload, counts, unbinding.
 
 The same operations as the command line; anyone else gets a short refusal, recorded in the
 audit trail.
@@ -13,14 +13,16 @@ from sqlmodel import col, select
 
 from bot.core.messages import t
 from bot.core.regions import is_known
+from bot.core.roster import mask_phone
 from bot.core.rules import RulesError
 from bot.services import people
+from bot.services.reports import Refused
 from handlers.context import Ctx
 from handlers.events import Event
 from storage import reports as report_queries
 from storage.models import GroupBinding, Observer, Station
 
-COMMANDS = ("invite", "bindcode", "reload", "stats")
+COMMANDS = ("invite", "bindcode", "reload", "stats", "unbind")
 MOST_INVITES = 50  # invite codes one /invite issues at most
 
 
@@ -54,7 +56,13 @@ def on_command(event: Event, ctx: Ctx) -> None:
         record_refusal(event, ctx)
         ctx.out.send(event.chat_id, t("common.admins_only"))
         return
-    handler = {"invite": _invite, "bindcode": _bindcode, "reload": _reload, "stats": _stats}
+    handler = {
+        "invite": _invite,
+        "bindcode": _bindcode,
+        "reload": _reload,
+        "stats": _stats,
+        "unbind": _unbind,
+    }
     handler[event.command or ""](event, ctx)
 
 
@@ -117,6 +125,29 @@ def _bindcode(event: Event, ctx: Ctx) -> None:
             region=ctx.region_name(region),
         ),
     )
+
+
+def _unbind(event: Event, ctx: Ctx) -> None:
+    """Frees an observer's phone bound to the wrong account: /unbind PHONE_OR_OBSERVER_ID."""
+    who = event.args.strip()
+    if not who:
+        ctx.out.send(event.chat_id, t("admin.unbind_usage"))
+        return
+    try:
+        unbound = people.unbind_observer(
+            ctx.session, who=who, actor=f"user:{event.user_id}", now=ctx.now
+        )
+    except Refused as refused:
+        ctx.out.send(event.chat_id, t(refused.key) + "\n" + t("admin.unbind_usage"))
+        return
+    observer = unbound.observer
+    phone = mask_phone(observer.phone) if observer.phone else t("common.none")
+    ctx.out.send(
+        event.chat_id,
+        t("admin.unbound", name=observer.name, id=observer.id, phone=phone),
+    )
+    if unbound.former_user_id != event.chat_id:
+        ctx.out.send(unbound.former_user_id, t("observer.unbound_notice"), purpose="notice:unbound")
 
 
 def _reload(event: Event, ctx: Ctx) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.core.messages import t
-from bot.core.roster import normalize_phone
+from bot.core.roster import mask_phone, normalize_phone
 from bot.services.reports import Refused
 from storage import reports as report_queries
 from storage.models import (
     BindCode,
+    Draft,
     GroupBinding,
     InviteCode,
     Observer,
@@ -93,6 +94,61 @@ def register_by_phone(
     station = session.get(Station, observer.station_code)
     assert station is not None
     return Registered(observer, station)
+
+
+@dataclass(frozen=True, slots=True)
+class Unbound:
+    """An observer whose Telegram binding an administrator cleared, and the account it had."""
+
+    observer: Observer
+    former_user_id: int
+
+
+def find_observer(session: Session, who: str) -> Observer | None:
+    """Return the observer ``who`` names: a mobile number in any spelling, or an observer id."""
+    try:
+        phone = normalize_phone(who)
+    except ValueError:
+        text = who.strip().lstrip("#")
+        if not (text.isascii() and text.isdigit()) or not 0 < len(text) <= 9:
+            return None
+        return session.get(Observer, int(text))
+    return session.exec(select(Observer).where(Observer.phone == phone)).first()
+
+
+def unbind_observer(session: Session, *, who: str, actor: str, now: dt.datetime) -> Unbound:
+    """Clear the Telegram binding of the observer ``who`` names, so they can register again.
+
+    For a phone number bound to the wrong Telegram account. The observer's drafts (kept in
+    that account's chat) go too; the change is audited. Refused: ``admin.unbind_unknown``,
+    ``admin.unbind_not_bound``.
+    """
+    observer = find_observer(session, who)
+    if observer is None:
+        raise Refused("admin.unbind_unknown")
+    former = observer.telegram_user_id
+    if former is None:
+        raise Refused("admin.unbind_not_bound")
+    for draft in session.exec(select(Draft).where(Draft.observer_id == observer.id)).all():
+        session.delete(draft)
+    observer.telegram_user_id = None
+    observer.bound_at = None
+    observer.updated_at = now
+    session.add(observer)
+    report_queries.add_event(
+        session=session,
+        report_id=None,
+        actor=actor,
+        action="observer_unbound",
+        at=now,
+        details={
+            "observer": observer.id,
+            "telegram_user_id": former,
+            "phone": mask_phone(observer.phone) if observer.phone else None,
+        },
+    )
+    session.flush()
+    return Unbound(observer, former)
 
 
 def register_by_invite(
