@@ -44,6 +44,7 @@ class Act(StrEnum):
     EXTEND = "ext"  # asks dispatch for more time (延期)
     BACK = "back"  # redraw the card's own buttons
     ANSWER = "ans"  # answer the observer (答复观察员): opens a prompt
+    FULL_TEXT = "full"  # send the rest of a long report's text to the group (查看全文)
     # dispatch (target: report id)
     ROUTE_TO = "rto"  # arg: department id
     CLOSE = "close"

@@ -16,7 +16,7 @@ from handlers.context import Ctx
 from storage import reports as report_queries
 from storage.models import Report, ReportEvent, ReportKind, ReportStatus, Station
 
-CARD_TEXT_LIMIT = 2500  # the card's body; the rest of a long report follows as messages
+CARD_TEXT_LIMIT = 2500  # the card's body; the rest of a long report is sent on request (查看全文)
 
 
 def tag_names(ctx: Ctx, tags: list[str] | tuple[str, ...]) -> str:
@@ -151,7 +151,27 @@ def _time_left_line(ctx: Ctx, report: Report) -> str:
 
 
 def card_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:
-    """Return the buttons a card shows in its current status (None when nothing is left).
+    """Return the buttons a card shows now (None when nothing is left); 查看全文 when long."""
+    rows = _status_keyboard(ctx, report)
+    if not has_more_text(report):
+        return rows
+    more = Button(t("department.button_full_text"), Press(Act.FULL_TEXT, report.id or 0).encode())
+    return [*(rows or []), [more]]
+
+
+def has_more_text(report: Report) -> bool:
+    """Return True when the card shows only the first part of the report's text."""
+    return utf16_len(mask_personal_numbers(report.text)) > CARD_TEXT_LIMIT
+
+
+def rest_of_text(report: Report) -> str:
+    """Return the part of the report's text (numbers masked) that its card does not show."""
+    body = mask_personal_numbers(report.text)
+    return body[len(fit(body, CARD_TEXT_LIMIT)) :]
+
+
+def _status_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:
+    """Return the buttons of the card's current status.
 
     The actions come from the lifecycle table; dispatch's card starts with one 分拨 button per
     candidate department.

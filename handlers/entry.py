@@ -2,7 +2,7 @@
 
     private chat   → admin commands (ADMIN_USER_IDS), /web, or the observer conversation
     group chat     → admin commands, or the department/dispatch group handlers
-    button press   → observer buttons in private, card buttons in groups
+    button press   → observer buttons in private, card buttons in groups (查看全文: notify)
     bot added/removed, group migrated, /bind in a group → membership
 
 Callback data that is not ours (another bot's, an old version, forged) gets a polite answer.
@@ -18,6 +18,7 @@ from handlers import (
     department,
     leader,
     membership,
+    notify,
     observer,
     workbench,
 )
@@ -38,6 +39,8 @@ def handle(event: Event, ctx: Ctx) -> None:
             observer.on_press(event, press, ctx)
         elif event.group and press.act in (Act.LIST_PAGE, Act.QUEUE_PAGE):
             workbench.on_press(event, press, ctx)
+        elif event.group and press.act == Act.FULL_TEXT:
+            notify.send_full_text(event, press, ctx)
         elif event.group:
             card_actions.on_press(event, press, ctx)
         else:

@@ -6,13 +6,14 @@ import logging
 
 from sqlmodel import select
 
-from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import reports as flows
 from bot.services.reports import find_binding
-from handlers.actions import Keyboard, card_of, utf16_len
-from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text, rating_keyboard
+from handlers.actions import TEXT_LIMIT, Keyboard, card_of, fit, split_text
+from handlers.callbacks import Press
+from handlers.cards import card_keyboard, card_text, rating_keyboard, rest_of_text
 from handlers.context import Ctx
+from handlers.events import Event
 from storage.models import Observer, OutboxMessage, Report, ReportKind, ReportStatus
 from storage.outbox import CARD_BATCH
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 def post_card(ctx: Ctx, report: Report) -> Report:
     """Send a report's card (and its attachments) to the group that handles it now.
+
+    A long text's card shows its first part and a 查看全文 button (``send_full_text``): the
+    rest is not queued unasked, so one long report does not hold back the group's other cards.
 
     A routed report whose department has no bound group at its level or above goes to
     dispatch instead (a lifecycle step); nothing is ever posted into an unbound group. Returns
@@ -58,13 +62,6 @@ def post_card(ctx: Ctx, report: Report) -> Report:
     ctx.out.send(
         binding.chat_id, text, keyboard=card_keyboard(ctx, report), purpose="card", report_id=rid
     )
-    if utf16_len(report.text) > CARD_TEXT_LIMIT:
-        ctx.out.send(
-            binding.chat_id,
-            mask_personal_numbers(report.text),
-            reply_to=card_of(rid),
-            report_id=rid,
-        )
     for item in report.attachments:
         if item.get("kind") == "location":
             ctx.out.location(
@@ -164,3 +161,35 @@ def tell_resolved(ctx: Ctx, report: Report, result: str) -> None:
         purpose="rating",
         report_id=report.id,
     )
+
+
+FULL_TEXT_PIECES = 2  # messages the rest of a text may take in the group; a report holds less
+
+
+def send_full_text(event: Event, press: Press, ctx: Ctx) -> None:
+    """Answers 查看全文: the rest of a long report's text, replying to its card in this chat.
+
+    Only in the chat that holds the report's card, at most ``FULL_TEXT_PIECES`` messages, and
+    once per chat (the outbox key): pressing again does not queue it again.
+    """
+    report = ctx.session.get(Report, press.target)
+    if report is None or report.card_chat_id != event.chat_id:
+        ctx.out.reply_answer(t("department.full_text_elsewhere"), alert=True)
+        return
+    rest = rest_of_text(report)
+    if not rest.strip():
+        ctx.out.reply_answer(t("common.stale_button"))
+        return
+    pieces = split_text(t("department.full_text", number=report.number, text=rest))
+    if len(pieces) > FULL_TEXT_PIECES:
+        kept = fit(rest, TEXT_LIMIT * FULL_TEXT_PIECES - 200)
+        text = t("department.full_text", number=report.number, text=kept)
+        pieces = split_text(text + "…\n" + t("department.full_text_cut"))
+    ctx.out.send(
+        event.chat_id,
+        "\n".join(pieces),
+        reply_to=card_of(report.id or 0),
+        report_id=report.id,
+        key=f"full_text:{report.id}:{event.chat_id}",
+    )
+    ctx.out.reply_answer(t("department.full_text_sent"))

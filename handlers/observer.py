@@ -25,6 +25,7 @@ from bot.core.routing import Decision
 from bot.services import people
 from bot.services import reports as flows
 from bot.services.reports import Refused, find_binding
+from handlers import limits
 from handlers.actions import REMOVE_KEYBOARD, Button, Keyboard, card_of, contact_keyboard
 from handlers.callbacks import Act, Press
 from handlers.cards import attachment_summary, tag_names
@@ -483,6 +484,10 @@ def _rating_reason(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> 
 
 def _compose(event: Event, ctx: Ctx, observer: Observer, draft: Draft | None) -> None:
     """Adds a message to the observer's draft (creating it) and answers with a preview."""
+    refused = limits.refusal(draft.data if draft is not None else {}, event)
+    if refused is not None:
+        ctx.out.send(event.chat_id, refused)
+        return
     if draft is None:
         draft = _new_draft(ctx, observer, event, mode="free", step="compose")
     data = _absorb(event, dict(draft.data))
@@ -512,7 +517,7 @@ def _absorb(event: Event, data: dict[str, Any]) -> dict[str, Any]:
         texts.append(event.text.strip())
     attachments = list(data.get("attachments", []))
     attachments += [{"kind": a.kind, "file_id": a.file_id} for a in event.attachments]
-    data.update(texts=texts, attachments=attachments)
+    data.update(texts=texts, attachments=attachments, messages=limits.usage(data)[2] + 1)
     if event.location:
         data["location"] = {"lat": event.location[0], "lon": event.location[1]}
     if data.get("first_message_id") is None:
@@ -573,6 +578,9 @@ def _preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
         attachments=attachment_summary(_attachment_items(draft)),
         explanation=_plain_note(ctx, decision, dispatched),
     )
+    near = limits.notice(draft.data)
+    if near:
+        text += "\n" + near
     rev = str(draft.data.get("rev", 0))
     did = draft.id or 0
     ctx.out.send(
@@ -775,6 +783,10 @@ def _guided_input(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> N
     """Takes a typed or sent answer in the guided form."""
     step = draft.step.removeprefix("guided:")
     data = dict(draft.data)
+    refused = limits.refusal(data, event) if step in ("description", "photos") else None
+    if refused is not None:
+        ctx.out.send(event.chat_id, refused)
+        return
     if step == "location" and (event.location or event.text.strip()):
         if event.location:
             data["location"] = {"lat": event.location[0], "lon": event.location[1]}
