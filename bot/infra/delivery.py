@@ -4,7 +4,10 @@ Handlers write what to send as ``OutboxMessage`` rows (docs/ARCHITECTURE.md, dec
 this worker sends them through a ``BotApi`` and never loses one:
 
 - **Order per chat.** Only the oldest pending row of a chat (its head) is ever claimed, so a
-  chat's next row waits for the previous one — through 429s, backoffs and restarts.
+  chat's next row waits for the previous one — through 429s, backoffs and restarts. A head
+  stays pending until its send's result is committed, so each chat has at most one send
+  whose result is not yet recorded: after a crash (``kill -9``) at most one message per chat
+  is sent again, however many chats were being sent to at once (tests/proof/test_crash.py).
 - **Claims are leases.** Claiming a head pushes its ``next_try_at`` forward by ``lease`` and
   bumps ``attempts`` (the fencing token of every later update). On PostgreSQL heads are claimed
   ``FOR UPDATE SKIP LOCKED``, so several workers share the queue and never send a row twice;
