@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from bot.core.deadlines import DEFAULT_TZ, due_at
+from bot.core.digest import OutOfRange, check_year
 from bot.core.windows import parse_window
 from bot.core.workdays import HolidayFileError, WorkCalendar
 
@@ -30,6 +31,10 @@ def _parse_start(text: str, zone: ZoneInfo) -> dt.datetime:
             f"bad START {text!r}: write an ISO 8601 time such as 2026-09-30T16:00+08:00 "
             f"(without an offset it is taken as {zone.key})"
         )
+    try:
+        check_year(start.year, f"START {text.strip()!r}")
+    except OutOfRange as exc:
+        _bad_input(str(exc))
     return start if start.tzinfo is not None else start.replace(tzinfo=zone)
 
 

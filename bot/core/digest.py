@@ -140,7 +140,7 @@ def week_of(moment: dt.datetime, tz: dt.tzinfo = SHANGHAI) -> Week:
     return Week(year, number, start, end)
 
 
-FIRST_YEAR = 2000  # no digest, export or week before this year: there were no reports
+FIRST_YEAR = 2000  # no digest, export, week or deadline before this year: there were no reports
 LAST_YEAR = 2999  # nor after this one (dates and timestamps beyond would overflow)
 
 

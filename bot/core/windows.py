@@ -29,6 +29,7 @@ _UNITS: dict[str, WindowUnit] = {
     "个工作日": "workdays",
 }
 
+LONGEST: dict[str, int] = {"hours": 366 * 24, "workdays": 366}  # no window is over a year
 _PATTERN = re.compile(r"^\s*(\d+)\s*([a-zA-Z\u4e00-\u9fff ]+?)\s*$")
 
 
@@ -56,7 +57,11 @@ def parse_window(text: str) -> Window:
             f"bad window {text!r}: write a whole number followed by 'h' (wall-clock hours) "
             "or 'workdays' (China's working days), e.g. '48h' or '5 workdays'"
         )
-    amount = int(match.group(1))
+    digits = match.group(1)
+    amount = int(digits) if len(digits) <= 6 else 10**6  # anything longer is too long anyway
     if amount <= 0:
         raise ValueError(f"bad window {text!r}: the number must be at least 1")
+    most = LONGEST[unit]
+    if amount > most:
+        raise ValueError(f"bad window {text!r}: at most {most} {unit} (a year)")
     return Window(amount=amount, unit=unit)

@@ -71,6 +71,10 @@ def test_holiday_file_replaces_the_fallback(tmp_path: Path) -> None:
         ),
         (("2026-09-30T16:00+08:00", "1wd", "--tz", "Mars/Olympus"), "unknown time zone"),
         (("2026-09-30T16:00+08:00", "1wd", "--holidays", "/nonexistent/h.yaml"), "cannot read"),
+        (("9999-12-31T16:00+08:00", "5 workdays"), "out of range: years 2000–2999"),
+        (("0001-01-01T00:00+08:00", "48h"), "out of range: years 2000–2999"),
+        (("2026-09-30T16:00+08:00", "99999999999 workdays"), "at most 366 workdays"),
+        (("2026-09-30T16:00+08:00", "999999999999h"), "at most 8784 hours"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(args: tuple[str, ...], message: str) -> None:
@@ -78,7 +82,7 @@ def test_bad_input_exits_2_with_a_message(args: tuple[str, ...], message: str) -
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: ")
-    assert message in result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_malformed_holiday_file_names_the_line(tmp_path: Path) -> None:
