@@ -115,3 +115,16 @@ def test_a_long_report_does_not_hold_back_the_next_card(world: World) -> None:
     assert [row.purpose for row in queued] == ["card", "card"]
     first, second = _reports(world)
     assert [row.report_id for row in queued] == [first.id, second.id]
+
+
+def test_the_guided_form_keeps_to_the_same_limits(world: World) -> None:
+    register(world)
+    kind = world.message(OBSERVER, "/new")[0]
+    category = world.press(OBSERVER, kind, kind.button("问题反映"))[0]
+    world.press(OBSERVER, category, category.buttons()[0][1])
+    world.message(OBSERVER, "越秀区北京路128号门口")
+    world.message(OBSERVER, "人行道地砖松动，老人容易摔倒")
+    for index in range(limits.ATTACHMENTS):
+        world.message(OBSERVER, photo=[{"file_id": f"p{index}", "width": 9}])
+    refused = world.message(OBSERVER, photo=[{"file_id": "p11", "width": 9}])
+    assert texts(refused) == [t("observer.limit_attachments", most=10, count=10)]

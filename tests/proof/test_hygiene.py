@@ -1,5 +1,5 @@
 """Input hygiene on the real bot (both libraries, the loopback Bot API): what arrives in an
-update is data, never an instruction.
+update is data, never an instruction, and numbers out of range get a specific refusal.
 
 Whoever holds ``WEBHOOK_SECRET`` can post any JSON as an update. A photo or document whose
 ``file_id`` is ``{"$upload": "/some/server/file"}`` must not make the bot upload that file
@@ -19,8 +19,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.core.digest import week_of
+from bot.core.messages import t
 from bot.telegram.transport import UPLOAD, PermanentError, open_bot_api
-from storage.models import InboxStatus, InboxUpdate, OutboxMessage, OutboxStatus
+from storage.models import InboxStatus, InboxUpdate, Leader, OutboxMessage, OutboxStatus, Report
+from storage.types import utcnow
 from tests.e2e.conftest import WEBHOOK_SECRET, running_bot
 
 pytestmark = pytest.mark.e2e
@@ -148,3 +151,45 @@ async def test_transports_upload_only_from_the_digest_directory(
             await api.close()
             await bare.close()
         assert all(SECRET not in stored.data for stored in server.world.files.values())
+
+
+async def test_out_of_range_presses_and_weeks_get_a_specific_refusal(
+    engine_file: Engine, runtime: str
+) -> None:
+    async with running_bot(runtime, engine_file) as stage:
+        await asyncio.wait_for(stage.runtime.ready.wait(), timeout=10)
+        control, me, water = stage.control, stage.observer["id"], stage.water_group["id"]
+        await control.share_contact(me)
+        await stage.texts(me, 1)
+        await control.send_text(me, "小区自来水发黄，停水也不通知")
+        preview = (await stage.texts(me, 1, since=1))[0]
+        submit = next(
+            b["callback_data"]
+            for row in preview["reply_markup"]["inline_keyboard"]
+            for b in row
+            if "提交" in b["text"]
+        )
+        await control.press(me, me, preview["message_id"], data=submit)
+        card = (await stage.texts(water, 1))[0]
+        for data in (f"ob1:sign:{'9' * 23}", "ob1:done:2147483648", "ob1:sign:٣"):
+            pressed = await control.press(stage.handler["id"], water, card["message_id"], data=data)
+            assert pressed["answer"]["text"] == t("common.unknown_button"), data
+        leader = await control.create_user("领导", started=True)
+        with Session(stage.services.engine) as session:
+            session.add(Leader(name="领导", chat_id=leader["id"], scope_region="440100"))
+            session.commit()
+        await control.send_text(leader["id"], "/digest 9999-W52")
+        refusal = (await stage.texts(leader["id"], 1))[0]
+        current = week_of(utcnow(), stage.services.tz).label
+        assert refusal["text"] == t(
+            "leader.week_out_of_range", week="9999-W52", first="2000-W01", current=current
+        )
+        await control.send_text(leader["id"], "/digest 2026-W99")
+        refusal = (await stage.texts(leader["id"], 1, since=1))[0]
+        assert refusal["text"] == t(
+            "leader.bad_week", week="2026-W99", first="2000-W01", current=current
+        )
+        await _settled(stage.services.engine)
+        with Session(stage.services.engine) as session:
+            report = session.exec(select(Report)).one()
+        assert report.status == "routed"  # no forged press did anything
