@@ -5,8 +5,9 @@ one observer's very long report must not fill the group's queue ahead of everyon
 draft therefore holds at most ``TEXT_CHARS`` characters of text, ``ATTACHMENTS`` photos, voice
 notes, videos and documents, and ``MESSAGES`` merged messages. Past ``NEAR`` of any limit the
 preview says how much room is left; a message that would go over is not added, and the
-observer is told why and what to do (submit, then start another report). The card in the
-group carries the first part of a long text and a 查看全文 button for the rest (``cards``).
+observer is told why and what to do (submit, then start another report) — once for a batch
+of messages that arrived together, not once per message. The card in the group carries the
+first part of a long text and a 查看全文 button for the rest (``cards``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.messages import t
+from handlers.context import Ctx
 from handlers.events import Event
+from storage.models import Draft
 
 TEXT_CHARS = 5000  # a single Telegram message (4,096 units at most) always fits in a new draft
 ATTACHMENTS = 10
-MESSAGES = 20
+MESSAGES = 50
 NEAR = 0.8  # the preview warns from this share of a limit on
+HELD = "refused"  # draft data: a refusal kept back until the batch of messages ends
 
 
 def usage(data: dict[str, Any]) -> tuple[int, int, int]:
@@ -56,3 +60,24 @@ def notice(data: dict[str, Any]) -> str:
         if count >= most * NEAR
     ]
     return t("observer.limit_near", what="、".join(close)) if close else ""
+
+
+def refuse(ctx: Ctx, chat_id: int, draft: Draft | None, note: str) -> None:
+    """Tells the observer a message was not added; within a batch, only its last message does."""
+    if ctx.followed and draft is not None:
+        draft.data = {**draft.data, HELD: note}
+        ctx.session.add(draft)
+        return
+    if draft is not None and HELD in draft.data:
+        draft.data = {key: value for key, value in draft.data.items() if key != HELD}
+        ctx.session.add(draft)
+    ctx.out.send(chat_id, note)
+
+
+def tell_held(ctx: Ctx, draft: Draft) -> None:
+    """Sends a refusal kept back during a batch whose last message was accepted."""
+    note = draft.data.get(HELD)
+    if note:
+        draft.data = {key: value for key, value in draft.data.items() if key != HELD}
+        ctx.session.add(draft)
+        ctx.out.send(draft.chat_id, str(note))

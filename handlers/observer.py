@@ -486,7 +486,9 @@ def _compose(event: Event, ctx: Ctx, observer: Observer, draft: Draft | None) ->
     """Adds a message to the observer's draft (creating it) and answers with a preview."""
     refused = limits.refusal(draft.data if draft is not None else {}, event)
     if refused is not None:
-        ctx.out.send(event.chat_id, refused)
+        limits.refuse(ctx, event.chat_id, draft, refused)
+        if draft is not None and not ctx.followed and _draft_text(draft):
+            _preview(ctx, observer, draft)  # the draft as it stands, with 提交 at hand
         return
     if draft is None:
         draft = _new_draft(ctx, observer, event, mode="free", step="compose")
@@ -496,6 +498,7 @@ def _compose(event: Event, ctx: Ctx, observer: Observer, draft: Draft | None) ->
     _touch(ctx, draft)
     if ctx.followed:
         return  # more is already on its way: the last message answers with one preview
+    limits.tell_held(ctx, draft)
     if not _draft_text(draft):
         if event.attachments:
             ctx.out.send(
@@ -785,7 +788,7 @@ def _guided_input(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> N
     data = dict(draft.data)
     refused = limits.refusal(data, event) if step in ("description", "photos") else None
     if refused is not None:
-        ctx.out.send(event.chat_id, refused)
+        limits.refuse(ctx, event.chat_id, draft, refused)
         return
     if step == "location" and (event.location or event.text.strip()):
         if event.location:

@@ -43,8 +43,9 @@ def test_text_limit_warned_then_refused(world: World) -> None:
     fifth = world.message(OBSERVER, CHUNK)
     assert near in fifth[-1].text  # the preview warns before the limit bites
     refused = world.message(OBSERVER, "最后再补充一句")
-    assert texts(refused) == [t("observer.limit_text", most=5000, count=4999, adding=7)]
-    world.press(OBSERVER, _preview(fifth), _preview(fifth).button("提交"))
+    assert texts(refused)[0] == t("observer.limit_text", most=5000, count=4999, adding=7)
+    assert "最后再补充" not in _preview(refused).text  # the draft as it stands, to submit
+    world.press(OBSERVER, _preview(refused), _preview(refused).button("提交"))
     (report,) = _reports(world)
     assert len(report.text) == 4999 and "最后再补充" not in report.text
     # A new report starts from nothing: the refused sentence is accepted there.
@@ -58,7 +59,7 @@ def test_attachment_limit_warned_then_refused(world: World) -> None:
         sent = world.message(OBSERVER, photo=[{"file_id": f"p{index}", "width": 9}])
     assert t("observer.limit_near_attachments", count=10, most=10) in sent[-1].text
     refused = world.message(OBSERVER, document={"file_id": "d"})
-    assert texts(refused) == [t("observer.limit_attachments", most=10, count=10)]
+    assert texts(refused)[0] == t("observer.limit_attachments", most=10, count=10)
     world.press(OBSERVER, _preview(sent), _preview(sent).button("提交"))
     assert len(_reports(world)[0].attachments) == 10
 
@@ -67,10 +68,21 @@ def test_merged_message_limit_warned_then_refused(world: World) -> None:
     register(world)
     for index in range(limits.MESSAGES):
         sent = world.message(OBSERVER, f"补充第{index}点")
-        warned = t("observer.limit_near_messages", count=index + 1, most=20) in sent[-1].text
-        assert warned == (index + 1 >= 16), index
-    refused = world.message(OBSERVER, "第二十一条")
-    assert texts(refused) == [t("observer.limit_messages", most=20)]
+        warned = t("observer.limit_near_messages", count=index + 1, most=50) in sent[-1].text
+        assert warned == (index + 1 >= 40), index
+    refused = world.message(OBSERVER, "第五十一条")
+    assert texts(refused)[0] == t("observer.limit_messages", most=50)
+
+
+def test_a_batch_over_the_limit_is_refused_once(world: World) -> None:
+    register(world)
+    # Seven messages arrive together (the bot was busy): five fit, the last two do not.
+    sent = world.backlog(OBSERVER, [CHUNK] * 6 + ["短句"])
+    refusal = t("observer.limit_text", most=5000, count=4999, adding=2)
+    assert [s.text for s in sent if "没有加进去" in s.text] == [refusal]
+    preview = _preview(sent)
+    world.press(OBSERVER, preview, preview.button("提交"))
+    assert len(_reports(world)[0].text) == 4999
 
 
 def _long_report(world: World, observer: int = OBSERVER) -> list[Sent]:
@@ -128,3 +140,15 @@ def test_the_guided_form_keeps_to_the_same_limits(world: World) -> None:
         world.message(OBSERVER, photo=[{"file_id": f"p{index}", "width": 9}])
     refused = world.message(OBSERVER, photo=[{"file_id": "p11", "width": 9}])
     assert texts(refused) == [t("observer.limit_attachments", most=10, count=10)]
+
+
+def test_a_refusal_inside_a_batch_is_told_with_its_preview(world: World) -> None:
+    register(world)
+    too_long = "水压很低，" * 300  # 1,500 characters: does not fit after four chunks
+    sent = world.backlog(OBSERVER, [CHUNK] * 4 + [too_long, "短句"])
+    refusal = t("observer.limit_text", most=5000, count=3999, adding=1500)
+    assert [s.text for s in sent if "没有加进去" in s.text] == [refusal]
+    preview = _preview(sent)
+    assert "已写4002字" in preview.text  # the draft: four chunks and the short sentence
+    assert not any("水压很低" in s.text for s in sent)
+    assert sent.index(preview) > [s.text for s in sent].index(refusal)  # told first
