@@ -173,13 +173,19 @@ def _location(message: dict[str, Any]) -> tuple[float, float] | None:
     pin = message.get("location")
     if not isinstance(pin, dict):
         return None
-    latitude, longitude = pin.get("latitude"), pin.get("longitude")
-    numbers = all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)
-    )
-    if not numbers or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    latitude, longitude = _number(pin.get("latitude")), _number(pin.get("longitude"))
+    if latitude is None or longitude is None:
         return None
-    return float(latitude), float(longitude)
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude
+
+
+def _number(value: Any) -> float | None:
+    """Return ``value`` as a float if it is a JSON number (a bool is not), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _message(
