@@ -267,7 +267,7 @@ class BotRuntime:
 
 OBSERVER_MENU = ("start", "new", "my", "cancel", "help", "whoami")
 GROUP_MENU = ("list", "queue", "help", "cancel", "whoami", "bind")
-ADMIN_MENU = (*OBSERVER_MENU, "bindcode", "invite", "leader", "stats", "reload", "web")
+ADMIN_MENU = (*OBSERVER_MENU, "bindcode", "invite", "leader", "stats", "reload", "unbind", "web")
 LEADER_MENU = ("digest", "subscribe", "unsubscribe", "help", "whoami", "web")
 
 
