@@ -383,8 +383,11 @@ def _check(
         assert len(seen) == expected, f"observer {person['id']} missed an ack"
         for number, count in seen.items():
             assert count <= claims[number_of[number]], f"{number} acknowledged {count} times"
-            duplicates += count - 1
-    assert duplicates <= 3 * bot.kills, f"{duplicates} duplicate acknowledgements"
+        # Each kill repeats at most one message per chat (its one unrecorded send), however
+        # many chats were in flight: the guarantee, not a figure that depends on the load.
+        repeated = sum(seen.values()) - len(seen)
+        assert repeated <= bot.kills, f"observer {person['id']}: {repeated} repeated acks"
+        duplicates += repeated
 
     # Nothing stuck, nothing refused.
     assert inbox == Counter({InboxStatus.DONE: inbox[InboxStatus.DONE]}), inbox
