@@ -347,10 +347,23 @@ def return_to_dispatch(
     """Return a report to dispatch (退回) with a reason; its clock pauses until re-routed."""
     report = _authorised(session, services, report_id, Action.RETURN, by)
     previous = report.department
-    report = _change(
+    return _to_dispatch(session, services, report, Action.RETURN, by, reason, now), previous
+
+
+def _to_dispatch(
+    session: Session,
+    services: Services,
+    report: Report,
+    action: Action,
+    by: Actor | None,
+    reason: str,
+    now: dt.datetime,
+) -> Report:
+    """Send a report back to dispatch (a return, or its group lost); its clock pauses."""
+    return _change(
         session,
         report,
-        action=Action.RETURN,
+        action=action,
         values={
             "department": services.rules.dispatch,
             "signed_at": None,
@@ -359,9 +372,8 @@ def return_to_dispatch(
         },
         by=by,
         now=now,
-        details={"from": previous, "reason": reason, "paused_at": now.isoformat()},
+        details={"from": report.department, "reason": reason, "paused_at": now.isoformat()},
     )
-    return report, previous
 
 
 def group_gone_to_dispatch(
@@ -372,20 +384,7 @@ def group_gone_to_dispatch(
     Recorded as a return by the system: its clock pauses as for any return.
     """
     report = _load(session, report_id)
-    return _change(
-        session,
-        report,
-        action=Action.GROUP_LOST,
-        values={
-            "department": services.rules.dispatch,
-            "signed_at": None,
-            "card_chat_id": None,
-            "card_message_id": None,
-        },
-        by=None,
-        now=now,
-        details={"from": report.department, "reason": reason, "paused_at": now.isoformat()},
-    )
+    return _to_dispatch(session, services, report, Action.GROUP_LOST, None, reason, now)
 
 
 def resolve(
