@@ -61,7 +61,8 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
     if not binding_of_chat(ctx.session, chat_id=event.chat_id):
         ctx.out.reply_answer(t("group.not_bound"))
         return
-    text, keyboard = _page(ctx, event.chat_id, press.target, queue=press.act == Act.QUEUE_PAGE)
+    page = press.target - 1  # pages are numbered from 1 in the buttons (ids are never 0)
+    text, keyboard = _page(ctx, event.chat_id, page, queue=press.act == Act.QUEUE_PAGE)
     ctx.out.reply_answer("")
     ctx.out.edit(event.chat_id, event.message_id or 0, text, keyboard=keyboard)
 
@@ -211,7 +212,7 @@ def _pager(page: int, pages: int, *, queue: bool) -> Keyboard | None:
     act = Act.QUEUE_PAGE if queue else Act.LIST_PAGE
     row = []
     if page > 0:
-        row.append(Button(t("workbench.previous"), Press(act, page - 1).encode()))
+        row.append(Button(t("workbench.previous"), Press(act, page).encode()))  # page - 1, 1-based
     if page < pages - 1:
-        row.append(Button(t("workbench.next"), Press(act, page + 1).encode()))
+        row.append(Button(t("workbench.next"), Press(act, page + 2).encode()))
     return [row]

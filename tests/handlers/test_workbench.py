@@ -50,10 +50,12 @@ def test_list_pages_turn_in_place(world: World) -> None:
     for index in range(10):
         _submit(world, f"第{index}号路段自来水管爆裂，路面全是水")
     (listing,) = _say(world, HANDLER, WATER_GROUP, "/list")
-    assert "第 1/2 页" in listing.text and listing.buttons() == [("下一页 ▶", "ob1:lp:1")]
+    assert "第 1/2 页" in listing.text and listing.buttons() == [("下一页 ▶", "ob1:lp:2")]
     (turned,) = world.press(HANDLER, listing, listing.button("下一页"))
     assert turned.method == "editMessageText" and turned.message_id == listing.message_id
-    assert "第 2/2 页" in turned.text and turned.buttons() == [("◀ 上一页", "ob1:lp:0")]
+    assert "第 2/2 页" in turned.text and turned.buttons() == [("◀ 上一页", "ob1:lp:1")]
+    (back,) = world.press(HANDLER, turned, turned.button("上一页"))
+    assert "第 1/2 页" in back.text and back.text == listing.text
 
 
 def test_queue_says_why_each_report_waits_for_dispatch(world: World) -> None:

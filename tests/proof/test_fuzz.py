@@ -94,7 +94,7 @@ ARGS = [
 presses = st.builds(
     lambda act, target, arg: Press(act, target, arg).encode(),
     st.sampled_from(list(Act)),
-    st.integers(0, 40) | st.integers(0, 10**9),
+    st.integers(1, 40) | st.integers(1, 2**31 - 1),  # ids: 1 to PostgreSQL's INTEGER
     st.sampled_from(ARGS),
 )
 garbage = st.one_of(
