@@ -142,7 +142,10 @@ def test_a_personal_number_never_survives_in_any_spelling(
     masked = mask_personal_numbers(text)
     assert masked.startswith(before) and masked.endswith(after)
     shown = digits_of(masked[len(before) : len(masked) - len(after)])
-    assert shown == kept(kind, digits), (text, masked)
+    # An 18-digit card whose digits also read as a resident ID (a province code and a real
+    # birth date) is masked as an ID: hidden either way, keeping two more leading digits.
+    also = {kept("id", digits)} if kind == "bank" and len(digits) == 18 else set()
+    assert shown in {kept(kind, digits), *also}, (text, masked)
     assert digits not in digits_of(masked)
     assert mask_personal_numbers(masked) == masked  # masking twice changes nothing
 
