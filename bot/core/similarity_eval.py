@@ -14,13 +14,12 @@ The pairs are split into dev (to tune the knobs and choose the threshold) and te
 measure) by the SHA-1 of the pair id, 30 % to test. :func:`sweep` gives precision and recall
 at each threshold; :func:`choose_threshold` takes the lowest threshold from which dev precision
 stays at or above 0.95 (a margin over the 0.9 required on test), so recall is the highest that
-keeps precision. Run
-``python -m bot.core.similarity_eval`` for the table; ``--build`` rewrites the pairs file.
+keeps precision. Run ``python benchmarks/similarity_eval.py`` for the table; ``--build``
+rewrites the pairs file.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import itertools
@@ -29,8 +28,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bot.core.similarity import DEFAULT, Candidate, Probe, SimilarityConfig, score_pair
 
@@ -258,49 +255,3 @@ def report(pairs: Sequence[dict[str, Any]], config: SimilarityConfig = DEFAULT) 
         "test": measure(test, threshold),
         "test_at_configured": measure(test, config.threshold),
     }
-
-
-def _line(name: str, p: Point) -> str:
-    """Return one printed line of precision and recall."""
-    return (
-        f"{name:<12} threshold {p.threshold:.2f}  precision {p.precision:.3f}  "
-        f"recall {p.recall:.3f}  (tp {p.true_positives}, fp {p.false_positives}, "
-        f"fn {p.false_negatives})"
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print precision and recall at thresholds on dev, and test at the chosen threshold."""
-    parser = argparse.ArgumentParser(prog="python -m bot.core.similarity_eval")
-    parser.add_argument("--build", action="store_true", help="rewrite the pairs file first")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    args = parser.parse_args(argv)
-    if args.build:
-        incidents = yaml.safe_load(INCIDENTS.read_text(encoding="utf-8"))
-        print(f"wrote {write_pairs(build_pairs(incidents))} pairs to {PAIRS.name}")
-    result = report(load_pairs())
-    if args.json:
-        summary = {k: v for k, v in result.items() if k != "dev_sweep"}
-        print(
-            json.dumps(
-                summary,
-                default=lambda o: (
-                    o.__dict__
-                    if hasattr(o, "__dict__")
-                    else {s: getattr(o, s) for s in o.__slots__}
-                ),
-                ensure_ascii=False,
-            )
-        )
-        return 0
-    print(f"pairs: dev {result['pairs']['dev']}, test {result['pairs']['test']}")
-    for point in result["dev_sweep"]:
-        print(_line("dev", point))
-    print(_line("dev chosen", result["dev"]))
-    print(_line("test", result["test"]))
-    print(_line("test (config)", result["test_at_configured"]))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

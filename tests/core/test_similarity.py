@@ -104,7 +104,7 @@ def test_measure_counts_and_choose_threshold_keeps_precision_from_there_on() -> 
 def test_the_pairs_file_is_built_from_the_incidents_and_has_every_near_miss() -> None:
     pairs = load_pairs()
     built = build_pairs(yaml.safe_load(INCIDENTS.read_text(encoding="utf-8")))
-    assert pairs == built, "run: python -m bot.core.similarity_eval --build"
+    assert pairs == built, "run: python benchmarks/similarity_eval.py --build"
     assert len(pairs) >= 300
     kinds = {p["why"] for p in pairs}
     assert {
