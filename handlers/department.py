@@ -79,7 +79,7 @@ def _note(event: Event, ctx: Ctx) -> None:
         sent = attachment_summary([{"kind": item.kind} for item in event.attachments])
         text = f"{text} [{sent}]".strip()
     flows.add_note(ctx.session, ctx.services, report=report, text=text, by=by, now=ctx.now)
-    if report.card_chat_id == event.chat_id:
+    if report.card_chat_id in (event.chat_id, None):  # None: the card is still on its way
         redraw_card(ctx, report)
 
 

@@ -14,6 +14,7 @@ from handlers.callbacks import Press
 from handlers.cards import card_keyboard, card_text, rating_keyboard, rest_of_text
 from handlers.context import Ctx
 from handlers.events import Event
+from storage import outbox
 from storage.models import Observer, OutboxMessage, Report, ReportKind, ReportStatus
 from storage.outbox import CARD_BATCH
 
@@ -104,11 +105,18 @@ def edit_card(
 
 
 def redraw_card(ctx: Ctx, report: Report, *, who: str = "") -> None:
-    """Edits the report's current card to show its status, who acted and the next buttons."""
-    if report.card_chat_id is None:
+    """Edits the report's current card to show its status, who acted and the next buttons.
+
+    A card still waiting in the outbox is edited too: the edit waits for it (a note or a press
+    within a moment of the card being sent must not be lost from it).
+    """
+    chat_id = report.card_chat_id
+    if chat_id is None:
+        chat_id = outbox.card_chat(session=ctx.session, report=report)
+    if chat_id is None:
         return
     ctx.out.edit(
-        report.card_chat_id,
+        chat_id,
         card_of(report.id or 0),
         card_text(ctx, report, actor=who),
         keyboard=card_keyboard(ctx, report),

@@ -18,10 +18,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.groups import cards_in_chat, move_chat_rows
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, Report
 from storage.sql import insert_for
 
 UPLOAD = "$upload"  # {UPLOAD: "/path"} in a payload: a local file to upload
+CARD = "card"  # purpose of a report's card; a sent one records the report's card ids
 CARD_BATCH = "card_batch"  # purpose of the one list message that announces a burst of cards
 
 
@@ -309,6 +310,14 @@ def count_pending(*, session: Session, chat_id: int, purpose: str) -> int:
             OutboxMessage.purpose == purpose,
         )
     ).scalar_one()
+
+
+def card_chat(*, session: Session, report: Report) -> int | None:
+    """Return the chat holding the report's card (sent or still queued), None without one."""
+    if report.card_message_id is not None and report.card_chat_id is not None:
+        return report.card_chat_id
+    pending = first_pending(session=session, report_id=report.id or 0, purpose=CARD)
+    return pending.chat_id if pending is not None else None
 
 
 def first_pending(*, session: Session, report_id: int, purpose: str) -> OutboxMessage | None:

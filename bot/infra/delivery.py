@@ -85,13 +85,12 @@ from storage import groups as group_queries
 from storage import outbox
 from storage.db import begin_write, session_scope
 from storage.models import GroupBinding, Observer, OutboxMessage, Report
-from storage.outbox import CARD_BATCH
+from storage.outbox import CARD, CARD_BATCH
 from storage.reports import add_event
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-CARD = "card"
 DELIVERY_FAILED = "delivery_failed"
 NOT_MODIFIED = "message is not modified"
 EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})

@@ -316,14 +316,6 @@ def _queue(session: Session, out: Outbox, *, now: dt.datetime) -> int:
     return outbox.enqueue_many(session=session, messages=messages)
 
 
-def _card_chat(session: Session, report: Report) -> int | None:
-    """Return the chat holding the report's card (sent or still queued), None without one."""
-    if report.card_message_id is not None and report.card_chat_id is not None:
-        return report.card_chat_id
-    pending = outbox.first_pending(session=session, report_id=report.id or 0, purpose="card")
-    return pending.chat_id if pending is not None else None
-
-
 def _step(report: Report, deadline: str) -> str:
     """Return the catalogue suffix of the deadline's step: sign, resolve or reply."""
     if deadline == SIGN:
@@ -349,7 +341,7 @@ def _announce(
     """Queue the messages of one fired threshold (see the module docstring for who is told)."""
     rid = report.id or 0
     key = f"rm:{rid}:{deadline}:{int(due.timestamp())}:{threshold}"
-    card_chat = _card_chat(ctx.session, report)
+    card_chat = outbox.card_chat(session=ctx.session, report=report)
     marks_card = threshold == OVERDUE or (threshold == ESCALATED and OVERDUE in skipped)
     # A card drawn since the due time shows 已超时 already; editing it to the same text would
     # be refused by Telegram ("message is not modified").
