@@ -174,12 +174,12 @@ def _departments() -> list[str]:
 
 async def instance_main(args: argparse.Namespace) -> None:
     """Run one bot (polling, or webhook on --webhook-port) until SIGTERM."""
-    from bot.app import build_services
+    from bot.app import build_services, worker_services
     from bot.infra.config import load_settings
     from bot.infra.delivery import DeliveryWorker, Limits
     from bot.infra.handling import HandlingProcess
+    from bot.telegram.bot_api import open_bot_api
     from bot.telegram.runtime import BotRuntime, Webhook
-    from bot.telegram.transport import open_bot_api
     from bot.telegram.webhook import WebhookServer
 
     logging.basicConfig(level=logging.WARNING)
@@ -206,7 +206,9 @@ async def instance_main(args: argparse.Namespace) -> None:
             WebhookServer(services, secret=SECRET, host="127.0.0.1", port=args.webhook_port),
             args.webhook_url,
         )
-    handling = HandlingProcess(services, args.db, token=args.token, api_base=args.api)
+    handling = HandlingProcess(
+        services, args.db, build=worker_services, token=args.token, api_base=args.api
+    )
     runtime = BotRuntime(services, api, delivery=delivery, webhook=webhook, handling=handling)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, runtime.stop)

@@ -28,8 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bot.infra.delivery import DeliveryWorker, Limits
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import LoopbackServer, RateLimits
-from bot.telegram.transport import open_bot_api
 from storage import outbox
 from storage.db import create_all, make_engine, session_scope
 from storage.models import Observer, OutboxMessage, OutboxStatus, Report, Station

@@ -45,14 +45,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bot.app import build_services
+from bot.app import build_services, worker_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.handling import HandlingProcess
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import LoopbackServer
 from bot.telegram.loopback.world import Person
 from bot.telegram.runtime import BotRuntime
-from bot.telegram.transport import BotApi, open_bot_api
+from bot.telegram.transport import BotApi
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer, OutboxMessage, OutboxStatus, Report, Station
 
@@ -184,6 +185,7 @@ async def pipeline(
             handling = HandlingProcess(
                 services,
                 engine.url.render_as_string(hide_password=False),
+                build=worker_services,
                 token=server.token,
                 api_base=server.base_url,
             )

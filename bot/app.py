@@ -39,3 +39,11 @@ def build_services(
         bot_username=bot_username,
         admin_ids=frozenset(settings.admin_user_ids),
     )
+
+
+def worker_services(settings: Settings, database_url: str, log_level: str) -> Services:
+    """Build the services of the handling process (``bot.infra.handling``) and its logging."""
+    from bot.cli.common import configure_logging
+
+    configure_logging(log_level)
+    return build_services(settings, engine=make_engine(database_url))

@@ -25,13 +25,13 @@ log = logging.getLogger(__name__)
 @friendly_errors
 def run(use_webhook: bool) -> None:
     """Run the bot: receive updates, handle reports, deliver messages (Ctrl-C stops)."""
-    from bot.app import build_services
+    from bot.app import build_services, worker_services
     from bot.infra.delivery import DeliveryWorker, Limits
     from bot.infra.handling import HandlingProcess
     from bot.infra.instance import hold_instance_lock, join_instances
     from bot.infra.scheduler import SweepScheduler
+    from bot.telegram.bot_api import open_bot_api
     from bot.telegram.runtime import BotRuntime
-    from bot.telegram.transport import open_bot_api
     from storage.db import ensure_current
 
     current = settings()
@@ -76,7 +76,11 @@ def run(use_webhook: bool) -> None:
         webhook=webhook,
         # Handling in a process of its own: handling and delivery use two cores, not one.
         handling=HandlingProcess(
-            services, current.database_url, token=token, api_base=current.telegram_api_base
+            services,
+            current.database_url,
+            build=worker_services,
+            token=token,
+            api_base=current.telegram_api_base,
         ),
     )
 

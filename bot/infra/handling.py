@@ -25,15 +25,21 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from bot.infra.config import Settings
 from bot.infra.pipeline import CallbackAnswer, process_pending, send_answer
 from bot.services import Services
 from bot.telegram.transport import BotApi
 
 log = logging.getLogger(__name__)
+
+# Builds the worker's services from the settings, the database URL and the log level's name
+# (and sets up its logging): run in the new process, so a module-level function.
+WorkerBuild = Callable[[Settings, str, str], Services]
 
 
 class Handling(Protocol):
@@ -65,7 +71,9 @@ class HandlingThread:
 class HandlingProcess:
     """Handle updates in a worker process (started on first use, restarted if it dies).
 
-    The worker builds its own services from ``services.settings`` and ``database_url``. The
+    The worker builds its own services with ``build`` (a module-level function, so that it
+    can be sent to the new process; ``bot.app.worker_services``) from ``services.settings`` and
+    ``database_url``: the runtime's own assembly, passed down rather than imported up. The
     bot's username (learned at start-up) goes with every call; a rules reload on either side
     (SIGHUP here, ``/reload`` there) is repeated on the other. Given the bot's ``token``, the
     worker answers button presses itself, with a Bot API connection of its own, as soon as
@@ -77,11 +85,13 @@ class HandlingProcess:
         services: Services,
         database_url: str,
         *,
+        build: WorkerBuild,
         token: str | None = None,
         api_base: str | None = None,
     ) -> None:
         self.services = services
         self.database_url = database_url
+        self.build = build
         self.token = token
         self.api_base = api_base
         self._pool: ProcessPoolExecutor | None = None
@@ -93,6 +103,7 @@ class HandlingProcess:
             initializer=_worker_init,
             initargs=(
                 os.getpid(),
+                self.build,
                 self.services.settings,
                 self.database_url,
                 logging.getLogger().level,
@@ -162,7 +173,7 @@ class _Answers:
     """The worker's own Bot API connection, on an event loop in a thread, for answers."""
 
     def __init__(self, runtime: str, token: str, api_base: str | None) -> None:
-        from bot.telegram.transport import open_bot_api
+        from bot.telegram.bot_api import open_bot_api
 
         self.loop = asyncio.new_event_loop()
         self.sent: set[Future[None]] = set()
@@ -190,6 +201,7 @@ class _Answers:
 
 def _worker_init(
     parent: int,
+    build: WorkerBuild,
     settings: object,
     database_url: str,
     log_level: int,
@@ -202,18 +214,13 @@ def _worker_init(
     # Ctrl-C reaches the whole process group: the bot stops the worker itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from bot.app import build_services
-    from bot.cli.common import configure_logging
-    from bot.infra.config import Settings
     from bot.infra.redaction import protect
-    from storage.db import make_engine
 
     assert isinstance(settings, Settings)
-    configure_logging(logging.getLevelName(log_level))
     for secret in (settings.telegram_bot_token, token):
         if secret is not None:  # no log record of this process may carry the token either
             protect(secret if isinstance(secret, str) else secret.get_secret_value())
-    _services = build_services(settings, engine=make_engine(database_url))
+    _services = build(settings, database_url, logging.getLevelName(log_level))
     if token is not None:
         from bot.infra.membership import bot_api_membership
         from bot.telegram.dispatch import open_dispatch

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bot.errors import ObserverBotError
-from bot.infra.redaction import protect
 from storage.outbox import UPLOAD
 
 JSON = dict[str, Any]
@@ -123,38 +122,6 @@ def quiet_http_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.WARNING:  # NOTSET (inherit) included
             logger.setLevel(logging.WARNING)
-
-
-def open_bot_api(
-    runtime: str,
-    token: str,
-    *,
-    api_base: str | None,
-    timeout: float = 20.0,
-    connections: int = 64,
-    upload_dir: Path | None = None,
-) -> BotApi:
-    """Return the ``BotApi`` of ``runtime`` ("ptb" or "aiogram"), imported on demand.
-
-    ``connections`` caps the HTTP connections it keeps open at once; ``upload_dir`` is the one
-    folder whose files it may upload (the digest directory; None: it uploads nothing).
-    """
-    protect(token)  # request URLs hold the token: no log record may carry it
-    options: dict[str, Any] = {
-        "api_base": api_base,
-        "timeout": timeout,
-        "connections": connections,
-        "upload_dir": upload_dir,
-    }
-    if runtime == "aiogram":
-        from bot.telegram.aiogram_transport import AiogramBotApi
-
-        return AiogramBotApi(token, **options)
-    if runtime == "ptb":
-        from bot.telegram.ptb_transport import PtbBotApi
-
-        return PtbBotApi(token, **options)
-    raise ValueError(f"unknown runtime {runtime!r}; use 'ptb' or 'aiogram'")
 
 
 def with_uploads(payload: JSON, make: Callable[[Path], Any], upload_dir: Path | None) -> JSON:

@@ -222,7 +222,7 @@ def _membership(services: Services) -> Callable[[FastAPI], Any]:
             yield
             return
         from bot.infra.membership import bot_api_membership
-        from bot.telegram.transport import open_bot_api
+        from bot.telegram.bot_api import open_bot_api
 
         api = open_bot_api(
             settings.bot_runtime,

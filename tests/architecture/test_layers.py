@@ -55,20 +55,10 @@ KNOWN: dict[tuple[str, str], str] = {
     ("bot.services.sweeps", "handlers.callbacks"): "yellow and red cards carry a 催办 button",
     ("bot.services.sweeps", "handlers.cards"): "overdue cards are redrawn with card_text",
     ("bot.services.sweeps", "handlers.context"): "card_text needs a Ctx",
-    ("bot.infra.handling", "bot.app"): "the handling process builds its own services",
-    ("bot.infra.handling", "bot.cli.common"): "the handling process configures its logging",
 }
 
 # Import cycles not yet broken, with what would break them.
-KNOWN_CYCLES: dict[tuple[str, ...], str] = {
-    (
-        "bot.telegram.aiogram_transport",
-        "bot.telegram.ptb_transport",
-        "bot.telegram.transport",
-    ): "open_bot_api picks a library's transport, which imports the protocol and errors back "
-    "from transport; moving open_bot_api (or the shared protocol) into a module of its own "
-    "breaks it",
-}
+KNOWN_CYCLES: dict[tuple[str, ...], str] = {}
 
 OUTSIDE = ("bot.telegram.loopback", "storage.migrations")
 

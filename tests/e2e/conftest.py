@@ -19,9 +19,9 @@ from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.services import Services
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime, Webhook
-from bot.telegram.transport import open_bot_api
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer

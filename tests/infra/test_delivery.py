@@ -29,8 +29,9 @@ from bot.infra.delivery import (
     failure_reason,
     resolve_cards,
 )
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import ControlClient, LoopbackServer
-from bot.telegram.transport import BotApi, open_bot_api
+from bot.telegram.transport import BotApi
 from storage import outbox
 from storage.db import session_scope
 from storage.models import (

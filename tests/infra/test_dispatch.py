@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.dispatch import LibraryDispatch
 from bot.telegram.loopback import LoopbackServer
-from bot.telegram.transport import open_bot_api
 from handlers.context import Ctx
 from handlers.events import Event
 from storage.models import Draft

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.app import worker_services
 from bot.infra.handling import HandlingProcess
 from storage.models import Draft, InboxStatus, InboxUpdate, OutboxMessage
 from tests.handlers.conftest import ADMIN, OBSERVER
@@ -34,7 +35,9 @@ def _worker_pids(handling: HandlingProcess) -> set[int]:
 @pytest.fixture
 async def handling(engine: Engine, tmp_path: Path) -> AsyncIterator[HandlingProcess]:
     world = _world(engine, tmp_path)
-    process = HandlingProcess(world.services, engine.url.render_as_string(hide_password=False))
+    process = HandlingProcess(
+        world.services, engine.url.render_as_string(hide_password=False), build=worker_services
+    )
     await process.open()
     try:
         yield process
@@ -99,6 +102,7 @@ async def test_given_the_token_the_worker_answers_presses_itself(
         process = HandlingProcess(
             world.services,
             engine.url.render_as_string(hide_password=False),
+            build=worker_services,
             token=server.token,
             api_base=server.base_url,
         )
@@ -117,14 +121,14 @@ async def test_given_the_token_the_worker_answers_presses_itself(
 
 BOT = """
 import asyncio, sys
-from bot.app import build_services
+from bot.app import build_services, worker_services
 from bot.infra.config import load_settings
 from bot.infra.handling import HandlingProcess
 
 
 async def main() -> None:
     settings = load_settings(routing_rules=sys.argv[1], database_url=sys.argv[2])
-    handling = HandlingProcess(build_services(settings), sys.argv[2])
+    handling = HandlingProcess(build_services(settings), sys.argv[2], build=worker_services)
     opening = asyncio.ensure_future(handling.open())
     while not (handling._pool and handling._pool._processes):
         await asyncio.sleep(0.005)

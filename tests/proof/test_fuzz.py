@@ -32,10 +32,10 @@ from sqlmodel import Session, col, select
 from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, RetryPolicy
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import LoopbackServer, SyncControlClient
 from bot.telegram.loopback.validation import ApiError, check_reply_markup, parse_text
 from bot.telegram.runtime import BotRuntime
-from bot.telegram.transport import open_bot_api
 from handlers.actions import TEXT_LIMIT, split_text, utf16_len
 from handlers.callbacks import Act, Press, parse
 from storage.db import create_all, make_engine

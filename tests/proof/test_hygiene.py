@@ -21,7 +21,8 @@ from sqlmodel import Session, select
 
 from bot.core.digest import week_of
 from bot.core.messages import t
-from bot.telegram.transport import UPLOAD, PermanentError, open_bot_api
+from bot.telegram.bot_api import open_bot_api
+from bot.telegram.transport import UPLOAD, PermanentError
 from storage.models import InboxStatus, InboxUpdate, Leader, OutboxMessage, OutboxStatus, Report
 from storage.types import utcnow
 from tests.e2e.conftest import WEBHOOK_SECRET, running_bot
