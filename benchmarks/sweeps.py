@@ -47,7 +47,7 @@ from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.services import Services
 from bot.services.reports import plan_deadlines
-from bot.services.sweeps import sweep
+from handlers.sweeps import sweep
 from storage import outbox, reminders
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import (

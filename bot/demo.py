@@ -28,10 +28,10 @@ from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.digest_render import render_text, write_digest
 from bot.services import Services
 from bot.services.digest import build_digest
-from bot.services.sweeps import sweep
 from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime
+from handlers.sweeps import sweep
 from storage.db import make_engine, upgrade
 from storage.models import InboxUpdate, OutboxMessage, Report
 from storage.roster import import_roster

@@ -1,7 +1,7 @@
 """Queries on reminder marks: planning, claiming and settling thresholds. No formatting.
 
 A mark is one threshold of one deadline instance (report, deadline, due_at); see
-``storage.models.ReminderMark`` and ``bot.services.sweeps`` for how they are used.
+``storage.models.ReminderMark`` and ``handlers.sweeps`` for how they are used.
 """
 
 from __future__ import annotations

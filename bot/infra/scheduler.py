@@ -1,6 +1,6 @@
 """Periodic sweeps on APScheduler 3.x (docs/ARCHITECTURE.md, decision 4).
 
-``SweepScheduler`` runs ``bot.services.sweeps.sweep`` every ``interval`` seconds (and once at
+``SweepScheduler`` runs ``handlers.sweeps.sweep`` every ``interval`` seconds (and once at
 start) on an ``AsyncIOScheduler`` in the running event loop. The sweep itself is synchronous
 database work, so it runs in a thread (``asyncio.to_thread``); when it queued outbox rows the
 delivery worker is woken (``on_queued``). Jobs are disposable — there is no job store: every
@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from bot.services import Services
 from bot.services.housekeeping import run_chores
-from bot.services.sweeps import DEFAULT_LIMIT, SweepResult, sweep
+from handlers.sweeps import DEFAULT_LIMIT, SweepResult, sweep
 
 log = logging.getLogger(__name__)
 

@@ -50,12 +50,7 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
 )
 
 # Upward imports not yet removed, each with why it is there and what would remove it.
-KNOWN: dict[tuple[str, str], str] = {
-    ("bot.services.sweeps", "handlers.actions"): "reminders queue cards through Outbox",
-    ("bot.services.sweeps", "handlers.callbacks"): "yellow and red cards carry a 催办 button",
-    ("bot.services.sweeps", "handlers.cards"): "overdue cards are redrawn with card_text",
-    ("bot.services.sweeps", "handlers.context"): "card_text needs a Ctx",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 # Import cycles not yet broken, with what would break them.
 KNOWN_CYCLES: dict[tuple[str, ...], str] = {}

@@ -24,7 +24,7 @@ from tests.handlers.conftest import (
     WATER_GROUP,
 )
 from tests.handlers.harness import World
-from tests.services.test_sweeps import local, submit, sweep_at, the_report
+from tests.handlers.test_sweeps import local, submit, sweep_at, the_report
 
 FILED = local(26, 10)  # Thursday; resolve (5 working days) due Thursday 3 December 18:00
 RETURNED = local(27, 10)  # Friday

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from bot.core.similarity import similarity_key
 from bot.services.similar import similar_reports
 from tests.handlers.harness import World
-from tests.services.test_sweeps import submit, the_report
+from tests.handlers.test_sweeps import submit, the_report
 
 
 def test_a_submitted_report_is_found_by_a_cantonese_report_of_the_same_river(

@@ -15,7 +15,7 @@ from bot.app import build_services
 from bot.core.durations import time_left
 from bot.core.messages import t
 from bot.core.workdays import WorkCalendar, YearCalendar
-from bot.services.sweeps import SweepResult, plan_marks, sweep
+from handlers.sweeps import SweepResult, plan_marks, sweep
 from storage import reminders
 from storage.models import (
     Leader,
