@@ -5,8 +5,8 @@ HTTP client. In one interpreter they take turns on one core, however many the ma
 ``HandlingProcess`` runs ``process_pending`` in a worker process of its own — its own engine and
 services, built from the same settings — so handling and delivery run on two cores
 (``obsbot run`` uses it). Given the bot's token, the worker opens a Bot API connection of its
-own: its library routes the updates (``bot.telegram.dispatch``) and it answers button presses as
-soon as their batch is committed. ``HandlingThread`` runs ``process_pending`` in a thread of
+own: it answers button presses as soon as their batch is committed, and asks Telegram who is a
+member of a group. ``HandlingThread`` runs ``process_pending`` in a thread of
 the bot's process: for tests and the demo, whose services carry an injected clock or engine.
 
 Either way each batch is one transaction in the database, so where it runs changes nothing of
@@ -184,7 +184,7 @@ class _Answers:
             return open_bot_api(runtime, token, api_base=api_base, timeout=10, connections=8)
 
         self.api = asyncio.run_coroutine_threadsafe(connect(), self.loop).result()
-        # The library's router needs the bot initialised (getMe), here on this loop.
+        # Initialise the library's bot (getMe) now, on this loop: the first answer must not wait.
         asyncio.run_coroutine_threadsafe(self.api.call("getMe", {}), self.loop).result(60)
 
     def send(self, answer: CallbackAnswer) -> None:
@@ -223,10 +223,8 @@ def _worker_init(
     _services = build(settings, database_url, logging.getLevelName(log_level))
     if token is not None:
         from bot.infra.membership import bot_api_membership
-        from bot.telegram.dispatch import open_dispatch
 
         _answers = _Answers(settings.bot_runtime, token, api_base)
-        _services.dispatch = open_dispatch(_answers.api)
         _services.membership = bot_api_membership(_answers.api, _answers.loop)
 
 

@@ -197,7 +197,7 @@ def _try_batch(
             now = services.clock()
             event = Event.from_update(payload, bot_username=services.bot_username)
             ctx = Ctx(services=services, session=session, now=now, followed=update_id in followed)
-            _handle(services, payload, event, ctx)
+            handle(event, ctx)
             _queue(session, ctx, update_id=update_id)
             done.append((update_id, now))
             if event.callback_id:
@@ -300,7 +300,7 @@ def process_one(
             if inbox.claim_update(session=session, update_id=update_id) is None:
                 return None  # another instance is handling it, or already has
             ctx = Ctx(services=services, session=session, now=now, followed=followed)
-            _handle(services, payload, event, ctx)
+            handle(event, ctx)
             _queue(session, ctx, update_id=update_id)
             inbox.mark_update(
                 session=session, update_id=update_id, status=InboxStatus.DONE, now=now
@@ -321,19 +321,6 @@ def process_one(
         text, alert = answer if answer is not None else ("", False)
         return CallbackAnswer(event.callback_id, text, alert)
     return None
-
-
-def _handle(
-    services: Services,
-    payload: dict,  # type: ignore[type-arg]
-    event: Event,
-    ctx: Ctx,
-) -> None:
-    """Run the handlers on one update: through the library's router when there is one."""
-    if services.dispatch is None:
-        handle(event, ctx)
-    else:
-        services.dispatch(payload, event, ctx)
 
 
 def _queue(session: Session, ctx: Ctx, *, update_id: int) -> None:

@@ -39,9 +39,6 @@ class Services:
     bot_username: str = ""
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     rules_generation: int = 0  # counts reloads, so another process can tell it must follow
-    # The Telegram library's router in front of handlers.entry.handle (bot.telegram.dispatch):
-    # called with (update JSON, event, ctx). None hands events to the handlers directly.
-    dispatch: Callable[..., None] | None = None
     # Whether a user is a member of a group, asked of Telegram and cached
     # (bot.infra.membership); None where there is no Bot API to ask (membership unchecked).
     membership: Callable[[int, int], Membership] | None = None

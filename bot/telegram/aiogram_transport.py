@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiogram.methods
 from aiogram import Bot
@@ -36,9 +36,6 @@ from bot.telegram.transport import (
     quiet_http_loggers,
     with_uploads,
 )
-
-if TYPE_CHECKING:
-    from bot.telegram.aiogram_dispatch import AiogramDispatch
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +133,6 @@ class AiogramBotApi:
         """The underlying ``aiogram.Bot`` (for the runtime adapter that shares it)."""
         return self._bot
 
-    def dispatch(self) -> AiogramDispatch:
-        """The library's router in front of our handlers (``bot.telegram.dispatch``)."""
-        from bot.telegram.aiogram_dispatch import AiogramDispatch
-
-        return AiogramDispatch(self._bot)
 
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""

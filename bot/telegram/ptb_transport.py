@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Bot, InputFile
 from telegram import error as tg
@@ -33,9 +33,6 @@ from bot.telegram.transport import (
     quiet_http_loggers,
     with_uploads,
 )
-
-if TYPE_CHECKING:
-    from bot.telegram.ptb_dispatch import PtbDispatch
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +148,6 @@ class PtbBotApi:
         """The underlying ``telegram.Bot`` (for the runtime adapter that shares it)."""
         return self._bot
 
-    def dispatch(self) -> PtbDispatch:
-        """The library's router in front of our handlers (``bot.telegram.dispatch``)."""
-        from bot.telegram.ptb_dispatch import PtbDispatch
-
-        return PtbDispatch(self._bot)
 
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""

@@ -25,7 +25,6 @@ from bot.infra.membership import bot_api_membership
 from bot.infra.pipeline import BATCH, CallbackAnswer, send_answer
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
-from bot.telegram.dispatch import open_dispatch
 from bot.telegram.transport import (
     BotApi,
     BotApiError,
@@ -77,8 +76,6 @@ class BotRuntime:
         self.webhook = webhook  # None: long polling
         # Where updates are handled: a thread here, or a process of its own (``obsbot run``).
         self.handling = handling or HandlingThread(services)
-        if services.dispatch is None:  # the library's router in front of the handlers
-            services.dispatch = open_dispatch(api)
         if webhook is not None:
             webhook.server.on_stored = self.wake
         self._wake = asyncio.Event()

@@ -87,15 +87,12 @@ async def test_register_report_sign_resolve_rate(
         with Session(stage.services.engine) as session:
             report = session.exec(select(Report)).one()
         assert report.status == ReportStatus.CLOSED and report.rating == "satisfied"
-        # Every update went through the library's own router (Application / Dispatcher).
-        dispatch = stage.services.dispatch
-        assert (
-            type(dispatch).__name__
-            == {"ptb": "PtbDispatch", "aiogram": "AiogramDispatch"}[runtime_name]
-        )
+        # Every update the library fetched was stored, handled once and without an error.
         with Session(stage.services.engine) as session:
-            stored = len(session.exec(select(InboxUpdate)).all())
-        assert (dispatch.routed, dispatch.unparsed) == (stored, 0)  # type: ignore[attr-defined]
+            stored = session.exec(select(InboxUpdate)).all()
+        assert stored and {(row.status, row.error, row.attempts) for row in stored} == {
+            ("done", None, 1)
+        }
 
 
 async def test_updates_sent_while_the_bot_is_down_are_handled(

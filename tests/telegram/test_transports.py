@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.telegram.aiogram_transport import AiogramBotApi
+from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.ptb_transport import PtbBotApi
 from bot.telegram.transport import (
@@ -19,7 +20,6 @@ from bot.telegram.transport import (
     TimedOut,
     TransientError,
     Unauthorized,
-    open_bot_api,
 )
 
 pytestmark = pytest.mark.e2e
