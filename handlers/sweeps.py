@@ -299,21 +299,8 @@ def _fire(services: Services, *, now: dt.datetime, limit: int, result: SweepResu
 
 def _queue(session: Session, out: Outbox, *, now: dt.datetime) -> int:
     """Write the collected calls to the outbox (keys make a repeat a no-op); return how many."""
-    messages = []
-    for call in out.calls:
-        assert call.key is not None, "every sweep message carries its idempotency key"
-        messages.append(
-            {
-                "chat_id": call.chat_id,
-                "method": call.method,
-                "payload": call.payload,
-                "purpose": call.purpose,
-                "report_id": call.report_id,
-                "idempotency_key": call.key,
-                "now": now,
-            }
-        )
-    return outbox.enqueue_many(session=session, messages=messages)
+    assert all(call.key is not None for call in out.calls), "every sweep message has its key"
+    return outbox.enqueue_many(session=session, messages=out.rows(prefix="sweep", now=now))
 
 
 def _step(report: Report, deadline: str) -> str:
