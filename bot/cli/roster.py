@@ -34,7 +34,8 @@ def import_command(file: Path, skip_bad: bool, dry_run: bool) -> None:
     station_name, city, county, town, region_code, observer_name, phone). Every bad row is
     listed; nothing is written unless the file is clean or --skip-bad is given.
     """
-    from bot.core.roster import estimate_rows, parse_rows, read_rows
+    from bot.core.roster import parse_rows
+    from bot.core.roster_sheet import estimate_rows, read_rows
     from storage.db import ensure_current, session_scope
     from storage.roster import import_roster
 

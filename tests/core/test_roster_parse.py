@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from bot.core.roster import (
-    Roster,
-    detect_encoding,
-    field_for_header,
-    normalize_name,
-    normalize_phone,
-    parse_roster,
-)
+from bot.core.roster import Roster, normalize_name, normalize_phone, parse_roster
+from bot.core.roster_sheet import detect_encoding, field_for_header
 from bot.errors import RosterError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
