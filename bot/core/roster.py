@@ -293,66 +293,14 @@ def _fill_names(values: dict[str, str]) -> None:
 
 def validate_rows(rows: Iterable[tuple[int, dict[str, str]]]) -> Roster:
     """Validate parsed rows (row number, field -> text) and build the roster."""
-    roster = Roster()
+    all_rows = [_normalized_row(number, raw) for number, raw in rows]
     by_station: dict[str, list[_Row]] = {}
-    all_rows: list[_Row] = []
-    for number, raw in rows:
-        values = {name: raw.get(name, "") for name in FIELDS}
-        values["station_code"] = normalize_code(values["station_code"])
-        values["region_code"] = normalize_code(values["region_code"])
-        for name in ("station_name", "city", "county", "town", "observer_name"):
-            values[name] = normalize_name(values[name]) if values[name] else ""
-        row = _Row(number=number, values=values)
-        _check_row(row)
-        all_rows.append(row)
-        if values["station_code"]:
-            by_station.setdefault(values["station_code"], []).append(row)
-    roster.rows = len(all_rows)
-
-    stations: dict[str, dict[str, str]] = {}
-    for code, station_rows in by_station.items():
-        settled = _station_values(station_rows)
-        for column, label in (("station_name", "station name"), ("region_code", "region code")):
-            if column not in settled:
-                for row in station_rows:
-                    if not row.values[column] and not any(p.column == column for p in row.problems):
-                        row.problems.append(
-                            Problem(row.number, f"missing {label} for station {code}", column)
-                        )
-        _fill_names(settled)
-        stations[code] = settled
-
-    seen_phone: dict[str, _Row] = {}
     for row in all_rows:
-        if row.phone is None:
-            continue
-        first = seen_phone.get(row.phone)
-        if first is None:
-            seen_phone[row.phone] = row
-            continue
-        station, first_station = row.values["station_code"], first.values["station_code"]
-        masked = mask_phone(row.phone)
-        if station != first_station:
-            row.problems.append(
-                Problem(
-                    row.number,
-                    f"the same phone {masked} is at two stations: {first_station} "
-                    f"(row {first.number}) and {station}",
-                    "phone",
-                )
-            )
-        elif row.values["observer_name"] != first.values["observer_name"]:
-            row.problems.append(
-                Problem(
-                    row.number,
-                    f"phone {masked} is already listed for {first.values['observer_name']} "
-                    f"in row {first.number}",
-                    "phone",
-                )
-            )
-        else:
-            row.phone = None  # an exact repeat of an earlier row: nothing new, nothing wrong
-
+        if row.values["station_code"]:
+            by_station.setdefault(row.values["station_code"], []).append(row)
+    stations = {code: _settle_station(code, rows) for code, rows in by_station.items()}
+    _check_phones(all_rows)
+    roster = Roster(rows=len(all_rows))
     used_stations: set[str] = set()
     for row in all_rows:
         roster.problems.extend(row.problems)
@@ -383,6 +331,66 @@ def validate_rows(rows: Iterable[tuple[int, dict[str, str]]]) -> Roster:
         )
     roster.problems.sort(key=lambda problem: problem.row)
     return roster
+
+
+def _normalized_row(number: int, raw: dict[str, str]) -> _Row:
+    """Return a row with its values normalised and its own problems found."""
+    values = {name: raw.get(name, "") for name in FIELDS}
+    values["station_code"] = normalize_code(values["station_code"])
+    values["region_code"] = normalize_code(values["region_code"])
+    for name in ("station_name", "city", "county", "town", "observer_name"):
+        values[name] = normalize_name(values[name]) if values[name] else ""
+    row = _Row(number=number, values=values)
+    _check_row(row)
+    return row
+
+
+def _settle_station(code: str, station_rows: list[_Row]) -> dict[str, str]:
+    """Return a station's values from its rows; a row lacking a value nobody gave is a problem."""
+    settled = _station_values(station_rows)
+    for column, label in (("station_name", "station name"), ("region_code", "region code")):
+        if column in settled:
+            continue
+        for row in station_rows:
+            if not row.values[column] and not any(p.column == column for p in row.problems):
+                row.problems.append(
+                    Problem(row.number, f"missing {label} for station {code}", column)
+                )
+    _fill_names(settled)
+    return settled
+
+
+def _check_phones(all_rows: list[_Row]) -> None:
+    """A phone belongs to one observer at one station; an exact repeat of a row is dropped."""
+    seen_phone: dict[str, _Row] = {}
+    for row in all_rows:
+        if row.phone is None:
+            continue
+        first = seen_phone.setdefault(row.phone, row)
+        if first is row:
+            continue
+        station, first_station = row.values["station_code"], first.values["station_code"]
+        masked = mask_phone(row.phone)
+        if station != first_station:
+            row.problems.append(
+                Problem(
+                    row.number,
+                    f"the same phone {masked} is at two stations: {first_station} "
+                    f"(row {first.number}) and {station}",
+                    "phone",
+                )
+            )
+        elif row.values["observer_name"] != first.values["observer_name"]:
+            row.problems.append(
+                Problem(
+                    row.number,
+                    f"phone {masked} is already listed for {first.values['observer_name']} "
+                    f"in row {first.number}",
+                    "phone",
+                )
+            )
+        else:
+            row.phone = None  # an exact repeat of an earlier row: nothing new, nothing wrong
 
 
 def parse_rows(rows: Iterable[tuple[int, list[str]]]) -> Roster:
