@@ -64,9 +64,13 @@ AUTHORITY_TESTS = (
 TARGETS = (
     Target("bot/core/authority.py", AUTHORITY_TESTS),
     Target("bot/core/lifecycle.py", AUTHORITY_TESTS),
-    Target(
-        "bot/core/masking.py",
-        (("tests/core/test_masking.py",), ("tests/handlers/test_observer.py",)),
+    *(
+        Target(path, (("tests/core/test_masking.py",), ("tests/handlers/test_observer.py",)))
+        for path in (
+            "bot/core/masking/__init__.py",
+            "bot/core/masking/numbers.py",
+            "bot/core/masking/runs.py",
+        )
     ),
     Target(
         "bot/core/deadlines.py",

@@ -27,7 +27,7 @@ class Ctx:
     followed: bool = False  # the same chat already sent another message after this one
 
     @property
-    def rules(self):  # type: ignore[no-untyped-def]
+    def rules(self):
         """Return the routing rules in force."""
         return self.services.rules
 

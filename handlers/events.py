@@ -164,7 +164,7 @@ def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
     for kind in ("voice", "video", "document"):
         media = message.get(kind)
         if isinstance(media, dict) and (file_id := _file_id(media.get("file_id"))) is not None:
-            found.append(Attachment(kind, file_id, caption))  # type: ignore[arg-type]
+            found.append(Attachment(kind, file_id, caption))
     return tuple(found)
 
 

@@ -22,7 +22,7 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     """Return a Field for an aware UTC timestamp column."""
     return Field(
         default=None,
-        sa_type=UTCDateTime(),  # type: ignore[call-overload]
+        sa_type=UTCDateTime(),
         nullable=nullable,
         index=index,
     )
@@ -30,7 +30,7 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
 
 def _created() -> Any:
     """Return a Field for a non-null timestamp that defaults to now."""
-    return Field(default_factory=utcnow, sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    return Field(default_factory=utcnow, sa_type=UTCDateTime(), nullable=False)
 
 
 def _json(default: Any) -> Any:
@@ -42,7 +42,7 @@ def _bigint(*, nullable: bool = True, index: bool = False, unique: bool = False)
     """Return a Field for a 64-bit integer (Telegram user and chat ids exceed 32 bits)."""
     return Field(
         default=None,
-        sa_type=BigInteger(),  # type: ignore[call-overload]
+        sa_type=BigInteger(),
         nullable=nullable,
         index=index,
         unique=unique,
@@ -119,7 +119,7 @@ class InviteCode(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=32)
     station_code: str = Field(foreign_key="station.code", max_length=32, index=True)
     created_at: datetime = _created()
-    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     used_at: datetime | None = _ts()
     used_by: int | None = Field(default=None, foreign_key="observer.id")
 
@@ -152,7 +152,7 @@ class BindCode(SQLModel, table=True):
     department: str = Field(max_length=40)
     region_code: str = Field(max_length=12)
     created_at: datetime = _created()
-    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     used_at: datetime | None = _ts()
     used_in_chat: int | None = _bigint()
 
@@ -200,9 +200,9 @@ class Report(SQLModel, table=True):
     observer_id: int = Field(foreign_key="observer.id", index=True)
     station_code: str = Field(foreign_key="station.code", max_length=32)
     region_code: str = Field(max_length=12)
-    text: str = Field(sa_type=Text())  # type: ignore[call-overload]
+    text: str = Field(sa_type=Text())
     # The text normalised for same-issue comparison (bot.core.similarity.similarity_key).
-    similarity_key: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    similarity_key: str | None = Field(default=None, sa_type=Text())
     category: str | None = Field(default=None, max_length=40)  # tag chosen by the observer
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     source_chat_id: int = _bigint(nullable=False)
@@ -225,7 +225,7 @@ class Report(SQLModel, table=True):
     resolved_at: datetime | None = _ts()
     closed_at: datetime | None = _ts()
     rating: str | None = Field(default=None, max_length=16)
-    rating_reason: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    rating_reason: str | None = Field(default=None, sa_type=Text())
     duplicate_of: int | None = Field(default=None, foreign_key="report.id")
     card_chat_id: int | None = _bigint()
     card_message_id: int | None = _bigint()
@@ -235,7 +235,7 @@ class Report(SQLModel, table=True):
 # Same-issue candidates: one county's reports filed since a moment (storage.similar).
 Index(
     "ix_report_county_created",
-    func.substr(Report.region_code, 1, 6),  # type: ignore[arg-type]
+    func.substr(Report.region_code, 1, 6),
     Report.created_at,  # type: ignore[arg-type]
 )
 
@@ -303,7 +303,7 @@ class InboxUpdate(SQLModel, table=True):
     payload: dict[str, Any] = _json(dict)
     status: str = Field(default=InboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
-    error: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    error: str | None = Field(default=None, sa_type=Text())
     received_at: datetime = _created()
     processed_at: datetime | None = _ts()
 
@@ -329,7 +329,7 @@ class OutboxMessage(SQLModel, table=True):
     next_try_at: datetime = _created()
     # The instance (PostgreSQL) that last leased the row: a dead one's leases are taken back.
     lease_owner: int | None = _bigint()
-    last_error: str | None = Field(default=None, sa_type=Text())  # type: ignore[call-overload]
+    last_error: str | None = Field(default=None, sa_type=Text())
     result_message_id: int | None = _bigint()
     created_at: datetime = _created()
     sent_at: datetime | None = _ts()
@@ -365,9 +365,9 @@ class ReminderMark(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id")
     deadline: str = Field(max_length=16)  # "sign" | "resolve"
-    due_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    due_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     threshold: str = Field(max_length=16)  # "0.5", "0.8", "overdue", "escalated"
-    fire_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    fire_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     state: str = Field(default=ReminderState.PLANNED, max_length=16)
     fired_at: datetime | None = _ts()
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import zhconv  # type: ignore[import-untyped]
+import zhconv
 
 from bot.core import regions
 from bot.core.roster_sheet import FIELDS, HEADER_SCAN_ROWS, find_header, read_rows

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import zhconv  # type: ignore[import-untyped]
+import zhconv
 
 from bot.core import xlsx
 from bot.errors import RosterError

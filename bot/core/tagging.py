@@ -53,7 +53,7 @@ def get_tokenizer() -> Any:
         return _tokenizer
     with _jieba_lock:
         if _tokenizer is None:
-            import jieba  # type: ignore[import-untyped]
+            import jieba
 
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
@@ -258,7 +258,7 @@ def sound_table() -> dict[int, str]:
 
 def _build_sound_table() -> dict[int, str]:
     """Return the sound table computed from pypinyin's readings."""
-    from pypinyin.pinyin_dict import pinyin_dict  # type: ignore[import-untyped]
+    from pypinyin.pinyin_dict import pinyin_dict
 
     ids: dict[str, str] = {}
     table: dict[int, str] = {}

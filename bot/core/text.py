@@ -26,7 +26,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-import zhconv  # type: ignore[import-untyped]
+import zhconv
 
 LEXICON_FILE = Path(__file__).parent / "data" / "dialect_lexicon.tsv"
 IDF_FILE = Path(__file__).parent / "data" / "idf.txt"

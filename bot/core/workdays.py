@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 import yaml
 
 CalendarSource = Literal["official", "file", "fallback"]

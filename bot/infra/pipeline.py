@@ -83,7 +83,7 @@ def process_pending(
     return handled, answers
 
 
-def _ask_membership(services: Services, schedule: list[tuple[int, dict]]) -> None:  # type: ignore[type-arg]
+def _ask_membership(services: Services, schedule: list[tuple[int, dict]]) -> None:
     """Ask Telegram, before any transaction opens, whether group pressers are members.
 
     The answers are cached (``bot.infra.membership``), so the handlers read them without
@@ -100,14 +100,14 @@ def _ask_membership(services: Services, schedule: list[tuple[int, dict]]) -> Non
             services.membership(chat, user_id)
 
 
-def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
     """Return ``pending`` with button presses moved ahead, each chat keeping its own order.
 
     A press moves ahead only if nothing earlier from its chat is pending, so no chat ever
     sees its updates handled out of order.
     """
-    first: list[tuple[int, dict]] = []  # type: ignore[type-arg]
-    rest: list[tuple[int, dict]] = []  # type: ignore[type-arg]
+    first: list[tuple[int, dict]] = []
+    rest: list[tuple[int, dict]] = []
     seen: set[int] = set()
     for update_id, payload in pending:
         chat = _chat_of(payload)
@@ -126,13 +126,13 @@ def _presses_first(pending: list[tuple[int, dict]]) -> list[tuple[int, dict]]:  
 class _Batch:
     """The updates a batch claimed, and how many candidates it looked at to find them."""
 
-    updates: list[tuple[int, dict]] = field(default_factory=list)  # type: ignore[type-arg]
+    updates: list[tuple[int, dict]] = field(default_factory=list)
     looked: int = 0
 
 
 def _process_batch(
     services: Services,
-    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    candidates: list[tuple[int, dict]],
     followed: set[int],
     *,
     size: int,
@@ -172,7 +172,7 @@ def _process_batch(
 
 def _try_batch(
     services: Services,
-    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    candidates: list[tuple[int, dict]],
     followed: set[int],
     size: int,
     batch: _Batch,
@@ -210,7 +210,7 @@ def _try_batch(
 
 def _claim(
     session: Session,
-    candidates: list[tuple[int, dict]],  # type: ignore[type-arg]
+    candidates: list[tuple[int, dict]],
     size: int,
     batch: _Batch,
 ) -> None:
@@ -235,7 +235,7 @@ def _claim(
                 batch.updates.append((update_id, payload))
 
 
-def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type: ignore[type-arg]
+def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:
     """Return the updates after which the same chat already sent another message.
 
     An observer on a weak signal often sends several messages at once (text, photos, more
@@ -250,7 +250,7 @@ def _followed_by_a_message(pending: list[tuple[int, dict]]) -> set[int]:  # type
     }
 
 
-def _chat_of(payload: dict) -> int | None:  # type: ignore[type-arg]
+def _chat_of(payload: dict) -> int | None:
     """Return the chat an update belongs to (a press: the chat of its message), or None."""
     for key in ("message", "edited_message", "my_chat_member", "chat_member"):
         part = payload.get(key)
@@ -265,7 +265,7 @@ def _chat_of(payload: dict) -> int | None:  # type: ignore[type-arg]
     return chat_id if isinstance(chat_id, int) else None
 
 
-def _message_chat(payload: dict) -> int | None:  # type: ignore[type-arg]
+def _message_chat(payload: dict) -> int | None:
     """Return the chat of a plain new message, or None (for anything else or malformed)."""
     return _chat_of(payload) if isinstance(payload.get("message"), dict) else None
 
@@ -275,7 +275,7 @@ def process_one(
     *,
     update_id: int,
     payload: dict,
-    followed: bool = False,  # type: ignore[type-arg]
+    followed: bool = False,
 ) -> CallbackAnswer | None:
     """Handle one stored update and commit its effects; return its callback answer, if any.
 

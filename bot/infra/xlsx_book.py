@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter  # type: ignore[import-untyped]
+import xlsxwriter
 
 _EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # Excel's day 0
 
@@ -108,7 +108,7 @@ class Book:
         if kind == "text":
             return lambda r, c, v: sheet.write_string(r, c, str(v))
         if kind == "int":
-            return sheet.write_number  # type: ignore[no-any-return]
+            return sheet.write_number
         if kind == "pct":
             return lambda r, c, v: sheet.write_number(r, c, v, self.pct)
         if kind == "num":

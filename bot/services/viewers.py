@@ -74,7 +74,7 @@ def viewer_of(session: Session, services: Services, user_id: int, name: str) -> 
 
 def _within(column: object, code: str) -> ColumnElement[bool]:
     """Return the condition that a region column lies within ``code``."""
-    return col(column).startswith(prefix(code))  # type: ignore[arg-type]
+    return col(column).startswith(prefix(code))
 
 
 def visible(viewer: Viewer, dispatch: str) -> ColumnElement[bool]:

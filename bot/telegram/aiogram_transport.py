@@ -133,7 +133,6 @@ class AiogramBotApi:
         """The underlying ``aiogram.Bot`` (for the runtime adapter that shares it)."""
         return self._bot
 
-
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""
         request = build_method(
@@ -143,7 +142,7 @@ class AiogramBotApi:
             result = await self._bot(request)
         except ag.AiogramError as exc:
             raise self._translate(exc, method) from exc
-        return to_json(result)  # type: ignore[no-any-return]
+        return to_json(result)
 
     async def get_updates(
         self,

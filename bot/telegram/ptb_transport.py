@@ -148,7 +148,6 @@ class PtbBotApi:
         """The underlying ``telegram.Bot`` (for the runtime adapter that shares it)."""
         return self._bot
 
-
     async def call(self, method: str, payload: JSON) -> Result:
         """Make one Bot API call with JSON parameters; return its ``result``."""
         await self._initialize()
@@ -158,7 +157,7 @@ class PtbBotApi:
             )
         except tg.TelegramError as exc:
             raise self._translate(exc, method) from exc
-        return result  # type: ignore[no-any-return]
+        return result
 
     async def get_updates(
         self,

@@ -227,7 +227,7 @@ class BotRuntime:
             self.received += len(updates)
             self._wake.set()
 
-    def _store(self, updates: list[dict]) -> None:  # type: ignore[type-arg]
+    def _store(self, updates: list[dict]) -> None:
         with Session(self.services.engine) as session:
             begin_write(session)
             inbox.record_updates(session=session, updates=updates, now=self.services.clock())

@@ -95,7 +95,7 @@ class WebhookServer:
         self.on_stored()
         return web.json_response({"ok": True})
 
-    def _store(self, update: dict) -> None:  # type: ignore[type-arg]
+    def _store(self, update: dict) -> None:
         with Session(self.services.engine) as session:
             begin_write(session)
             inbox.record_updates(session=session, updates=[update], now=self.services.clock())
