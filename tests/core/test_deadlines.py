@@ -260,6 +260,24 @@ def test_overlapping_pauses_are_merged() -> None:
     assert shifted.at == sh(2026, 10, 15, 12, 0)  # 42 working hours left, from 9 Oct 15:00
 
 
+def test_a_pause_overlapping_the_latest_of_several_is_merged_with_it() -> None:
+    result = due(sh(2026, 9, 30, 16, 0), "24h")
+    pauses = [
+        (sh(2026, 10, 1, 9, 0), sh(2026, 10, 1, 10, 0)),
+        (sh(2026, 10, 1, 11, 0), sh(2026, 10, 1, 12, 0)),
+        (sh(2026, 10, 1, 11, 30), sh(2026, 10, 1, 12, 30)),  # overlaps the second, not the first
+    ]
+    shifted = shift_due(result, pauses, CALENDAR)
+    assert shifted.paused == dt.timedelta(hours=2, minutes=30)
+    assert shifted.at == sh(2026, 10, 1, 18, 30)
+
+
+def test_a_window_over_two_uncovered_years_names_both() -> None:
+    result = due(sh(2027, 12, 28, 10, 0), "5 workdays")
+    assert [year for year, _ in result.sources] == [2027, 2028]
+    assert result.note == "; ".join(CALENDAR.describe_source(year) for year in (2027, 2028))
+
+
 def test_pause_into_an_uncovered_year_flags_the_fallback() -> None:
     result = due(sh(2026, 12, 21, 16, 0), "5 workdays")
     assert result.fallback is False
