@@ -270,6 +270,10 @@ def test_a_pause_overlapping_the_latest_of_several_is_merged_with_it() -> None:
     shifted = shift_due(result, pauses, CALENDAR)
     assert shifted.paused == dt.timedelta(hours=2, minutes=30)
     assert shifted.at == sh(2026, 10, 1, 18, 30)
+    inside = [*pauses[:1], (sh(2026, 10, 1, 11, 0), sh(2026, 10, 1, 13, 0)), pauses[2]]
+    shifted = shift_due(result, inside, CALENDAR)  # the third lies inside the second
+    assert shifted.paused == dt.timedelta(hours=3)
+    assert shifted.at == sh(2026, 10, 1, 19, 0)
 
 
 def test_a_window_over_two_uncovered_years_names_both() -> None:
