@@ -11,10 +11,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, func, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    inspect,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.core.lifecycle import Status
+from bot.core.search_terms import search_terms
+from storage.search import install
 from storage.types import UTCDateTime, utcnow
 
 
@@ -203,6 +216,8 @@ class Report(SQLModel, table=True):
     text: str = Field(sa_type=Text())
     # The text normalised for same-issue comparison (bot.core.similarity.similarity_key).
     similarity_key: str | None = Field(default=None, sa_type=Text())
+    # The masked text's search terms (storage.search): set from ``text`` on every write.
+    search_terms: str | None = Field(default=None, sa_type=Text())
     category: str | None = Field(default=None, max_length=40)  # tag chosen by the observer
     location: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     source_chat_id: int = _bigint(nullable=False)
@@ -230,6 +245,20 @@ class Report(SQLModel, table=True):
     card_chat_id: int | None = _bigint()
     card_message_id: int | None = _bigint()
     updated_at: datetime = _created()
+
+
+@event.listens_for(Report, "before_insert")
+@event.listens_for(Report, "before_update")
+def _search_terms(mapper: Any, connection: Any, report: Report) -> None:
+    """Keep a report's search terms in step with its text."""
+    if report.search_terms is None or inspect(report).attrs.text.history.has_changes():
+        report.search_terms = search_terms(report.text or "")
+
+
+@event.listens_for(Report.__table__, "after_create")  # type: ignore[attr-defined]
+def _search_index(table: Any, connection: Any, **_: Any) -> None:
+    """Create the search index with the table (storage.search)."""
+    install(connection)
 
 
 # Same-issue candidates: one county's reports filed since a moment (storage.similar).

@@ -23,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.core.messages import catalogue, t
 from bot.services import Services
-from bot.services.viewers import Viewer, viewer_of
-from bot.web import actions, auth, pages
+from bot.services.viewers import Viewer, viewer_of, visible
+from bot.web import actions, auth, export, pages, queries
 from storage import reports as report_queries
 
 HERE = Path(__file__).parent
@@ -156,6 +156,37 @@ def create_app(services: Services) -> FastAPI:
     app.get("/reports/{report_id}", response_class=HTMLResponse)(
         view("report.html", pages.one_report)
     )
+
+    def download(kind: str) -> Callable[[Request], Response]:
+        """Return the download of the list's current filter as ``kind`` (csv or xlsx)."""
+
+        def handler(
+            request: Request, session: Session, viewer: Viewer, who: auth.Signed
+        ) -> Response:
+            now = services.clock()
+            filters = pages.list_filters(request, services)
+            seen = visible(viewer, services.rules.dispatch)
+            rows = queries.everything(session, seen, filters, now)
+            report_queries.add_event(
+                session=session,
+                report_id=None,
+                actor=f"user:{who.user_id}",
+                action="console_export",
+                at=now,
+                details={"format": kind, "rows": len(rows), "filter": filters.query_string()},
+            )
+            session.commit()
+            stamp = now.astimezone(services.tz).strftime("%Y%m%d-%H%M")
+            return Response(
+                export.table(services, rows, now, kind),
+                media_type=export.MEDIA[kind],
+                headers={"Content-Disposition": f'attachment; filename="reports-{stamp}.{kind}"'},
+            )
+
+        return guarded(handler)
+
+    app.get("/reports.csv")(download("csv"))
+    app.get("/reports.xlsx")(download("xlsx"))
 
     async def posted(request: Request) -> tuple[Any, auth.Signed | None]:
         """Return a posted form and who sent it, or the page refusing it (signed out or a

@@ -135,13 +135,12 @@ def _flag(value: str | None) -> bool:
     return value in ("1", "on", "true")
 
 
-def report_list(
-    request: Request, session: Session, viewer: Viewer, services: Services
-) -> dict[str, Any]:
-    """A page of the reports the viewer may see, filtered by the query string."""
+def list_filters(request: Request, services: Services) -> queries.Filters:
+    """Return the list's filters as the query string gives them (unknown values dropped)."""
     query = request.query_params
     page = query.get("page", "1")
-    filters = queries.Filters(
+    sort = query.get("sort", "-created")
+    return queries.Filters(
         status=query.get("status", "") if query.get("status", "") in set(Status) else "",
         kind=query.get("kind", "") if query.get("kind", "") in KINDS else "",
         department=query.get("department", "")
@@ -151,8 +150,16 @@ def report_list(
         overdue=_flag(query.get("overdue")),
         urgent=_flag(query.get("urgent")),
         words=query.get("words", "").strip()[:50],
+        sort=sort if sort.removeprefix("-") in queries.SORTS else "-created",
         page=int(page) if page.isdigit() and 0 < int(page) < 100000 else 1,
     )
+
+
+def report_list(
+    request: Request, session: Session, viewer: Viewer, services: Services
+) -> dict[str, Any]:
+    """A page of the reports the viewer may see, filtered and sorted by the query string."""
+    filters = list_filters(request, services)
     now = services.clock()
     rows, total = queries.listing(session, visible(viewer, services.rules.dispatch), filters, now)
     pages = max(1, -(-total // queries.PAGE_SIZE))
@@ -166,6 +173,13 @@ def report_list(
         "departments": [(d, services.rules.department_name(d)) for d in services.rules.departments],
         "previous": filters.query_string(page=filters.page - 1) if filters.page > 1 else None,
         "next": filters.query_string(page=filters.page + 1) if filters.page < pages else None,
+        "sorted": {
+            name: filters.query_string(
+                sort=name if filters.sort == f"-{name}" else f"-{name}", page=1
+            )
+            for name in queries.SORTS
+        },
+        "download": filters.query_string(page=None),
     }
 
 

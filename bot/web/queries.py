@@ -19,9 +19,21 @@ from sqlmodel import Session, col, select
 
 from bot.core.lifecycle import Status
 from bot.services.viewers import prefix
+from storage import search
 from storage.models import GroupBinding, Report
 
 PAGE_SIZE = 25
+EXPORT_LIMIT = 20000  # rows of one download: a month of a city's reports
+# The list's sortable columns.
+SORTS: dict[str, Any] = {
+    "created": Report.created_at,
+    "number": Report.number,
+    "kind": Report.kind,
+    "status": Report.status,
+    "department": Report.department,
+    "sign_due": Report.sign_due_at,
+    "resolve_due": Report.resolve_due_at,
+}
 
 
 def overdue(now: dt.datetime) -> ColumnElement[bool]:
@@ -57,10 +69,11 @@ class Filters:
     region: str = ""
     overdue: bool = False
     urgent: bool = False
-    words: str = ""  # a plain substring of the text or the number (not yet full-text search)
+    words: str = ""  # words of the text (full-text search) or a report's number
+    sort: str = "-created"  # a key of SORTS, "-" first for descending
     page: int = 1
 
-    def conditions(self, now: dt.datetime) -> list[ColumnElement[bool]]:
+    def conditions(self, now: dt.datetime, dialect: str) -> list[ColumnElement[bool]]:
         """Return the SQL conditions these filters stand for."""
         found: list[ColumnElement[bool]] = []
         if self.status:
@@ -80,8 +93,19 @@ class Filters:
             # tell whose phone or ID number a report holds, which the pages mask.
             found.append(col(Report.number) == self.words)
         elif self.words:
-            found.append(col(Report.text).contains(self.words, autoescape=True))
+            indexed = search.matching(dialect, self.words)  # full-text: the index narrows,
+            if indexed is not None:
+                found.append(indexed)
+            found.append(col(Report.text).contains(self.words, autoescape=True))  # text decides
         return found
+
+    def order(self) -> list[Any]:
+        """Return the ORDER BY of the chosen sort (newest first unless another is chosen)."""
+        name = self.sort.removeprefix("-")
+        column = col(SORTS.get(name, Report.created_at))
+        descending = self.sort.startswith("-") or name not in SORTS
+        tie = col(Report.id).desc() if descending else col(Report.id)
+        return [column.desc() if descending else column, tie]
 
     def query_string(self, **changes: Any) -> str:
         """Return the query string of these filters with ``changes`` applied."""
@@ -89,20 +113,37 @@ class Filters:
         return urlencode({k: ("1" if v is True else v) for k, v in values.items() if v})
 
 
+def _where(
+    session: Session, seen: ColumnElement[bool], filters: Filters, now: dt.datetime
+) -> list[ColumnElement[bool]]:
+    """Return what the viewer may see and the filters ask for, as SQL conditions."""
+    return [seen, *filters.conditions(now, session.get_bind().dialect.name)]
+
+
 def listing(
     session: Session, seen: ColumnElement[bool], filters: Filters, now: dt.datetime
 ) -> tuple[Sequence[Report], int]:
-    """Return one page of the reports matching ``filters``, newest first, and the total."""
-    where = [seen, *filters.conditions(now)]
+    """Return one page of the reports matching ``filters`` in their order, and the total."""
+    where = _where(session, seen, filters, now)
     total = session.exec(select(func.count()).select_from(Report).where(*where)).one()
     rows = session.exec(
         select(Report)
         .where(*where)
-        .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        .order_by(*filters.order())
         .offset((max(filters.page, 1) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
     return rows, int(total)
+
+
+def everything(
+    session: Session, seen: ColumnElement[bool], filters: Filters, now: dt.datetime
+) -> Sequence[Report]:
+    """Return every report matching ``filters`` in their order, up to ``EXPORT_LIMIT``."""
+    where = _where(session, seen, filters, now)
+    return session.exec(
+        select(Report).where(*where).order_by(*filters.order()).limit(EXPORT_LIMIT)
+    ).all()
 
 
 @dataclass(frozen=True)

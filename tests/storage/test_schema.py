@@ -10,13 +10,22 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
 from bot.errors import SchemaError
+from storage import search
 from storage.db import current_revision, ensure_current, head_revision, make_engine, upgrade
 
 
 def _differences(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection)
+        # The search index (storage.search) is the database's own, beside the models.
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, kind, parent: (
+                    not str(name).startswith(search.INDEX_OBJECTS)
+                )
+            },
+        )
         return list(compare_metadata(context, SQLModel.metadata))
 
 
