@@ -216,15 +216,43 @@ def _redraw(event: Event, ctx: Ctx, report: Report, who: str) -> None:
 
 
 def _decide_extension(event: Event, press: Press, ctx: Ctx, *, by: Actor, who: str) -> None:
-    """Dispatch approves or refuses an extension; the department and the observer are told."""
+    """Dispatch approves or refuses an extension from its message's buttons."""
     if not press.arg.isdigit():
         raise Refused("common.stale_button")
-    approve = press.act == Act.EXTENSION_OK
+    note = decide_extension(
+        ctx,
+        press.target,
+        int(press.arg),
+        approve=press.act == Act.EXTENSION_OK,
+        by=by,
+        who=who,
+        chat=event.chat_id,
+        message_id=event.message_id or 0,
+    )
+    ctx.out.reply_answer(note)
+
+
+def decide_extension(
+    ctx: Ctx,
+    report_id: int,
+    request_id: int,
+    *,
+    approve: bool,
+    by: Actor,
+    who: str,
+    chat: int,
+    message_id: int | None,
+) -> str:
+    """Dispatch approves or refuses an extension; the department and the observer are told.
+
+    The request's message ``message_id`` in ``chat`` becomes the decision (None: the decision
+    is sent to ``chat`` instead). Returns the decision's note.
+    """
     report, request = flows.decide_extension(
         ctx.session,
         ctx.services,
-        report_id=press.target,
-        request_id=int(press.arg),
+        report_id=report_id,
+        request_id=request_id,
         approve=approve,
         by=by,
         now=ctx.now,
@@ -233,8 +261,10 @@ def _decide_extension(event: Event, press: Press, ctx: Ctx, *, by: Actor, who: s
     due = ctx.local(report.resolve_due_at)
     key = "extension.approved_note" if approve else "extension.refused_note"
     note = t(key, number=report.number, days=days, who=who, due=due)
-    ctx.out.reply_answer(note)
-    ctx.out.edit(event.chat_id, event.message_id or 0, note, report_id=report.id)
+    if message_id is None:
+        ctx.out.send(chat, note, report_id=report.id)
+    else:
+        ctx.out.edit(chat, message_id, note, report_id=report.id)
     if report.card_chat_id is not None:
         ctx.out.send(
             report.card_chat_id, note, reply_to=card_of(report.id or 0), report_id=report.id
@@ -242,3 +272,4 @@ def _decide_extension(event: Event, press: Press, ctx: Ctx, *, by: Actor, who: s
         redraw_card(ctx, report)
     if approve:
         tell_observer(ctx, report, "extension_approved", due=due)
+    return note

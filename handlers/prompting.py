@@ -145,30 +145,16 @@ def _complete(event: Event, ctx: Ctx, pending: PendingInput, report: Report, tex
     """Takes the prompt's action on ``report`` with ``text`` (authority is asked again)."""
     who = str(pending.data.get("who") or event.user_name)
     by = ctx.actor(event)
-    rid = report.id or 0
     raw_card = pending.data.get("card_message_id")
     card = int(raw_card) if raw_card is not None else None
     was_current = is_current_card(report, event.chat_id, card)
     if pending.action == "extend":
-        _request_extension(event, ctx, report, text, who=who)
+        request_extension(
+            ctx, report, text, by=by, who=who, chat=event.chat_id, reply_to=event.message_id
+        )
         return
     if pending.action == "answer":
-        flows.answer_observer(
-            ctx.session, ctx.services, report_id=rid, text=text, by=by, now=ctx.now
-        )
-        tell_observer(
-            ctx,
-            report,
-            "replied",
-            department=ctx.department_name(report.department),
-            text=text,
-        )
-        ctx.out.send(
-            event.chat_id,
-            t("department.answer_sent", number=report.number),
-            reply_to=event.message_id,
-            report_id=rid,
-        )
+        answer_observer(ctx, report, text, by=by, chat=event.chat_id, reply_to=event.message_id)
         return
     finish(
         ctx,
@@ -181,6 +167,24 @@ def _complete(event: Event, ctx: Ctx, pending: PendingInput, report: Report, tex
         card=card,
         reply_to=event.message_id,
         was_current=was_current,
+    )
+
+
+def answer_observer(
+    ctx: Ctx, report: Report, text: str, *, by: Actor, chat: int, reply_to: int | None
+) -> None:
+    """Answers the observer (答复观察员) with ``text``; the group ``chat`` is told it went."""
+    flows.answer_observer(
+        ctx.session, ctx.services, report_id=report.id or 0, text=text, by=by, now=ctx.now
+    )
+    tell_observer(
+        ctx, report, "replied", department=ctx.department_name(report.department), text=text
+    )
+    ctx.out.send(
+        chat,
+        t("department.answer_sent", number=report.number),
+        reply_to=reply_to,
+        report_id=report.id,
     )
 
 
@@ -240,16 +244,18 @@ EXTENSION_ANSWER = re.compile(
 )
 
 
-def _request_extension(event: Event, ctx: Ctx, report: Report, text: str, *, who: str) -> None:
-    """Records a department's extension request and puts it before dispatch."""
+def request_extension(
+    ctx: Ctx, report: Report, text: str, *, by: Actor, who: str, chat: int, reply_to: int | None
+) -> None:
+    """Records a department's extension request ("5 天 原因") and puts it before dispatch;
+    the group ``chat`` is told. Refused when the words are not a number of days and a reason,
+    or no dispatch group is bound for the report's region."""
     match = EXTENSION_ANSWER.match(text)
     if match is None or not match.group(2).strip():
-        ctx.out.send(event.chat_id, t("extension.usage"), reply_to=event.message_id)
-        return
+        raise Refused("extension.usage")
     dispatch = find_binding(ctx.session, department=ctx.rules.dispatch, region=report.region_code)
     if dispatch is None:
-        ctx.out.send(event.chat_id, t("extension.no_dispatch"), reply_to=event.message_id)
-        return
+        raise Refused("extension.no_dispatch")
     days, reason = int(match.group(1)), match.group(2).strip()
     request = flows.request_extension(
         ctx.session,
@@ -257,7 +263,7 @@ def _request_extension(event: Event, ctx: Ctx, report: Report, text: str, *, who
         report_id=report.id or 0,
         days=days,
         reason=reason,
-        by=ctx.actor(event),
+        by=by,
         now=ctx.now,
     )
     rid, arg = report.id or 0, str(request.id)
@@ -281,8 +287,8 @@ def _request_extension(event: Event, ctx: Ctx, report: Report, text: str, *, who
         report_id=rid,
     )
     ctx.out.send(
-        event.chat_id,
+        chat,
         t("extension.requested_note", number=report.number, days=days, who=who),
-        reply_to=event.message_id,
+        reply_to=reply_to,
         report_id=rid,
     )

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot.core.authority import Actor, Membership
 from bot.core.regions import is_well_formed, level_of
 from bot.services import Services, access
+from storage.bindings import find_binding
 from storage.models import GroupBinding, Leader, Report
 
 
@@ -103,13 +104,22 @@ def can_see(session: Session, viewer: Viewer, dispatch: str, report_id: int) -> 
     ).first()
 
 
-def actor_for(session: Session, services: Services, viewer: Viewer, report: Report) -> Actor:
-    """Return the viewer acting as the group that holds ``report`` (for the authority policy).
+def actor_for(
+    session: Session, services: Services, viewer: Viewer, report: Report, *, dispatch: bool = False
+) -> Actor:
+    """Return the viewer acting as the group that holds ``report`` (for the authority policy),
+    or with ``dispatch`` as the dispatch group of its region (deciding an extension).
 
     A member of that group acts as it; so does an administrator. Anyone else acts from no
     group (chat 0), which the policy refuses.
     """
-    holder = access.holder_chat(session, services, report)
+    if dispatch:
+        bound = find_binding(
+            session=session, department=services.rules.dispatch, region=report.region_code
+        )
+        holder = bound.chat_id if bound is not None else None
+    else:
+        holder = access.holder_chat(session, services, report)
     mine = viewer.admin or any(g.chat_id == holder for g in viewer.groups)
     chat = holder if holder is not None and mine else 0
     return Actor(

@@ -18,11 +18,13 @@ from bot.core.authority import Actor
 from bot.core.lifecycle import Action
 from bot.errors import Refused
 from bot.services import Services
+from bot.services.reports import add_note, pending_extension
 from bot.services.viewers import Viewer, actor_for, can_see, viewer_of
 from bot.web.auth import Signed
-from handlers.card_actions import move, sign
+from handlers.card_actions import decide_extension, move, sign
 from handlers.context import Ctx, queue_outbox
-from handlers.prompting import finish
+from handlers.notify import redraw_card
+from handlers.prompting import answer_observer, finish, request_extension
 from storage import reports as report_queries
 from storage.db import begin_write
 from storage.models import Report
@@ -35,8 +37,13 @@ ACTIONS: dict[str, tuple[Action, str]] = {
     "transfer": (Action.TRANSFER, "web.done.transferred"),
     "return": (Action.RETURN, "web.done.returned"),
     "resolve": (Action.RESOLVE, "web.done.resolved"),
+    "extend": (Action.EXTEND, "web.done.extension_requested"),
+    "answer": (Action.ANSWER, "web.done.answered"),
+    "note": (Action.NOTE, "web.done.noted"),
+    "extension_ok": (Action.DECIDE_EXTENSION, "web.done.extension_decided"),
+    "extension_no": (Action.DECIDE_EXTENSION, "web.done.extension_decided"),
 }
-WORDED = ("close", "return", "resolve")  # they need words: a reason or a result
+DECISIONS = ("extension_ok", "extension_no")  # asked of the region's dispatch group
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def perform(
         )
         if report is None:
             return Outcome(404, "web.not_found")
-        by = actor_for(session, services, viewer, report)
+        by = actor_for(session, services, viewer, report, dispatch=action in DECISIONS)
         ctx = Ctx(services=services, session=session, now=now)
         try:
             notice = _do(ctx, viewer, report, by, action, form)
@@ -105,10 +112,38 @@ def _do(
         )
     elif action == "sign":
         sign(ctx, report, by=by, who=who, chat=by.chat_id, message_id=card)
+    elif action in DECISIONS:
+        request = pending_extension(ctx.session, report_id=report.id or 0)
+        decide_extension(
+            ctx,
+            report.id or 0,
+            request.id if request is not None and request.id is not None else 0,
+            approve=action == "extension_ok",
+            by=by,
+            who=who,
+            chat=by.chat_id,
+            message_id=None,
+        )
     else:
         words = str(form.get("words", "")).strip()
         if not words:
             raise Refused("web.need_words")
+        _worded(ctx, report, by, who, action, words, card)
+    return ACTIONS[action][1]
+
+
+def _worded(
+    ctx: Ctx, report: Report, by: Actor, who: str, action: str, words: str, card: int | None
+) -> None:
+    """Take an action that needs words, as the answer to the card's prompt would."""
+    if action == "extend":
+        request_extension(ctx, report, words[:500], by=by, who=who, chat=by.chat_id, reply_to=None)
+    elif action == "answer":
+        answer_observer(ctx, report, words[:1000], by=by, chat=by.chat_id, reply_to=None)
+    elif action == "note":
+        add_note(ctx.session, ctx.services, report=report, text=words[:1000], by=by, now=ctx.now)
+        redraw_card(ctx, report)
+    else:
         finish(
             ctx,
             action,
@@ -121,4 +156,3 @@ def _do(
             reply_to=None,
             was_current=card is not None,
         )
-    return ACTIONS[action][1]

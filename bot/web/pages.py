@@ -16,9 +16,10 @@ from bot.core.lifecycle import Status
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.services import Services, access
+from bot.services.reports import pending_extension
 from bot.services.viewers import Viewer, actor_for, can_see, visible
 from bot.web import queries
-from bot.web.actions import ACTIONS
+from bot.web.actions import ACTIONS, DECISIONS
 from handlers.cards import dispatch_candidates, is_overdue, last_return
 from handlers.context import Ctx
 from storage import reports as report_queries
@@ -216,11 +217,19 @@ def one_report(
     now = services.clock()
     ctx = Ctx(services=services, session=session, now=now)
     events = report_queries.events_of(session=session, report_id=report.id or 0)
-    by = actor_for(session, services, viewer, report)
     allowed = {
-        name: bool(access.verdict(session, services, action, by, report))
+        name: bool(
+            access.verdict(
+                session,
+                services,
+                action,
+                actor_for(session, services, viewer, report, dispatch=name in DECISIONS),
+                report,
+            )
+        )
         for name, (action, _) in ACTIONS.items()
     }
+    pending = pending_extension(session, report_id=report.id or 0)
     routing = report.routing or {}
     return {
         "report": _row(services, report, now),
@@ -247,4 +256,10 @@ def one_report(
         if report.status == Status.DISPATCH
         else [],
         "departments": _departments(services),
+        "extension": {
+            "days": pending.details.get("days"),
+            "reason": mask_personal_numbers(str(pending.details.get("reason", ""))),
+        }
+        if pending is not None
+        else None,
     }

@@ -19,8 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("report") as batch:
-        batch.add_column(sa.Column("search_terms", sa.Text(), nullable=True))
+    op.add_column("report", sa.Column("search_terms", sa.Text(), nullable=True))
     connection = op.get_bind()
     search.install(connection)
     search.reindex(connection)
@@ -29,5 +28,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     connection = op.get_bind()
     search.uninstall(connection)
-    with op.batch_alter_table("report") as batch:
-        batch.drop_column("search_terms")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would rebuild the table and lose the
+    # expression index ix_report_county_created, which it cannot reflect.
+    op.execute("ALTER TABLE report DROP COLUMN search_terms")
