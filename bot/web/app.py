@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.core.messages import catalogue, t
 from bot.services import Services
 from bot.services.viewers import Viewer, viewer_of, visible
-from bot.web import actions, auth, export, pages, queries
+from bot.web import actions, auth, directory, export, pages, queries
 from storage import reports as report_queries
 
 HERE = Path(__file__).parent
@@ -153,6 +153,9 @@ def create_app(services: Services) -> FastAPI:
     app.get("/", response_class=HTMLResponse)(view("dashboard.html", pages.dashboard))
     app.get("/queue", response_class=HTMLResponse)(view("queue.html", pages.dispatch_queue))
     app.get("/reports", response_class=HTMLResponse)(view("reports.html", pages.report_list))
+    app.get("/stations", response_class=HTMLResponse)(view("stations.html", directory.stations))
+    app.get("/observers", response_class=HTMLResponse)(view("observers.html", directory.observers))
+    app.get("/rules", response_class=HTMLResponse)(view("rules.html", directory.rules))
     app.get("/reports/{report_id}", response_class=HTMLResponse)(
         view("report.html", pages.one_report)
     )
