@@ -69,6 +69,11 @@ BENCHMARKS = (
     ),
     Benchmark("similar", (), ("--reports", "3000", "--probes", "20")),
     Benchmark("loopback", (), ("--n", "300", "--concurrency", "10")),
+    Benchmark(
+        "console",
+        ("--postgres", PG_ADMIN),
+        ("--reports", "2000", "--repeat", "3", "--postgres", PG_ADMIN),
+    ),
 )
 
 
