@@ -143,6 +143,9 @@ class DemoClock:
         return dt.datetime.now(dt.UTC) + self.offset
 
 
+ADMIN_FILE = "admin_user_id"  # the demo administrator's Telegram id, beside its database
+
+
 async def play(
     *, runtime_name: str, workdir: Path, write: Callable[[str], None], out: Path | None = None
 ) -> list[str]:
@@ -164,6 +167,7 @@ async def play(
     async with LoopbackServer(enforce_limits=False, bot_username="gd_observer_bot") as server:
         control = server.control
         admin = await control.create_user("管理员", started=True)
+        (workdir / ADMIN_FILE).write_text(str(admin["id"]), encoding="utf-8")  # demo --console
         observer = await control.create_user("罗淑仪", phone=OBSERVER_PHONE, started=True)
         water_handler = await control.create_user("水务·张工")
         housing_handler = await control.create_user("住建·李科")

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from bot.cli.common import configure_logging, fail, friendly_errors, settings
+from bot.infra.config import Settings
 
 
 @click.command()
@@ -23,9 +24,6 @@ from bot.cli.common import configure_logging, fail, friendly_errors, settings
 @friendly_errors
 def console(host: str | None, port: int | None, login_user: int | None) -> None:
     """Serve the web console (sign in with a link from /web or --login-link)."""
-    from bot.app import build_services
-    from storage.db import ensure_current
-
     current = settings()
     overrides = {
         key: value
@@ -33,24 +31,35 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
         if value is not None
     }
     current = current.model_copy(update=overrides)
-    secret = current.require_console_secret()
+    current.require_console_secret()
     if login_user is not None:
-        from bot.core.signing import sign_in_link
-
         if login_user not in current.admin_user_ids:
             fail(f"{login_user} is not in ADMIN_USER_IDS: only administrators get links here")
-        link = sign_in_link(
-            current.console_base(),
-            secret,
-            user_id=login_user,
-            name=str(login_user),
-            now=dt.datetime.now(dt.UTC),
-        )
-        click.echo(link)
+        click.echo(login_link(current, login_user))
         return
+    serve(current)
+
+
+def login_link(current: Settings, user_id: int) -> str:
+    """Return a one-time sign-in link to the console for ``user_id``."""
+    from bot.core.signing import sign_in_link
+
+    return sign_in_link(
+        current.console_base(),
+        current.require_console_secret(),
+        user_id=user_id,
+        name=str(user_id),
+        now=dt.datetime.now(dt.UTC),
+    )
+
+
+def serve(current: Settings) -> None:
+    """Serve the console on ``current``'s database until interrupted."""
     import uvicorn
 
+    from bot.app import build_services
     from bot.web.app import create_app
+    from storage.db import ensure_current
 
     configure_logging(current.log_level)
     services = build_services(current)
