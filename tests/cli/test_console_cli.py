@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -45,3 +54,45 @@ def test_no_link_for_anyone_else_or_without_a_secret(
     monkeypatch.setenv("CONSOLE_SECRET", SECRET)
     result = CliRunner().invoke(main, ["console", "--login-link", "1234"])
     assert result.exit_code != 0 and "ADMIN_USER_IDS" in result.output
+
+
+def test_the_demo_leaves_the_console_running_on_its_database(tmp_path: Path) -> None:
+    """`obsbot demo --console`: the story, then the console on its database, a link printed."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSOLE_", "DATABASE_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--console", "--port", str(port)],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        link, kept = "", ""
+        for line in process.stdout:  # waits for each line; ends if the demo exits
+            found = re.search(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)", line)
+            link = found.group(1) if found else link
+            kept = line.removeprefix("database kept in ").strip() if "kept in" in line else kept
+            if line.startswith("console on"):
+                break
+        assert link, "no sign-in link printed"
+        with httpx.Client() as client:
+            for _ in range(100):  # uvicorn binds just after the line is printed
+                try:
+                    signed = client.get(link, follow_redirects=False)
+                    break
+                except httpx.ConnectError:
+                    threading.Event().wait(0.1)
+            assert signed.status_code == 303
+            listing = client.get(f"http://127.0.0.1:{port}/reports")
+            assert listing.status_code == 200 and "自来水发黄" in listing.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if kept.startswith(tempfile.gettempdir()):
+            shutil.rmtree(kept, ignore_errors=True)
