@@ -68,7 +68,7 @@ def _console(folder: Path, port: int) -> None:
         console_port=port,
         digest_dir=folder / "digests",
         log_level="WARNING",
-    )  # type: ignore[call-arg]
+    )
     click.echo(
         f"sign in as the demo's administrator (10 minutes, once): {login_link(current, admin)}"
     )
