@@ -6,7 +6,15 @@ import datetime as dt
 
 import click
 
-from bot.cli.common import configure_logging, fail, friendly_errors, settings
+from bot.cli.common import (
+    configure_logging,
+    fail,
+    friendly_errors,
+    require_database,
+    say,
+    settings,
+    text,
+)
 
 
 @click.command()
@@ -38,7 +46,7 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
         from bot.core.signing import sign_in_link
 
         if login_user not in current.admin_user_ids:
-            fail(f"{login_user} is not in ADMIN_USER_IDS: only administrators get links here")
+            fail(text("console_not_admin", user=login_user))
         link = sign_in_link(
             current.console_base(),
             secret,
@@ -53,9 +61,10 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
     from bot.web.app import create_app
 
     configure_logging(current.log_level)
+    require_database(current)
     services = build_services(current)
     ensure_current(services.engine)
-    click.echo(f"console on http://{current.console_host}:{current.console_port}")
+    say("console_on", host=current.console_host, port=current.console_port)
     uvicorn.run(
         create_app(services),
         host=current.console_host,

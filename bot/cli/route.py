@@ -19,10 +19,10 @@ def route(rules_file: str | None, region: str | None) -> None:
     A bad line is reported on stderr with its line number; the other lines still go through,
     and the exit status is 1 if any line was bad.
     """
-    from bot.cli.rules import default_rules_path, load_or_exit
+    from bot.cli.rules import load_or_exit
     from bot.core.routing import Router
 
-    router = Router(load_or_exit(rules_file or default_rules_path()))
+    router = Router(load_or_exit(rules_file))
     bad = 0
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():

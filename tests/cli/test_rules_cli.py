@@ -22,7 +22,7 @@ def run(*args: str, stdin: str | None = None) -> Result:
 def test_check_accepts_the_shipped_rules() -> None:
     result = run("rules", "check", SHIPPED)
     assert result.exit_code == 0, result.stderr
-    assert "OK (20 departments" in result.stdout
+    assert "检查通过（20 个部门" in result.stdout
 
 
 def test_check_lists_every_problem_with_its_line_and_exits_1(tmp_path: Path) -> None:
@@ -40,9 +40,9 @@ def test_check_lists_every_problem_with_its_line_and_exits_1(tmp_path: Path) -> 
     )
     result = run("rules", "check", str(broken))
     assert result.exit_code == 1
-    assert "2 problem(s)" in result.stderr
-    assert "line 6 (departments[1].id): duplicate department id 'social_work'" in result.stderr
-    assert "line 8 (rules[0].department): unknown department 'nowhere'" in result.stderr
+    assert "共 2 处问题" in result.stderr
+    assert "第 6 行（departments[1].id）：部门编号 'social_work' 重复" in result.stderr
+    assert "第 8 行（rules[0].department）：不认识的部门 'nowhere'" in result.stderr
     assert result.stdout == ""
 
 
@@ -50,7 +50,8 @@ def test_check_defaults_to_the_routing_rules_variable(tmp_path: Path, monkeypatc
     monkeypatch.setenv("ROUTING_RULES", str(tmp_path / "absent.yaml"))
     result = run("rules", "check")
     assert result.exit_code == 1
-    assert "cannot read the file" in result.stderr
+    assert "找不到 ROUTING_RULES 指定的规则文件" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_test_prints_the_decision() -> None:
@@ -58,9 +59,11 @@ def test_test_prints_the_decision() -> None:
         "rules", "test", "河涌發臭冇人理", "--region", "440104001", "--rules-file", SHIPPED
     )
     assert result.exit_code == 0, result.stderr
-    assert "department:     water (水务局)" in result.stdout
-    assert "target region:  440104" in result.stdout
-    assert "explanation:    命中关键词：河涌、发臭" in result.stdout
+    assert "承办部门    水务局" in result.stdout
+    assert "承办地区    广东省广州市越秀区（区县级承办群" in result.stdout
+    assert "签收时限    1个工作日，现在提交则于 " in result.stdout
+    assert "办结时限    5个工作日，现在提交则于 " in result.stdout
+    assert "分拨依据    命中关键词：河涌、发臭" in result.stdout
 
 
 def test_route_turns_json_lines_into_decisions_and_reports_bad_lines() -> None:
@@ -92,7 +95,7 @@ def test_route_refuses_a_broken_rules_file(tmp_path: Path) -> None:
     bad.write_text("dispatch: [\n", encoding="utf-8")
     result = run("route", "--rules-file", str(bad), stdin="")
     assert result.exit_code == 1
-    assert "not valid YAML" in result.stderr
+    assert "YAML 格式错误" in result.stderr
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
