@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import configure_logging, friendly_errors
+from bot.cli.common import configure_logging, friendly_errors, say
 
 
 @click.command()
@@ -22,19 +22,20 @@ from bot.cli.common import configure_logging, friendly_errors
     "--runtime",
     "runtime_name",
     type=click.Choice(["ptb", "aiogram"]),
-    default="ptb",
-    show_default=True,
-    help="The Telegram library the bot runs on.",
+    default=None,
+    help="The Telegram library the bot runs on (default: BOT_RUNTIME, as `obsbot run`).",
 )
 @friendly_errors
-def demo(out: Path | None, keep: bool, runtime_name: str) -> None:
+def demo(out: Path | None, keep: bool, runtime_name: str | None) -> None:
     """Play the whole story offline: no token, no network, a throw-away database."""
     from bot.demo import run_demo
+    from bot.infra.config import load_settings
 
     configure_logging("WARNING")
     logging.getLogger("bot").setLevel(logging.WARNING)
-    kept = run_demo(runtime_name=runtime_name, out=out, keep=keep, write=click.echo)
+    runtime = runtime_name or load_settings().bot_runtime
+    kept = run_demo(runtime_name=runtime, out=out, keep=keep, write=click.echo)
     if out is not None:
-        click.echo(f"\ntranscript written to {out / 'transcript.txt'}")
+        say("demo_written", path=out / "transcript.txt")
     if kept is not None:
-        click.echo(f"database kept in {kept}")
+        say("demo_kept", path=kept)

@@ -21,7 +21,7 @@ log = logging.getLogger("bot.cli")
 def explain(exc: BaseException) -> str:
     """Return one line telling a person what went wrong and what to do next."""
     import yaml
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import DBAPIError
 
     from bot.core.rules import RulesError
     from bot.errors import ObserverBotError
@@ -33,8 +33,6 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         return text("database_down", reason=_masked(reason))
-    if isinstance(exc, SQLAlchemyError):
-        return text("database_error", reason=_masked(str(exc).splitlines()[0]))
     if isinstance(exc, yaml.YAMLError):
         return text("bad_yaml", reason=_masked(str(exc).splitlines()[0]))
     if isinstance(exc, UnicodeDecodeError):
