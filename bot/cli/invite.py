@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 import httpx
 
-from bot.cli.common import engine_for, friendly_errors, settings
+from bot.cli.common import engine_for, friendly_errors, say, settings, text
 from bot.errors import ConfigError
 from bot.infra.config import Settings
 from bot.infra.poster import Invitation, deep_link, render
@@ -54,10 +54,7 @@ def invite(
     current = settings()
     username = bot_username or current.bot_username or _ask_username(current)
     if poster_dir is not None and not username:
-        raise ConfigError(
-            "the bot's username is needed for the posters' links: give --bot-username, set "
-            "BOT_USERNAME, or set TELEGRAM_BOT_TOKEN so it can be asked of Telegram"
-        )
+        raise ConfigError(text("invite_no_username"))
     engine = engine_for(current)
     ensure_current(engine)
     now = datetime.now(UTC)
@@ -69,9 +66,7 @@ def invite(
         found = get_station(session=session, code=code)
         name = found.name if found is not None else code
     until = (now + timedelta(days=days)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    click.echo(
-        f"{count} invite code(s) for {code} {name}, valid until {until} (Asia/Shanghai)", err=True
-    )
+    say("invite_issued", err=True, count=count, code=code, name=name, until=until)
     expires = (now + timedelta(days=days)).astimezone(SHANGHAI)
     for issued in codes:
         link = deep_link(username, issued) if username else ""
@@ -81,7 +76,7 @@ def invite(
                 Invitation(code=issued, station=name, link=link, expires=expires),
                 poster_dir / f"{code}-{issued}.png",
             )
-            click.echo(f"poster: {written}", err=True)
+            say("invite_poster", err=True, path=written)
 
 
 def _ask_username(current: Settings) -> str | None:
@@ -94,8 +89,5 @@ def _ask_username(current: Settings) -> str | None:
         response = httpx.get(f"{current.telegram_api_base}/bot{token}/getMe", timeout=10)
         result = response.json().get("result") or {}
     except (httpx.HTTPError, ValueError) as error:
-        raise ConfigError(
-            f"could not ask Telegram for the bot's username ({type(error).__name__}): "
-            "give --bot-username or set BOT_USERNAME"
-        ) from None
+        raise ConfigError(text("invite_ask_failed", kind=type(error).__name__)) from None
     return str(result.get("username") or "") or None
