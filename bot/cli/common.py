@@ -94,17 +94,22 @@ def engine_for(current: Settings, *, create: bool = False) -> Engine:
     return make_engine(current.database_url)
 
 
-def rules_file(given: str | Path | None) -> Path:
+def rules_file(given: str | Path | None, current: Settings | None = None) -> Path:
     """Return the rules file to use (``given``, else ROUTING_RULES, ./ or the shipped one).
 
-    A file that does not exist is refused in one line; which file is used is said on stderr
-    when it was not given on the command line.
+    ROUTING_RULES is read from ``current`` settings (.env included) when given, else from the
+    environment. A file that does not exist is refused in one line; which file is used is said
+    on stderr when it was not given on the command line.
     """
     import os
 
     from bot.infra.config import default_rules_file
 
-    named = given or os.environ.get("ROUTING_RULES") or None
+    if current is not None:
+        setting = "routing_rules" in current.model_fields_set
+        named = given or (str(current.routing_rules) if setting else None)
+    else:
+        named = given or os.environ.get("ROUTING_RULES") or None
     path = Path(named) if named else default_rules_file()
     if not path.is_file():
         how = "given" if given else ("env" if named else "default")

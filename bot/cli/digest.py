@@ -45,7 +45,7 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
 
     current = settings()
     _scope(scope)
-    rules = load_rules(rules_file(current.routing_rules))
+    rules = load_rules(rules_file(None, current))
     tz = ZoneInfo(rules.timezone)
     now = dt.datetime.now(dt.UTC)
     try:
@@ -136,7 +136,7 @@ def export(
         fail(text("export_xlsx_out"))
     current = settings()
     _scope(scope)
-    rules = load_rules(rules_file(current.routing_rules))
+    rules = load_rules(rules_file(None, current))
     if department is not None and department not in rules.departments:
         from bot.core.rules_problems import suggest
 
