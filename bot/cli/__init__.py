@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "roster": ("bot.cli.roster:roster", "导入观察站和观察员名册（CSV 或 XLSX）"),
     "invite": (
         "bot.cli.invite:invite",
-        "生成登记码、链接和二维码海报（观察员；--leader 领导）",
+        "生成登记码、链接和二维码海报（观察员），或领导登记链接",
     ),
     "rules": ("bot.cli.rules:rules", "检查（check）、试分（test）、评估（eval）分拨规则"),
     "route": ("bot.cli.route:route", "批量分拨：标准输入读 JSON Lines，标准输出写结果"),

@@ -24,7 +24,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @click.command()
-@click.option("--station", "station", required=True, help="The station code from the roster.")
+@click.option("--station", "station", help="The station code from the roster (observers).")
+@click.option(
+    "--leader",
+    "leader_scope",
+    metavar="SCOPE",
+    help="Invite leaders of this region (province, city or county code, e.g. 440100) instead.",
+)
+@click.option("--supervises", is_flag=True, help="With --leader: the leader receives 督办.")
 @click.option(
     "--count", default=1, show_default=True, type=click.IntRange(1, 1000), help="How many codes."
 )
@@ -44,14 +51,30 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @click.option("--bot-username", help="The bot's @username for the links (else BOT_USERNAME).")
 @friendly_errors
 def invite(
-    station: str, count: int, days: int, poster_dir: Path | None, bot_username: str | None
+    station: str | None,
+    leader_scope: str | None,
+    supervises: bool,
+    count: int,
+    days: int,
+    poster_dir: Path | None,
+    bot_username: str | None,
 ) -> None:
-    """Print one-time invite codes for STATION, one per line (each registers one observer)."""
+    """Print one-time invite codes and links, one per line (each registers one person)."""
     from bot.core.roster import normalize_code
     from storage.db import ensure_current, session_scope
     from storage.roster import get_station, issue_invites
 
+    if (station is None) == (leader_scope is None):
+        raise ConfigError(text("invite_station_or_leader"))
+    if supervises and leader_scope is None:
+        raise ConfigError(text("invite_supervises_alone"))
     current = settings()
+    if leader_scope is not None:
+        if poster_dir is not None:
+            raise ConfigError(text("invite_leader_poster"))
+        _leader_links(current, leader_scope, supervises, count, days, bot_username)
+        return
+    assert station is not None
     username = bot_username or current.bot_username or _ask_username(current)
     if poster_dir is not None and not username:
         raise ConfigError(text("invite_no_username"))
@@ -77,6 +100,41 @@ def invite(
                 poster_dir / f"{code}-{issued}.png",
             )
             say("invite_poster", err=True, path=written)
+
+
+def _leader_links(
+    current: Settings,
+    scope: str,
+    supervises: bool,
+    count: int,
+    days: int,
+    bot_username: str | None,
+) -> None:
+    """Issue leader invite codes for ``scope`` and print their links (or /start commands)."""
+    from bot.core.regions import full_name, is_known, level_of
+    from storage.db import ensure_current, session_scope
+    from storage.leader_invites import issue_leader_invites
+
+    if not is_known(scope) or level_of(scope) not in ("province", "city", "county"):
+        raise ConfigError(text("invite_bad_scope", scope=scope))
+    username = bot_username or current.bot_username or _ask_username(current)
+    engine = engine_for(current)
+    ensure_current(engine)
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        codes = issue_leader_invites(
+            session=session,
+            scope_region=scope,
+            supervises=supervises,
+            count=count,
+            ttl=timedelta(days=days),
+            now=now,
+        )
+    until = (now + timedelta(days=days)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    role = text("invite_supervising") if supervises else ""
+    say("invite_leaders", err=True, count=count, scope=full_name(scope), role=role, until=until)
+    for code in codes:
+        click.echo(f"{code}\t{deep_link(username, code)}" if username else f"{code}\t/start {code}")
 
 
 def _ask_username(current: Settings) -> str | None:

@@ -143,5 +143,5 @@ def test_invite_prints_one_code_per_line(database: str) -> None:
 def test_invite_for_unknown_station_fails(database: str) -> None:
     result = obsbot("invite", "--station", "NOPE")
     assert result.exit_code == 1
-    assert "unknown station NOPE: import the roster first" in result.stderr
+    assert "没有站点 NOPE：请先用 `obsbot roster import` 导入名册" in result.stderr
     assert result.stdout == ""
