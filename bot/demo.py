@@ -207,7 +207,7 @@ async def _story(
     water = groups["water"]["id"]
     card = last_card(await control.bot_messages(water), "水务群")
     tr.stage("4. The water department signs for it and replies")
-    await scenes.department_list(tr, control, step, water_handler, water)
+    await scenes.group_command(tr, control, step, water_handler, water, "/list")
     tr.person("水务·张工", "点击“签收”")
     await control.press(water_handler["id"], water, card["message_id"], data=button(card, "签收"))
     await step()
@@ -268,7 +268,7 @@ async def _story(
     await step()
     dispatch = groups["social_work"]["id"]
     dispatch_card = (await control.bot_messages(dispatch))[-1]
-    await scenes.dispatch_queue(tr, control, step, dispatcher, dispatch)
+    await scenes.group_command(tr, control, step, dispatcher, dispatch, "/queue")
     first = dispatch_card["reply_markup"]["inline_keyboard"][0][0]
     tr.person("社工部·陈姐", f"点击候选部门“{first['text'].lstrip('📤 ')}”")
     await control.press(

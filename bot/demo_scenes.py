@@ -66,21 +66,13 @@ async def voice_only(tr: Transcript, control: ControlClient, step: Step, me: int
     await _drop_draft(tr, control, step, me, "needs words before a voice note can be submitted")
 
 
-async def department_list(
-    tr: Transcript, control: ControlClient, step: Step, handler: dict, group: int
+async def group_command(
+    tr: Transcript, control: ControlClient, step: Step, person: dict, group: int, command: str
 ) -> None:
-    """A department handler asks the group for its to-do list."""
-    tr.person(handler["first_name"], "/list")
-    await control.send_text(handler["id"], "/list", chat_id=group)
-    await step()
-
-
-async def dispatch_queue(
-    tr: Transcript, control: ControlClient, step: Step, dispatcher: dict, group: int
-) -> None:
-    """The dispatcher asks for the queue of reports waiting for dispatch, with their reasons."""
-    tr.person(dispatcher["first_name"], "/queue")
-    await control.send_text(dispatcher["id"], "/queue", chat_id=group)
+    """Someone sends ``command`` in a group: /list (a department's to-do list) or /queue
+    (the reports waiting for dispatch, each with the reason it is there)."""
+    tr.person(person["first_name"], command)
+    await control.send_text(person["id"], command, chat_id=group)
     await step()
 
 
