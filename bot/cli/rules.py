@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
-from bot.cli.common import pad, rules_file, say
+from bot.cli.common import pad, rules_file, say, text
 
 if TYPE_CHECKING:
     from bot.core.rules import RuleSet
@@ -274,22 +274,24 @@ def _evaluation_json(ev: Evaluation, split: str) -> dict[str, object]:
 
 def _print_evaluation(ev: Evaluation, split: str) -> None:
     """Print a CSV evaluation: accuracy, macro-F1, per-label P/R/F1 and the confusion matrix."""
-    click.echo(f"messages: {ev.total}  split: {split}")
-    click.echo(f"accuracy: {ev.accuracy:.3f}")
-    click.echo(f"macro-F1: {ev.macro_f1:.3f}")
-    click.echo(f"dispatch share: {ev.dispatch_share:.1%}")
+    say("eval_messages", total=ev.total, split=split)
+    say("eval_accuracy", value=f"{ev.accuracy:.3f}")
+    say("eval_macro_f1", value=f"{ev.macro_f1:.3f}")
+    say("eval_dispatch", value=f"{ev.dispatch_share:.1%}")
     click.echo("")
-    click.echo(f"{pad('label', 16)} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
+    widths = (("label", 16), ("precision", 10), ("recall", 8), ("f1", 7), ("n", 6))
+    click.echo("".join(pad(text(f"eval_{name}"), width) for name, width in widths).rstrip())
     for label in ev.labels:
         if not ev.confusion.get(label):
             continue
         p, r, f = ev.precision_recall(label)
         n = sum(ev.confusion[label].values())
-        click.echo(f"{pad(label, 16)} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
+        click.echo(f"{pad(label, 16)}{p:<10.3f}{r:<8.3f}{f:<7.3f}{n:<6d}")
     columns = [*ev.labels, NO_LABEL]
     click.echo("")
-    click.echo("confusion (rows: gold, columns: routed; columns in the order of the rows):")
-    click.echo(pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
+    say("eval_confusion")
+    none = text("eval_none")
+    click.echo(pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + f"  {none}")
     for i, label in enumerate(ev.labels):
         routed = ev.confusion.get(label, Counter())
         click.echo(

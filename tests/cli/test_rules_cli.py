@@ -85,9 +85,9 @@ def test_route_turns_json_lines_into_decisions_and_reports_bad_lines() -> None:
     assert out[1]["priority"] == "urgent"
     for key in ("id", "kind", "department", "tags", "keywords", "rule", "priority"):
         assert key in out[0]
-    assert "line 2:" in result.stderr
-    assert 'line 3: "text" must be a string' in result.stderr
-    assert "2 bad line(s)" in result.stderr
+    assert "第 2 行：不是有效的 JSON" in result.stderr
+    assert '第 3 行："text" 应为文字' in result.stderr
+    assert "跳过了 2 行有问题的输入" in result.stderr
 
 
 def test_route_refuses_a_broken_rules_file(tmp_path: Path) -> None:
@@ -124,12 +124,13 @@ def test_eval_prints_accuracy_f1_per_class_confusion_and_dispatch(tmp_path: Path
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "messages: 4  split: all" in lines
-    assert "accuracy: 0.750" in lines
-    assert "dispatch share: 25.0%" in lines
-    assert any(line.startswith("macro-F1: ") for line in lines)
-    assert any(line.startswith("劳动") and "1.000   1.000  1.000     2" in line for line in lines)
-    assert any(line.startswith("confusion (rows: gold, columns: routed") for line in lines)
+    assert "条数：4  数据划分：all" in lines
+    assert "准确率：0.750" in lines
+    assert "交分拨比例：25.0%" in lines
+    assert any(line.startswith("宏平均 F1：") for line in lines)
+    assert "标签            精确率    召回率  F1     条数" in lines
+    assert any(line.startswith("劳动") and "1.000     1.000   1.000  2" in line for line in lines)
+    assert any(line.startswith("混淆矩阵（行：标注；列：分拨结果") for line in lines)
 
 
 def test_eval_names_missing_columns(tmp_path: Path) -> None:
