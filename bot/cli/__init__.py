@@ -112,4 +112,4 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="observer-bot", prog_name="obsbot")
 def main() -> None:
-    """observer-bot: reports from social work observation stations, routed for direct handling."""
+    """observer-bot：社会工作观察站的反映直通承办部门（“直通直办”）。"""

@@ -67,8 +67,10 @@ def usage(exc: click.ClickException) -> str:
         said = text("missing_parameter", name=hint or exc.param_hint or "")
     elif isinstance(exc, click.BadParameter):
         said = text("bad_parameter", name=hint, detail=_wanted(param, exc.message))
-    else:
-        said = exc.message if isinstance(exc, click.UsageError) else exc.format_message()
+    elif isinstance(exc, click.UsageError):
+        said = exc.message
+    else:  # not the command line's fault: the message says what to do
+        return exc.format_message()
     if not said.endswith(("。", "？")):
         said += "。"
     return said + text("usage_hint", command=path)

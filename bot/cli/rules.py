@@ -87,7 +87,7 @@ def read_label_map(path: Path) -> dict[str, list[str]]:
     """Read a department -> [labels] YAML map."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: expected a mapping of department id to labels")
+        raise click.ClickException(text("eval_bad_map", path=path))
     return {str(k): [str(x) for x in (v or [])] for k, v in data.items()}
 
 
@@ -242,8 +242,12 @@ def _score_csv(
             missing |= {id_col} - set(reader.fieldnames or [])
         if missing:
             raise click.ClickException(
-                f"{file}: no column(s) {', '.join(sorted(missing))}; "
-                f"columns are {', '.join(reader.fieldnames or [])} (use --text-col/--label-col)"
+                text(
+                    "eval_no_columns",
+                    file=file,
+                    missing="、".join(sorted(missing)),
+                    columns="、".join(reader.fieldnames or []),
+                )
             )
         for row in reader:
             if split != "all" and held_out(row[id_col]) != (split == "held-out"):

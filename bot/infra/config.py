@@ -111,26 +111,17 @@ class Settings(BaseSettings):
     def require_webhook(self) -> tuple[str, str]:
         """Return (WEBHOOK_URL, WEBHOOK_SECRET), or raise ConfigError saying what is missing."""
         if not self.webhook_url:
-            raise ConfigError(
-                "WEBHOOK_URL is not set: give the public https URL Telegram "
-                "should POST updates to (ending in /telegram/webhook)"
-            )
+            raise ConfigError(t("cli.no_webhook_url"))
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
         if not (secret and all(c.isalnum() or c in "_-" for c in secret) and len(secret) <= 256):
-            raise ConfigError(
-                "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ "
-                "and - (Telegram sends it back in every request)"
-            )
+            raise ConfigError(t("cli.bad_webhook_secret"))
         return self.webhook_url, secret
 
     def require_console_secret(self) -> str:
         """Return CONSOLE_SECRET, or raise ConfigError saying how to set it."""
         secret = self.console_secret.get_secret_value() if self.console_secret else ""
         if len(secret) < 32:
-            raise ConfigError(
-                "CONSOLE_SECRET must be at least 32 characters (e.g. the output of "
-                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-            )
+            raise ConfigError(t("cli.bad_console_secret"))
         return secret
 
     def console_base(self) -> str:

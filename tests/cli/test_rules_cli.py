@@ -138,7 +138,7 @@ def test_eval_names_missing_columns(tmp_path: Path) -> None:
     write_csv(data, [{"id": "1", "content": "x", "label": "y"}])
     result = run("rules", "eval", str(data), "--rules-file", SHIPPED)
     assert result.exit_code != 0
-    assert "no column(s) text" in result.stderr
+    assert "没有列 text" in result.stderr
     assert "--text-col" in result.stderr
 
 

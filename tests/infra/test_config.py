@@ -123,11 +123,11 @@ def test_help_lists_commands_and_python_m_bot_works() -> None:
 
 
 def test_webhook_mode_needs_a_url_and_a_valid_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="WEBHOOK_URL is not set"):
+    with pytest.raises(ConfigError, match="没有设置 WEBHOOK_URL"):
         load_settings().require_webhook()
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
     monkeypatch.setenv("WEBHOOK_SECRET", "has spaces!")
-    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be"):
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET 应为"):
         load_settings().require_webhook()
     monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_token-1")
     assert load_settings().require_webhook() == (
