@@ -98,12 +98,12 @@ def rules_file(given: str | Path | None, current: Settings | None = None) -> Pat
     """Return the rules file to use (``given``, else ROUTING_RULES, ./ or the shipped one).
 
     ROUTING_RULES is read from ``current`` settings (.env included) when given, else from the
-    environment. A file that does not exist is refused in one line; which file is used is said
-    on stderr when it was not given on the command line.
+    environment. A file that does not exist is refused in one line; the shipped rules, used
+    when nothing names a file and there is no ./routing_rules.yaml, are named on stderr.
     """
     import os
 
-    from bot.infra.config import default_rules_file
+    from bot.infra.config import SHIPPED_RULES, default_rules_file
 
     if current is not None:
         setting = "routing_rules" in current.model_fields_set
@@ -114,7 +114,7 @@ def rules_file(given: str | Path | None, current: Settings | None = None) -> Pat
     if not path.is_file():
         how = "given" if given else ("env" if named else "default")
         raise ConfigError(text(f"rules_missing_{how}", path=path))
-    if not given:
+    if not named and path == SHIPPED_RULES:  # not the file next to them: say which one it is
         say("rules_used", err=True, path=path)
     return path
 
