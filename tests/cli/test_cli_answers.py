@@ -204,3 +204,15 @@ def test_roster_problems_name_the_files_own_column(
         in result.stderr
     )
     assert "共 1 行中有 1 行有问题，什么都没有写入" in result.stderr
+
+
+def test_a_database_path_that_cannot_be_made_is_one_line(
+    elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = elsewhere / "notes.txt"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'bot.sqlite'}")
+    result = obsbot("db", "upgrade")
+    assert result.exit_code == 1
+    assert f"无法读写文件 {blocker}" in one_line(result.stderr)
+    assert blocker.read_text(encoding="utf-8") == "a file where a folder should be"
