@@ -14,16 +14,17 @@ import datetime as dt
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot import demo_scenes as scenes
 from bot.app import build_services
 from bot.core.digest import week_of
 from bot.core.roster import parse_roster
-from bot.infra.config import Settings
+from bot.demo_kit import DemoClock, Transcript, button, last_card, settle
+from bot.infra.config import SHIPPED_RULES, Settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.digest_render import render_text, write_digest
 from bot.services import Services
@@ -33,114 +34,15 @@ from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime
 from handlers.sweeps import sweep
 from storage.db import make_engine, upgrade
-from storage.models import InboxUpdate, OutboxMessage, Report
+from storage.models import Report
 from storage.roster import import_roster
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_ROSTER = ROOT / "examples" / "roster_sample.csv"
+# Package data (links to routing_rules.yaml and examples/roster_sample.csv in the project), so
+# an installed obsbot plays the demo too.
+SAMPLE_ROSTER = Path(__file__).resolve().parent / "core" / "data" / "roster_sample.csv"
+STATION = "GZ-YX-01"  # the observer's station in the sample roster
+BOT_USERNAME = "gd_observer_bot"
 OBSERVER_PHONE = "+8613800138000"  # 罗淑仪, 越秀区北京街社会工作观察站 in the sample roster
-
-
-@dataclass
-class Transcript:
-    """What each participant has seen so far, printed step by step."""
-
-    control: ControlClient
-    write: Callable[[str], None]
-    chats: dict[int, str] = field(default_factory=dict)
-    seen: dict[tuple[int, int], str] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
-
-    def say(self, text: str = "") -> None:
-        self.lines.append(text)
-        self.write(text)
-
-    def stage(self, title: str) -> None:
-        self.say("")
-        self.say(f"=== {title} ===")
-
-    def person(self, who: str, action: str) -> None:
-        self.say(f"  ▶ {who}: {action}")
-
-    async def show(self) -> None:
-        """Print every bot message each participant received or saw change since last time."""
-        for chat_id, label in self.chats.items():
-            for message in await self.control.bot_messages(chat_id):
-                key = (chat_id, int(message["message_id"]))
-                rendered = _render(message)
-                if self.seen.get(key) == rendered:
-                    continue
-                mark = "◀" if key not in self.seen else "✎ (edited)"
-                self.seen[key] = rendered
-                self.say(f"  {mark} [{label}] {rendered}")
-
-
-def _render(message: dict[str, Any]) -> str:
-    text = message.get("text") or message.get("caption") or ""
-    if not text:
-        kinds = [k for k in ("photo", "location", "document", "voice") if k in message]
-        text = f"<{kinds[0] if kinds else 'message'}>"
-    body = text.replace("\n", "\n      ")
-    buttons = [
-        b["text"]
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        for b in row
-    ]
-    if buttons:
-        body += "\n      [" + "] [".join(buttons) + "]"
-    return body
-
-
-def _last_card(messages: list[dict[str, Any]], where: str) -> dict[str, Any]:
-    """Return the newest report card among ``messages`` (a card carries a 签收 button)."""
-    cards = [m for m in messages if "签收" in _render(m)]
-    if not cards:
-        raise RuntimeError(f"the demo expected a report card in {where}; routing rules changed?")
-    return cards[-1]
-
-
-def _button(message: dict[str, Any], label: str) -> str:
-    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-        for button in row:
-            if label in button["text"]:
-                return str(button["callback_data"])
-    raise RuntimeError(f"the demo expected a button {label!r}")
-
-
-async def _settle(engine: Any, control: ControlClient, seconds: float = 10.0) -> None:
-    """Wait until every update is handled and every queued message delivered."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    await control.wait_idle(timeout=seconds)
-    while asyncio.get_running_loop().time() < deadline:
-        with Session(engine) as session:
-            busy = (
-                session.exec(
-                    select(InboxUpdate.update_id).where(InboxUpdate.status == "pending").limit(1)
-                ).first()
-                is not None
-            )
-            busy = (
-                busy
-                or session.exec(
-                    select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
-                ).first()
-                is not None
-            )
-        if not busy:
-            await asyncio.sleep(0.05)
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the demo bot did not settle in time")
-
-
-@dataclass
-class DemoClock:
-    """The demo's accelerated clock: real time plus an offset the story moves forward."""
-
-    offset: dt.timedelta = dt.timedelta(0)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 ADMIN_FILE = "admin_user_id"  # the demo administrator's Telegram id, beside its database
@@ -164,7 +66,7 @@ async def play(
         )
         session.commit()
 
-    async with LoopbackServer(enforce_limits=False, bot_username="gd_observer_bot") as server:
+    async with LoopbackServer(enforce_limits=False, bot_username=BOT_USERNAME) as server:
         control = server.control
         admin = await control.create_user("管理员", started=True)
         (workdir / ADMIN_FILE).write_text(str(admin["id"]), encoding="utf-8")  # demo --console
@@ -194,7 +96,7 @@ async def play(
             groups["social_work"]["id"]: "分拨群",
         }
         settings = Settings(
-            routing_rules=ROOT / "routing_rules.yaml",
+            routing_rules=SHIPPED_RULES,
             database_url=url,
             telegram_api_base=server.base_url,
             bot_runtime=runtime_name,  # type: ignore[arg-type]  # the CLI allows ptb/aiogram only
@@ -222,11 +124,10 @@ async def play(
         runtime = BotRuntime(services, api, delivery=delivery, poll_timeout=1)
         task = asyncio.create_task(runtime.run())
         try:
-            transcript.say(f"observer-bot demo — runtime: {runtime_name}, database: {database}")
+            transcript.say(f"observer-bot demo — runtime: {runtime_name}")
             transcript.say(
                 f"roster: {imported.stations.total} stations, "
-                f"{imported.observers.total} observers imported from "
-                f"{SAMPLE_ROSTER.relative_to(ROOT)}"
+                f"{imported.observers.total} observers imported from {SAMPLE_ROSTER.name}"
             )
             await _story(
                 transcript,
@@ -239,8 +140,9 @@ async def play(
                 dispatcher,
                 groups,
             )
-            await _time_passes(transcript, control, services, clock, delivery)
-            _weekly_digest(transcript, services, out or workdir)
+            await _time_passes(transcript, control, services, clock, delivery, dispatcher, groups)
+            _weekly_digest(transcript, services, out)
+            scenes.poster(transcript, engine, out, station=STATION, username=BOT_USERNAME)
         finally:
             runtime.stop()
             await asyncio.wait_for(task, timeout=15)
@@ -263,7 +165,7 @@ async def _story(
     me = observer["id"]
 
     async def step() -> None:
-        await _settle(engine, control)
+        await settle(engine, control)
         await tr.show()
 
     tr.stage("1. The administrator binds department groups")
@@ -291,6 +193,7 @@ async def _story(
     tr.person("观察员", "点击“分享手机号”")
     await control.share_contact(me)
     await step()
+    await scenes.greeting(tr, control, step, me)
 
     tr.stage("3. She reports a problem in free text, with a photo")
     tr.person("观察员", "发送照片")
@@ -302,14 +205,15 @@ async def _story(
     await step()
     preview = (await control.bot_messages(me))[-1]
     tr.person("观察员", "点击“提交”")
-    await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+    await control.press(me, me, preview["message_id"], data=button(preview, "提交"))
     await step()
 
     water = groups["water"]["id"]
-    card = _last_card(await control.bot_messages(water), "水务群")
+    card = last_card(await control.bot_messages(water), "水务群")
     tr.stage("4. The water department signs for it and replies")
+    await scenes.group_command(tr, control, step, water_handler, water, "/list")
     tr.person("水务·张工", "点击“签收”")
-    await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "签收"))
+    await control.press(water_handler["id"], water, card["message_id"], data=button(card, "签收"))
     await step()
     tr.person("水务·张工", "回复卡片（内部备注，观察员看不到）：老城区管网，先查二次供水")
     await control.reply(water_handler["id"], water, card["message_id"], "老城区管网，先查二次供水")
@@ -317,7 +221,7 @@ async def _story(
     current = await control.get_message(water, card["message_id"])
     tr.person("水务·张工", "点击“答复观察员”")
     await control.press(
-        water_handler["id"], water, card["message_id"], data=_button(current, "答复观察员")
+        water_handler["id"], water, card["message_id"], data=button(current, "答复观察员")
     )
     await step()
     prompt = (await control.bot_messages(water))[-1]
@@ -331,7 +235,7 @@ async def _story(
     current = await control.get_message(water, card["message_id"])
     tr.person("水务·张工", "点击“办结”")
     await control.press(
-        water_handler["id"], water, card["message_id"], data=_button(current, "办结")
+        water_handler["id"], water, card["message_id"], data=button(current, "办结")
     )
     await step()
     prompt = (await control.bot_messages(water))[-1]
@@ -345,7 +249,7 @@ async def _story(
     await step()
     rating = (await control.bot_messages(me))[-1]
     tr.person("观察员", "点击“满意”")
-    await control.press(me, me, rating["message_id"], data=_button(rating, "满意"))
+    await control.press(me, me, rating["message_id"], data=button(rating, "满意"))
     await step()
 
     tr.stage("6. A report outside a department's remit is returned, and dispatch re-routes it")
@@ -354,11 +258,11 @@ async def _story(
     await control.send_text(me, text)
     await step()
     preview = (await control.bot_messages(me))[-1]
-    await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+    await control.press(me, me, preview["message_id"], data=button(preview, "提交"))
     await step()
-    card = _last_card(await control.bot_messages(water), "水务群")
+    card = last_card(await control.bot_messages(water), "水务群")
     tr.person("水务·张工", "点击“退回”")
-    await control.press(water_handler["id"], water, card["message_id"], data=_button(card, "退回"))
+    await control.press(water_handler["id"], water, card["message_id"], data=button(card, "退回"))
     await step()
     prompt = (await control.bot_messages(water))[-1]
     tr.person("水务·张工", "回复提示：小区内部排水设施属物业管理，请转住建部门")
@@ -368,6 +272,7 @@ async def _story(
     await step()
     dispatch = groups["social_work"]["id"]
     dispatch_card = (await control.bot_messages(dispatch))[-1]
+    await scenes.group_command(tr, control, step, dispatcher, dispatch, "/queue")
     first = dispatch_card["reply_markup"]["inline_keyboard"][0][0]
     tr.person("社工部·陈姐", f"点击候选部门“{first['text'].lstrip('📤 ')}”")
     await control.press(
@@ -384,8 +289,10 @@ async def _story(
         await control.send_text(me, text)
         await step()
         preview = (await control.bot_messages(me))[-1]
-        await control.press(me, me, preview["message_id"], data=_button(preview, "提交"))
+        await control.press(me, me, preview["message_id"], data=button(preview, "提交"))
         await step()
+
+    await scenes.voice_only(tr, control, step, me)
 
     tr.stage("8. The observer follows her reports; the administrator checks the numbers")
     tr.person("观察员", "/my")
@@ -408,8 +315,10 @@ async def _time_passes(
     services: Services,
     clock: DemoClock,
     delivery: DeliveryWorker,
+    dispatcher: dict,
+    groups: dict[str, dict],
 ) -> None:
-    """Move the clock forward so a report nobody signs for is reminded, then overdue."""
+    """Move the clock forward so a report nobody signs for is reminded, overdue, then urged."""
     with Session(services.engine) as session:
         waiting = session.exec(
             select(Report).where(Report.status == "routed").order_by(col(Report.id))
@@ -429,11 +338,17 @@ async def _time_passes(
         tr.say(f"  ⏩ {label}: {local:%m-%d %H:%M}")
         await asyncio.to_thread(sweep, services, now=clock())
         delivery.notify()
-        await _settle(services.engine, control)
+        await settle(services.engine, control)
         await tr.show()
 
+    async def step() -> None:
+        await settle(services.engine, control)
+        await tr.show()
 
-def _weekly_digest(tr: Transcript, services: Services, out: Path) -> None:
+    await scenes.urge(tr, control, step, dispatcher, groups["social_work"]["id"])
+
+
+def _weekly_digest(tr: Transcript, services: Services, out: Path | None) -> None:
     """Build the province's digest of the story's week and write text, chart and workbook."""
     tr.stage("10. The leaders' weekly digest (province scope)")
     now = services.clock()
@@ -443,9 +358,12 @@ def _weekly_digest(tr: Transcript, services: Services, out: Path) -> None:
         digest = build_digest(
             session=session, rules=services.rules, scope="440000", week=week, now=now
         )
-    files = write_digest(digest, services.rules, out)
     for line in render_text(digest, services.rules).splitlines():
         tr.say(f"  {line}")
+    if out is None:  # the demo's own folder is deleted at the end: nothing is written there
+        tr.say("  (give --out FOLDER to keep the digest's chart and workbook)")
+        return
+    files = write_digest(digest, services.rules, out)
     tr.say(f"  chart: {files.chart.name}, workbook: {files.workbook.name} (in {out})")
 
 

@@ -25,6 +25,7 @@ from handlers import (
 from handlers.callbacks import Act, parse
 from handlers.context import Ctx
 from handlers.events import Event
+from storage.leader_invites import is_leader_code
 
 
 def handle(event: Event, ctx: Ctx) -> None:
@@ -59,6 +60,9 @@ def handle(event: Event, ctx: Ctx) -> None:
         return
     if event.command == "help" and event.private and event.user_id in ctx.services.admin_ids:
         ctx.out.send(event.chat_id, t("admin.help"))
+        return
+    if event.command == "start" and event.private and is_leader_code(event.args):
+        leader.redeem_invite(event, ctx)
         return
     if event.command in leader.COMMANDS:
         leader.on_command(event, ctx)

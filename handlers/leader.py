@@ -2,8 +2,8 @@
 
 A leader is a ``Leader`` row: a Telegram user's private chat or a leaders' group, with a scope
 region. Only a chat with such a row gets a digest, and only of its own scope. Administrators
-register leaders with ``/leader add CHAT_ID SCOPE [supervises]``; the change is recorded in the
-audit trail.
+register leaders with ``/leader add CHAT_ID SCOPE [supervises]``, or give them an invite link
+(``obsbot invite --leader SCOPE``: ``/start L…``); the change is recorded in the audit trail.
 
     /digest [last|2026-W47]   this week so far (or the last full week, or a named week)
     /subscribe, /unsubscribe  the Monday digest through the outbox (bot.services.digest_jobs)
@@ -16,7 +16,9 @@ from sqlmodel import select
 from bot.core.digest import FIRST_YEAR, OutOfRange, Week, parse_week, previous_week, week_of
 from bot.core.messages import t
 from bot.core.regions import is_known, level_of
+from bot.errors import Refused
 from bot.infra.digest_render import region_label, render_text
+from bot.services import leaders
 from bot.services.digest import build_digest
 from bot.services.digest_jobs import digest_files
 from handlers import admin
@@ -53,6 +55,24 @@ def on_command(event: Event, ctx: Ctx) -> None:
         leader.subscribed = False
         ctx.session.add(leader)
         ctx.out.send(event.chat_id, t("leader.unsubscribed"))
+
+
+def redeem_invite(event: Event, ctx: Ctx) -> None:
+    """/start L…: registers the user as a leader of the invite's scope (the link is used up)."""
+    try:
+        leader = leaders.register_by_invite(
+            ctx.session,
+            user_id=event.user_id or 0,
+            name=event.user_name,
+            code=event.args,
+            now=ctx.now,
+        )
+    except Refused as refused:
+        ctx.out.send(event.chat_id, t(refused.key))
+        return
+    note = t("leader.supervises_note") if leader.supervises else ""
+    scope = region_label(leader.scope_region)
+    ctx.out.send(event.chat_id, t("leader.joined", scope=scope, supervises=note))
 
 
 def leader_of_chat(ctx: Ctx, chat_id: int) -> Leader | None:

@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
+from bot.core.messages import t
 from bot.errors import SchemaError
 from bot.infra.redaction import protect
 
@@ -136,8 +137,9 @@ def ensure_current(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
-    state = "has no schema" if current is None else f"is at revision {current}, code needs {head}"
-    raise SchemaError(f"the database {state}: run `obsbot db upgrade` first")
+    if current is None:
+        raise SchemaError(t("cli.schema_missing"))
+    raise SchemaError(t("cli.schema_outdated", current=current, head=head))
 
 
 def create_all(engine: Engine) -> None:

@@ -182,6 +182,18 @@ class Leader(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class LeaderInvite(SQLModel, table=True):
+    """A one-time code (in a t.me/<bot>?start=CODE link) that registers a leader of a scope."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    scope_region: str = Field(max_length=12)
+    supervises: bool = Field(default=False)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    used_at: datetime | None = _ts()
+    used_by: int | None = _bigint(nullable=True)  # the Telegram user who became the leader
+
+
 # --- reports ---------------------------------------------------------------------------------
 
 

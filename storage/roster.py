@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, col
 
+from bot.core.messages import t
 from bot.core.roster import ObserverRecord, StationRecord
 from bot.errors import DomainError
 from storage.models import InviteCode, Observer, ObserverStatus, Station
@@ -233,7 +234,7 @@ def issue_invites(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if session.get(Station, station_code) is None:
-        raise DomainError(f"unknown station {station_code}: import the roster first")
+        raise DomainError(t("cli.invite_unknown_station", station=station_code))
     codes: list[str] = []
     while len(codes) < count:
         wanted = {_new_code() for _ in range(count - len(codes))} - set(codes)

@@ -6,7 +6,15 @@ import datetime as dt
 
 import click
 
-from bot.cli.common import configure_logging, fail, friendly_errors, settings
+from bot.cli.common import (
+    configure_logging,
+    fail,
+    friendly_errors,
+    require_database,
+    say,
+    settings,
+    text,
+)
 from bot.infra.config import Settings
 
 
@@ -34,7 +42,7 @@ def console(host: str | None, port: int | None, login_user: int | None) -> None:
     current.require_console_secret()
     if login_user is not None:
         if login_user not in current.admin_user_ids:
-            fail(f"{login_user} is not in ADMIN_USER_IDS: only administrators get links here")
+            fail(text("console_not_admin", user=login_user))
         click.echo(login_link(current, login_user))
         return
     serve(current)
@@ -62,9 +70,10 @@ def serve(current: Settings) -> None:
     from storage.db import ensure_current
 
     configure_logging(current.log_level)
+    require_database(current)
     services = build_services(current)
     ensure_current(services.engine)
-    click.echo(f"console on http://{current.console_host}:{current.console_port}")
+    say("console_on", host=current.console_host, port=current.console_port)
     uvicorn.run(
         create_app(services),
         host=current.console_host,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.engine import make_url
 
-from bot.cli.common import engine_for, friendly_errors, settings
+from bot.cli.common import engine_for, friendly_errors, say, settings, sqlite_file, text
 
 
 @click.group()
@@ -21,13 +21,21 @@ def upgrade() -> None:
     from storage.db import upgrade as run_upgrade
 
     current = settings()
-    before = current_revision(engine_for(current))
-    run_upgrade(current.database_url)
+    file = sqlite_file(current.database_url)
+    new_file = file is not None and not file.exists()
+    try:
+        before = current_revision(engine_for(current, create=True))
+        run_upgrade(current.database_url)
+    except BaseException:
+        if new_file and file is not None:  # a failed first upgrade leaves no empty file behind
+            for leftover in (file, *(file.with_name(file.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        raise
     where = make_url(current.database_url).render_as_string(hide_password=True)
     if before == head_revision():
-        click.echo(f"{where}: already at revision {before}")
+        say("db_current", where=where, revision=before)
     else:
-        click.echo(f"{where}: upgraded from {before or 'empty'} to {head_revision()}")
+        say("db_upgraded", where=where, before=before or text("db_empty"), after=head_revision())
 
 
 @db.command()
@@ -38,7 +46,7 @@ def status() -> None:
 
     current = current_revision(engine_for(settings()))
     head = head_revision()
-    state = "current" if current == head else "outdated: run `obsbot db upgrade`"
-    click.echo(f"revision {current or 'none'} (newest {head}): {state}")
+    state = text("db_is_current" if current == head else "db_is_outdated")
+    say("db_status", revision=current or text("db_empty"), head=head, state=state)
     if current != head:
         raise SystemExit(1)

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from bot.cli.common import fail, say
+from bot.cli.common import text as text_of
 from bot.core.deadlines import DEFAULT_TZ, due_at
 from bot.core.digest import OutOfRange, check_year
 from bot.core.windows import parse_window
@@ -18,8 +20,7 @@ BAD_INPUT = 2
 
 def _bad_input(message: str) -> NoReturn:
     """Print ``message`` to stderr and exit with status 2."""
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(BAD_INPUT)
+    fail(message, code=BAD_INPUT)
 
 
 def _parse_start(text: str, zone: ZoneInfo) -> dt.datetime:
@@ -27,10 +28,7 @@ def _parse_start(text: str, zone: ZoneInfo) -> dt.datetime:
     try:
         start = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        _bad_input(
-            f"bad START {text!r}: write an ISO 8601 time such as 2026-09-30T16:00+08:00 "
-            f"(without an offset it is taken as {zone.key})"
-        )
+        _bad_input(text_of("deadline_bad_start", start=text, zone=zone.key))
     try:
         check_year(start.year, f"START {text.strip()!r}")
     except OutOfRange as exc:
@@ -43,9 +41,9 @@ def _parse_clock(text: str) -> dt.time:
     try:
         value = dt.time.fromisoformat(text.strip())
     except ValueError:
-        _bad_input(f"bad --close-of-business {text!r}: write a time of day as HH:MM, e.g. 17:30")
+        _bad_input(text_of("deadline_bad_close", value=text))
     if value.tzinfo is not None:
-        _bad_input(f"bad --close-of-business {text!r}: give a local time without an offset")
+        _bad_input(text_of("deadline_close_offset", value=text))
     return value
 
 
@@ -84,7 +82,7 @@ def deadline(
     try:
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        _bad_input(f"unknown time zone {tz_name!r}: use an IANA name such as Asia/Shanghai")
+        _bad_input(text_of("deadline_bad_zone", zone=tz_name))
     start_at = _parse_start(start, zone)
     cob = _parse_clock(close_of_business)
     try:
@@ -94,13 +92,10 @@ def deadline(
     try:
         calendar = WorkCalendar.from_file(holidays_file)
     except HolidayFileError as exc:
-        _bad_input(f"{exc} (fix the holiday file, or leave out --holidays)")
+        _bad_input(text_of("deadline_holidays", reason=exc))
     for year in calendar.shadowed_years:
-        click.echo(
-            f"note: the holiday file's {year} entry is ignored; the official calendar covers it",
-            err=True,
-        )
+        say("deadline_shadowed", err=True, year=year)
     due = due_at(start_at, parsed_window, calendar=calendar, tz=zone, close_of_business=cob)
     if due.fallback:
-        click.echo(f"note: fallback calendar used — {due.note}", err=True)
+        say("deadline_fallback", err=True, note=due.note)
     click.echo(due.at.isoformat())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import configure_logging, friendly_errors
+from bot.cli.common import configure_logging, friendly_errors, say
 
 
 @click.command()
@@ -22,9 +22,8 @@ from bot.cli.common import configure_logging, friendly_errors
     "--runtime",
     "runtime_name",
     type=click.Choice(["ptb", "aiogram"]),
-    default="ptb",
-    show_default=True,
-    help="The Telegram library the bot runs on.",
+    default=None,
+    help="The Telegram library the bot runs on (default: BOT_RUNTIME, as `obsbot run`).",
 )
 @click.option(
     "--console",
@@ -34,17 +33,21 @@ from bot.cli.common import configure_logging, friendly_errors
 )
 @click.option("--port", type=int, default=8090, show_default=True, help="The console's port.")
 @friendly_errors
-def demo(out: Path | None, keep: bool, runtime_name: str, with_console: bool, port: int) -> None:
+def demo(
+    out: Path | None, keep: bool, runtime_name: str | None, with_console: bool, port: int
+) -> None:
     """Play the whole story offline: no token, no network, a throw-away database."""
     from bot.demo import run_demo
+    from bot.infra.config import load_settings
 
     configure_logging("WARNING")
     logging.getLogger("bot").setLevel(logging.WARNING)
-    kept = run_demo(runtime_name=runtime_name, out=out, keep=keep or with_console, write=click.echo)
+    runtime = runtime_name or load_settings().bot_runtime
+    kept = run_demo(runtime_name=runtime, out=out, keep=keep or with_console, write=click.echo)
     if out is not None:
-        click.echo(f"\ntranscript written to {out / 'transcript.txt'}")
+        say("demo_written", path=out / "transcript.txt")
     if kept is not None:
-        click.echo(f"database kept in {kept}")
+        say("demo_kept", path=kept)
     if kept is not None and with_console:
         _console(kept, port)
 
@@ -56,12 +59,12 @@ def _console(folder: Path, port: int) -> None:
     from pydantic import SecretStr
 
     from bot.cli.console import login_link, serve
-    from bot.demo import ADMIN_FILE, ROOT
-    from bot.infra.config import Settings
+    from bot.demo import ADMIN_FILE
+    from bot.infra.config import SHIPPED_RULES, Settings
 
     admin = int((folder / ADMIN_FILE).read_text(encoding="utf-8"))
     current = Settings(
-        routing_rules=ROOT / "routing_rules.yaml",
+        routing_rules=SHIPPED_RULES,
         database_url=f"sqlite:///{folder / 'demo.sqlite'}",
         admin_user_ids=[admin],
         console_secret=SecretStr(secrets.token_urlsafe(32)),
@@ -69,7 +72,5 @@ def _console(folder: Path, port: int) -> None:
         digest_dir=folder / "digests",
         log_level="WARNING",
     )
-    click.echo(
-        f"sign in as the demo's administrator (10 minutes, once): {login_link(current, admin)}"
-    )
+    say("demo_console_link", link=login_link(current, admin))
     serve(current)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import engine_for, fail, friendly_errors, settings
+from bot.cli.common import engine_for, fail, friendly_errors, rules_file, say, settings, text
 
 STATUSES = ("routed", "dispatch", "signed", "resolved", "closed", "recorded")
 
@@ -18,7 +18,7 @@ def _scope(value: str | None) -> str | None:
     from bot.core.regions import is_known
 
     if value is not None and not is_known(value):
-        fail(f"--scope {value}: not a Guangdong region code (e.g. 440000, 440100, 440104)")
+        fail(text("digest_bad_scope", value=value))
     return value
 
 
@@ -37,7 +37,7 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
     """Write the weekly digest of SCOPE (text, chart, workbook) into a folder."""
     from zoneinfo import ZoneInfo
 
-    from bot.core.digest import parse_week, previous_week, week_of
+    from bot.core.digest import OutOfRange, parse_week, previous_week, week_of
     from bot.core.rules import load_rules
     from bot.infra.digest_render import write_digest
     from bot.services.digest import build_digest
@@ -45,26 +45,32 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
 
     current = settings()
     _scope(scope)
-    rules = load_rules(current.routing_rules)
+    rules = load_rules(rules_file(None, current))
     tz = ZoneInfo(rules.timezone)
     now = dt.datetime.now(dt.UTC)
     try:
         week = parse_week(week_label, tz) if week_label else previous_week(now, tz)
-    except ValueError as exc:
-        fail(f"--week: {exc}; e.g. --week 2026-W47")
-        raise
+    except OutOfRange as exc:
+        fail(str(exc))
+    except ValueError:
+        fail(text("digest_bad_week", week=week_label))
     this_week = week_of(now, tz)
     if week.start > this_week.start:
-        fail(f"--week {week.label} has not begun yet; the latest is {this_week.label}")
+        fail(text("digest_future_week", week=week.label, latest=this_week.label))
     engine = engine_for(current)
     ensure_current(engine)
     with session_scope(engine) as session:
         result = build_digest(session=session, rules=rules, scope=scope, week=week, now=now)
     files = write_digest(result, rules, out_dir)
-    click.echo(
-        f"digest {scope} {week.label}: {result.total.new} new, {result.total.open} open, "
-        f"{result.total.overdue_now} overdue",
+    total = result.total
+    say(
+        "digest_done",
         err=True,
+        scope=scope,
+        week=week.label,
+        new=total.new,
+        open=total.open,
+        overdue=total.overdue_now,
     )
     for path in (files.text, files.chart, files.workbook):
         click.echo(str(path))
@@ -77,8 +83,7 @@ def _date(value: str, option: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        fail(f"{option} {value}: expected a date like 2026-11-16")
-        raise
+        fail(text("export_bad_date", option=option, value=value))
     try:
         check_year(day.year, f"{option} {value}")
     except OutOfRange as exc:
@@ -126,14 +131,17 @@ def export(
 
     first, last = _date(date_from, "--from"), _date(date_to, "--to")
     if last < first:
-        fail(f"--to {date_to} is before --from {date_from}")
+        fail(text("export_backwards", date_to=date_to, date_from=date_from))
     if fmt == "xlsx" and out_file is None:
-        fail("--format xlsx needs --out FILE (a workbook is not written to the terminal)")
+        fail(text("export_xlsx_out"))
     current = settings()
     _scope(scope)
-    rules = load_rules(current.routing_rules)
+    rules = load_rules(rules_file(None, current))
     if department is not None and department not in rules.departments:
-        fail(f"--department {department}: unknown; use one of {', '.join(rules.departments)}")
+        from bot.core.rules_problems import suggest
+
+        hint = suggest(department, rules.departments) or text("export_departments_hint")
+        fail(text("export_bad_department", department=department) + hint)
     tz = ZoneInfo(rules.timezone)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
@@ -154,14 +162,14 @@ def export(
         assert out_file is not None
         to_xlsx(rows, rules, tz, out_file, raw=raw)
     else:
-        text = (
+        body = (
             to_csv(rows, rules, tz, raw=raw)
             if fmt == "csv"
             else "".join(json.dumps(raw_record(row, tz), ensure_ascii=False) + "\n" for row in rows)
         )
         if out_file is None:
-            sys.stdout.write(text)
+            sys.stdout.write(body)
         else:
             out_file.parent.mkdir(parents=True, exist_ok=True)
-            out_file.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    click.echo(f"exported {len(rows)} report(s)", err=True)
+            out_file.write_text(body, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    say("export_done", err=True, count=len(rows))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 import httpx
 
-from bot.cli.common import engine_for, friendly_errors, settings
+from bot.cli.common import engine_for, friendly_errors, say, settings, text
 from bot.errors import ConfigError
 from bot.infra.config import Settings
 from bot.infra.poster import Invitation, deep_link, render
@@ -24,7 +24,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @click.command()
-@click.option("--station", "station", required=True, help="The station code from the roster.")
+@click.option("--station", "station", help="The station code from the roster (observers).")
+@click.option(
+    "--leader",
+    "leader_scope",
+    metavar="SCOPE",
+    help="Invite leaders of this region (province, city or county code, e.g. 440100) instead.",
+)
+@click.option("--supervises", is_flag=True, help="With --leader: the leader receives 督办.")
 @click.option(
     "--count", default=1, show_default=True, type=click.IntRange(1, 1000), help="How many codes."
 )
@@ -44,20 +51,33 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @click.option("--bot-username", help="The bot's @username for the links (else BOT_USERNAME).")
 @friendly_errors
 def invite(
-    station: str, count: int, days: int, poster_dir: Path | None, bot_username: str | None
+    station: str | None,
+    leader_scope: str | None,
+    supervises: bool,
+    count: int,
+    days: int,
+    poster_dir: Path | None,
+    bot_username: str | None,
 ) -> None:
-    """Print one-time invite codes for STATION, one per line (each registers one observer)."""
+    """Print one-time invite codes and links, one per line (each registers one person)."""
     from bot.core.roster import normalize_code
     from storage.db import ensure_current, session_scope
     from storage.roster import get_station, issue_invites
 
+    if (station is None) == (leader_scope is None):
+        raise ConfigError(text("invite_station_or_leader"))
+    if supervises and leader_scope is None:
+        raise ConfigError(text("invite_supervises_alone"))
     current = settings()
+    if leader_scope is not None:
+        if poster_dir is not None:
+            raise ConfigError(text("invite_leader_poster"))
+        _leader_links(current, leader_scope, supervises, count, days, bot_username)
+        return
+    assert station is not None
     username = bot_username or current.bot_username or _ask_username(current)
     if poster_dir is not None and not username:
-        raise ConfigError(
-            "the bot's username is needed for the posters' links: give --bot-username, set "
-            "BOT_USERNAME, or set TELEGRAM_BOT_TOKEN so it can be asked of Telegram"
-        )
+        raise ConfigError(text("invite_no_username"))
     engine = engine_for(current)
     ensure_current(engine)
     now = datetime.now(UTC)
@@ -69,9 +89,7 @@ def invite(
         found = get_station(session=session, code=code)
         name = found.name if found is not None else code
     until = (now + timedelta(days=days)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    click.echo(
-        f"{count} invite code(s) for {code} {name}, valid until {until} (Asia/Shanghai)", err=True
-    )
+    say("invite_issued", err=True, count=count, code=code, name=name, until=until)
     expires = (now + timedelta(days=days)).astimezone(SHANGHAI)
     for issued in codes:
         link = deep_link(username, issued) if username else ""
@@ -81,7 +99,42 @@ def invite(
                 Invitation(code=issued, station=name, link=link, expires=expires),
                 poster_dir / f"{code}-{issued}.png",
             )
-            click.echo(f"poster: {written}", err=True)
+            say("invite_poster", err=True, path=written)
+
+
+def _leader_links(
+    current: Settings,
+    scope: str,
+    supervises: bool,
+    count: int,
+    days: int,
+    bot_username: str | None,
+) -> None:
+    """Issue leader invite codes for ``scope`` and print their links (or /start commands)."""
+    from bot.core.regions import full_name, is_known, level_of
+    from storage.db import ensure_current, session_scope
+    from storage.leader_invites import issue_leader_invites
+
+    if not is_known(scope) or level_of(scope) not in ("province", "city", "county"):
+        raise ConfigError(text("invite_bad_scope", scope=scope))
+    username = bot_username or current.bot_username or _ask_username(current)
+    engine = engine_for(current)
+    ensure_current(engine)
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        codes = issue_leader_invites(
+            session=session,
+            scope_region=scope,
+            supervises=supervises,
+            count=count,
+            ttl=timedelta(days=days),
+            now=now,
+        )
+    until = (now + timedelta(days=days)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    role = text("invite_supervising") if supervises else ""
+    say("invite_leaders", err=True, count=count, scope=full_name(scope), role=role, until=until)
+    for code in codes:
+        click.echo(f"{code}\t{deep_link(username, code)}" if username else f"{code}\t/start {code}")
 
 
 def _ask_username(current: Settings) -> str | None:
@@ -94,8 +147,5 @@ def _ask_username(current: Settings) -> str | None:
         response = httpx.get(f"{current.telegram_api_base}/bot{token}/getMe", timeout=10)
         result = response.json().get("result") or {}
     except (httpx.HTTPError, ValueError) as error:
-        raise ConfigError(
-            f"could not ask Telegram for the bot's username ({type(error).__name__}): "
-            "give --bot-username or set BOT_USERNAME"
-        ) from None
+        raise ConfigError(text("invite_ask_failed", kind=type(error).__name__)) from None
     return str(result.get("username") or "") or None

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import click
 
-from bot.cli.common import engine_for, friendly_errors, settings
+from bot.cli.common import engine_for, fail, friendly_errors, say, settings, text
 
 PROGRESS_FROM_ROWS = 2_000  # smaller files are quick: no progress bar
 PROGRESS_STEP = 500
@@ -35,7 +35,7 @@ def import_command(file: Path, skip_bad: bool, dry_run: bool) -> None:
     listed; nothing is written unless the file is clean or --skip-bad is given.
     """
     from bot.core.roster import parse_rows
-    from bot.core.roster_sheet import estimate_rows, read_rows
+    from bot.core.roster_sheet import column_label, estimate_rows, read_rows
     from storage.db import ensure_current, session_scope
     from storage.roster import import_roster
 
@@ -44,25 +44,22 @@ def import_command(file: Path, skip_bad: bool, dry_run: bool) -> None:
 
     expected = estimate_rows(file)
     show_progress = expected >= PROGRESS_FROM_ROWS
-    with _bar(show_progress, expected, f"Reading {file.name}") as bar:
+    with _bar(show_progress, expected, text("roster_reading", file=file.name)) as bar:
         parsed = parse_rows(_counted(read_rows(file), bar))
 
     for problem in parsed.problems:
-        click.echo(f"{file.name}: {problem}", err=True)
+        column = problem.column
+        header = (parsed.headers.get(column) or column_label(column)) if column else None
+        click.echo(f"{file.name}：{problem.located(header)}", err=True)
     bad = len(parsed.bad_rows)
     if parsed.ignored_columns:
-        ignored = ", ".join(parsed.ignored_columns)
-        click.echo(f"note: ignored columns not in the roster format: {ignored}", err=True)
+        say("roster_ignored", err=True, columns="、".join(parsed.ignored_columns))
     if bad and not skip_bad:
-        click.echo(
-            f"error: {bad} of {parsed.rows} rows are bad; nothing was written. Fix the rows "
-            "listed above, or run again with --skip-bad to import the other rows.",
-            err=True,
-        )
-        raise SystemExit(1)
+        fail(text("roster_bad_rows", bad=bad, rows=parsed.rows))
 
     total = len(parsed.stations) + len(parsed.observers)
-    with session_scope(engine) as session, _bar(show_progress, total, "Writing") as bar:
+    writing = text("roster_writing")
+    with session_scope(engine) as session, _bar(show_progress, total, writing) as bar:
         result = import_roster(
             session=session,
             stations=parsed.stations,
@@ -73,11 +70,11 @@ def import_command(file: Path, skip_bad: bool, dry_run: bool) -> None:
         )
 
     s, o = result.stations, result.observers
-    click.echo(f"rows:      {parsed.rows} read, {bad} bad" + (" (skipped)" if bad else ""))
-    click.echo(f"stations:  {s.created} created, {s.updated} updated, {s.unchanged} unchanged")
-    click.echo(f"observers: {o.created} created, {o.updated} updated, {o.unchanged} unchanged")
+    say("roster_rows", rows=parsed.rows, bad=bad, skipped=text("roster_skipped") if bad else "")
+    say("roster_stations", created=s.created, updated=s.updated, unchanged=s.unchanged)
+    say("roster_observers", created=o.created, updated=o.updated, unchanged=o.unchanged)
     if dry_run:
-        click.echo("dry run: nothing was written")
+        say("roster_dry_run")
 
 
 class _Bar(Protocol):

@@ -7,6 +7,9 @@ import sys
 
 import click
 
+from bot.cli.common import say
+from bot.cli.common import text as say_text
+
 
 @click.command()
 @click.option(
@@ -19,10 +22,10 @@ def route(rules_file: str | None, region: str | None) -> None:
     A bad line is reported on stderr with its line number; the other lines still go through,
     and the exit status is 1 if any line was bad.
     """
-    from bot.cli.rules import default_rules_path, load_or_exit
+    from bot.cli.rules import load_or_exit
     from bot.core.routing import Router
 
-    router = Router(load_or_exit(rules_file or default_rules_path()))
+    router = Router(load_or_exit(rules_file))
     bad = 0
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():
@@ -30,24 +33,27 @@ def route(rules_file: str | None, region: str | None) -> None:
         try:
             item = json.loads(line)
             if not isinstance(item, dict):
-                raise ValueError("expected a JSON object")
+                raise ValueError(say_text("route_not_object"))
             text = item.get("text")
             if not isinstance(text, str):
-                raise ValueError('"text" must be a string')
+                raise ValueError(say_text("route_not_string", name="text", example="文字"))
             line_region = item.get("region", region)
             category = item.get("category")
             if line_region is not None and not isinstance(line_region, str):
-                raise ValueError('"region" must be a string such as "440104"')
+                raise ValueError(say_text("route_not_string", name="region", example="440104"))
             if category is not None and not isinstance(category, str):
-                raise ValueError('"category" must be a string')
+                raise ValueError(say_text("route_not_string", name="category", example="water"))
         except ValueError as exc:
             bad += 1
-            click.echo(f"line {number}: {exc}; line skipped", err=True)
+            reason: object = exc
+            if isinstance(exc, json.JSONDecodeError):
+                reason = say_text("route_not_json", reason=exc.msg)
+            say("route_bad_line", err=True, number=number, reason=reason)
             continue
         decision = router.route(text, region=line_region, category=category)
         out = {"id": item.get("id"), **decision.to_json()}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     if bad:
-        click.echo(f"{bad} bad line(s) skipped; fix them and route them again", err=True)
+        say("route_bad_total", err=True, bad=bad)
         sys.exit(1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -16,18 +15,12 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
-from bot.cli.common import pad
+from bot.cli.common import pad, rules_file, say, text
 
 if TYPE_CHECKING:
     from bot.core.rules import RuleSet
 
-DEFAULT_RULES = "routing_rules.yaml"
 NO_LABEL = "(none)"
-
-
-def default_rules_path() -> str:
-    """Return the rules file named by ROUTING_RULES, else ./routing_rules.yaml."""
-    return os.environ.get("ROUTING_RULES", DEFAULT_RULES)
 
 
 def held_out(row_id: str, folds: int = 5) -> bool:
@@ -94,19 +87,20 @@ def read_label_map(path: Path) -> dict[str, list[str]]:
     """Read a department -> [labels] YAML map."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: expected a mapping of department id to labels")
+        raise click.ClickException(text("eval_bad_map", path=path))
     return {str(k): [str(x) for x in (v or [])] for k, v in data.items()}
 
 
-def load_or_exit(path: str) -> RuleSet:
-    """Load a rules file, or print its problems on stderr and exit 1."""
+def load_or_exit(given: str | None) -> RuleSet:
+    """Load the rules file (see ``rules_file``), or print its problems on stderr and exit 1."""
     from bot.core.rules import RulesError, load_rules
 
+    path = rules_file(given)
     try:
         return load_rules(path)
     except RulesError as exc:
         click.echo(str(exc), err=True)
-        click.echo("Fix the file, then run `obsbot rules check` again.", err=True)
+        say("rules_fix", err=True, path=path)
         sys.exit(1)
 
 
@@ -121,17 +115,21 @@ def check(file: str | None) -> None:
     """Print every problem of the rules FILE (default $ROUTING_RULES) with its line number."""
     from bot.core.rules import check_rules
 
-    path = file or default_rules_path()
+    path = rules_file(file)
     problems = check_rules(path)
     if problems:
-        click.echo(f"{path}: {len(problems)} problem(s)", err=True)
+        say("rules_problems", err=True, path=path, count=len(problems))
         for problem in problems:
             click.echo(f"  {problem}", err=True)
+        say("rules_fix", err=True, path=path)
         sys.exit(1)
-    ruleset = load_or_exit(path)
-    click.echo(
-        f"{path}: OK ({len(ruleset.departments)} departments, {len(ruleset.tags)} tags, "
-        f"{len(ruleset.rules)} rules)"
+    ruleset = load_or_exit(str(path))
+    say(
+        "rules_ok",
+        path=path,
+        departments=len(ruleset.departments),
+        tags=len(ruleset.tags),
+        rules=len(ruleset.rules),
     )
 
 
@@ -139,31 +137,12 @@ def check(file: str | None) -> None:
 @click.argument("text")
 @click.option("--region", default=None, help="Station region code (GB/T 2260), e.g. 440104.")
 @click.option("--category", default=None, help="Kind or department the observer chose.")
-@click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
-def test(text: str, region: str | None, category: str | None, rules_file: str | None) -> None:
-    """Route TEXT and print the decision readably."""
-    from bot.core.routing import Router
+@click.option("--rules-file", "rules_file_name", default=None, help="Rules file to use.")
+def test(text: str, region: str | None, category: str | None, rules_file_name: str | None) -> None:
+    """Route TEXT and print the decision readably, with its deadlines and warnings."""
+    from bot.cli.rules_test import show_decision
 
-    ruleset = load_or_exit(rules_file or default_rules_path())
-    d = Router(ruleset).route(text, region=region, category=category)
-    name = ruleset.department_name
-    rows = [
-        ("kind", f"{d.kind} ({d.kind_label})"),
-        ("department", f"{d.department} ({name(d.department)})"),
-        ("target region", d.target_region or "-"),
-        ("rule", d.rule or "-"),
-        ("priority", d.priority),
-        ("SLA class", d.sla_class),
-        ("score", f"{d.score:g}"),
-        ("runner-up", f"{d.runner_up[0]} {d.runner_up[1]:g}" if d.runner_up else "-"),
-        ("candidates", ", ".join(f"{c} {s:g}" for c, s in d.candidates) or "-"),
-        ("tags", ", ".join(d.tags) or "-"),
-        ("keywords", ", ".join(f"{w} {s:g}" for w, s in d.keywords) or "-"),
-        ("model label", d.model_label or "-"),
-        ("explanation", d.explanation),
-    ]
-    for key, value in rows:
-        click.echo(f"{key + ':':15} {value}")
+    show_decision(load_or_exit(rules_file_name), text, region=region, category=category)
 
 
 @rules.command("eval")
@@ -202,7 +181,7 @@ def test(text: str, region: str | None, category: str | None, rules_file: str | 
     default=0,
     help="Corpus: list up to N misses of each measure (department, urgency, kind).",
 )
-@click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
+@click.option("--rules-file", "rules_file_name", default=None, help="Rules file to use.")
 def eval_(
     file: Path | None,
     as_corpus: bool,
@@ -213,7 +192,7 @@ def eval_(
     split: str,
     as_json: bool,
     show_misses: int,
-    rules_file: str | None,
+    rules_file_name: str | None,
 ) -> None:
     """Route every row of FILE.csv (or the observer corpus) and print how well it went."""
     from bot.core.corpus import DEFAULT_CORPUS
@@ -227,7 +206,7 @@ def eval_(
             f"--split {split} does not apply to {'the corpus' if corpus_mode else 'a CSV file'}; "
             f"use one of {', '.join(wanted)}"
         )
-    ruleset = load_or_exit(rules_file or default_rules_path())
+    ruleset = load_or_exit(rules_file_name)
     if corpus_mode:
         from bot.cli.corpus_eval import run_corpus_eval
 
@@ -263,8 +242,12 @@ def _score_csv(
             missing |= {id_col} - set(reader.fieldnames or [])
         if missing:
             raise click.ClickException(
-                f"{file}: no column(s) {', '.join(sorted(missing))}; "
-                f"columns are {', '.join(reader.fieldnames or [])} (use --text-col/--label-col)"
+                text(
+                    "eval_no_columns",
+                    file=file,
+                    missing="、".join(sorted(missing)),
+                    columns="、".join(reader.fieldnames or []),
+                )
             )
         for row in reader:
             if split != "all" and held_out(row[id_col]) != (split == "held-out"):
@@ -295,22 +278,24 @@ def _evaluation_json(ev: Evaluation, split: str) -> dict[str, object]:
 
 def _print_evaluation(ev: Evaluation, split: str) -> None:
     """Print a CSV evaluation: accuracy, macro-F1, per-label P/R/F1 and the confusion matrix."""
-    click.echo(f"messages: {ev.total}  split: {split}")
-    click.echo(f"accuracy: {ev.accuracy:.3f}")
-    click.echo(f"macro-F1: {ev.macro_f1:.3f}")
-    click.echo(f"dispatch share: {ev.dispatch_share:.1%}")
+    say("eval_messages", total=ev.total, split=split)
+    say("eval_accuracy", value=f"{ev.accuracy:.3f}")
+    say("eval_macro_f1", value=f"{ev.macro_f1:.3f}")
+    say("eval_dispatch", value=f"{ev.dispatch_share:.1%}")
     click.echo("")
-    click.echo(f"{pad('label', 16)} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}")
+    widths = (("label", 16), ("precision", 10), ("recall", 8), ("f1", 7), ("n", 6))
+    click.echo("".join(pad(text(f"eval_{name}"), width) for name, width in widths).rstrip())
     for label in ev.labels:
         if not ev.confusion.get(label):
             continue
         p, r, f = ev.precision_recall(label)
         n = sum(ev.confusion[label].values())
-        click.echo(f"{pad(label, 16)} {p:9.3f} {r:7.3f} {f:6.3f} {n:5d}")
+        click.echo(f"{pad(label, 16)}{p:<10.3f}{r:<8.3f}{f:<7.3f}{n:<6d}")
     columns = [*ev.labels, NO_LABEL]
     click.echo("")
-    click.echo("confusion (rows: gold, columns: routed; columns in the order of the rows):")
-    click.echo(pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + "  (none)")
+    say("eval_confusion")
+    none = text("eval_none")
+    click.echo(pad("", 18) + "".join(f"{i + 1:>6}" for i in range(len(ev.labels))) + f"  {none}")
     for i, label in enumerate(ev.labels):
         routed = ev.confusion.get(label, Counter())
         click.echo(

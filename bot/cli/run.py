@@ -9,7 +9,7 @@ import signal
 
 import click
 
-from bot.cli.common import friendly_errors, settings
+from bot.cli.common import friendly_errors, require_database, say, settings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def run(use_webhook: bool) -> None:
 
     current = settings()
     token = current.require_token()
+    require_database(current)
     instance_lock = hold_instance_lock(current.database_url)  # noqa: F841 - held until exit
     services = build_services(current)
     ensure_current(services.engine)
@@ -107,6 +108,6 @@ def run(use_webhook: bool) -> None:
         finally:
             await api.close()
 
-    mode = f"webhook on port {current.webhook_port}" if use_webhook else "long polling"
-    click.echo(f"observer-bot running on {current.bot_runtime} ({mode}); Ctrl-C stops", err=True)
+    mode = "run_webhook" if use_webhook else "run_polling"
+    say(mode, err=True, runtime=current.bot_runtime, port=current.webhook_port)
     asyncio.run(main())

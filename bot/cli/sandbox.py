@@ -7,6 +7,8 @@ import contextlib
 
 import click
 
+from bot.cli.common import say, text
+
 
 async def _serve(port: int, token: str, latency_ms: float, limits: bool, privacy: bool) -> None:
     from bot.telegram.loopback import LoopbackServer
@@ -21,19 +23,17 @@ async def _serve(port: int, token: str, latency_ms: float, limits: bool, privacy
     try:
         await server.start()
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port"
-        ) from None
+        raise click.ClickException(text("sandbox_port", port=port, reason=exc.strerror)) from None
     control = server.control_url
-    click.echo("Loopback Bot API is running. Point the bot at it with:")
+    say("sandbox_running")
     click.echo(f"  TELEGRAM_API_BASE={server.base_url}")
     click.echo(f"  TELEGRAM_BOT_TOKEN={server.token}")
-    click.echo(f"Control API: {control}/<action>  (POST JSON), for example:")
+    say("sandbox_control", control=control)
     user = '{"first_name": "张三", "phone": "+8613800000000", "started": true}'
     click.echo(f"  curl -s {control}/user -d '{user}'")
     click.echo(f'  curl -s {control}/message -d \'{{"user_id": 100001, "text": "/start"}}\'')
     click.echo(f"  curl -s '{control}/bot_messages?chat_id=100001'")
-    click.echo("Press Ctrl-C to stop.")
+    say("sandbox_stop")
     try:
         await asyncio.Event().wait()
     finally:
@@ -65,6 +65,6 @@ def sandbox(port: int, token: str | None, latency_ms: float, limits: bool, priva
     from bot.telegram.loopback import DEFAULT_TOKEN
 
     if port < 0 or port > 65535:
-        raise click.BadParameter("must be between 0 and 65535", param_hint="--port")
+        raise click.BadParameter(text("sandbox_port_range"), param_hint="--port")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(port, token or DEFAULT_TOKEN, latency_ms, limits, privacy))

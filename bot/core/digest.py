@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.masking import mask_personal_numbers
+from bot.core.messages import t
 from bot.core.regions import Level, level_of, region_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -151,7 +152,7 @@ class OutOfRange(ValueError):
 def check_year(year: int, what: str) -> None:
     """Raise ``OutOfRange`` unless ``year`` lies within FIRST_YEAR..LAST_YEAR."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise OutOfRange(f"{what} is out of range: years {FIRST_YEAR}–{LAST_YEAR} only")
+        raise OutOfRange(t("cli.year_range", what=what, first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def parse_week(label: str, tz: dt.tzinfo = SHANGHAI) -> Week:
@@ -163,7 +164,7 @@ def parse_week(label: str, tz: dt.tzinfo = SHANGHAI) -> Week:
     year_part, sep, week_part = text.partition("-W")
     if not sep or not _ascii_number(year_part, 4) or not _ascii_number(week_part, 2):
         raise ValueError(f"week {label!r} is not like 2026-W47")
-    check_year(int(year_part), f"week {label!r}")
+    check_year(int(year_part), f"周次 {label.strip()}")
     try:
         monday = dt.date.fromisocalendar(int(year_part), int(week_part), 1)
     except ValueError:

@@ -26,7 +26,14 @@ from pathlib import Path
 import zhconv
 
 from bot.core import regions
-from bot.core.roster_sheet import FIELDS, HEADER_SCAN_ROWS, find_header, read_rows
+from bot.core.messages import t
+from bot.core.roster_sheet import (
+    FIELDS,
+    HEADER_SCAN_ROWS,
+    column_label,
+    find_header,
+    read_rows,
+)
 
 STATION_FIELDS: tuple[str, ...] = ("station_name", "region_code", "city", "county", "town")
 # The longest text each column may hold (the database refuses longer values).
@@ -56,8 +63,12 @@ class Problem:
     column: str | None = None
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f" ({self.column})" if self.column else "")
-        return f"{where}: {self.reason}"
+        return self.located(column_label(self.column) if self.column else None)
+
+    def located(self, header: str | None) -> str:
+        """Return the problem as one line, its column named ``header`` (the file's own)."""
+        where = t("roster_check.at_row", row=self.row) + (f"（{header}）" if header else "")
+        return f"{where}：{self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,7 @@ class Roster:
     problems: list[Problem] = field(default_factory=list)
     rows: int = 0  # non-blank data rows read
     ignored_columns: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # field -> the file's header text
 
     @property
     def bad_rows(self) -> list[int]:
@@ -115,37 +127,33 @@ def normalize_phone(raw: str, *, allow_landline: bool = False) -> str:
     """
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        raise ValueError("phone number is empty")
+        raise ValueError(t("roster_check.phone_empty"))
     if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", text):
-        raise ValueError(
-            f"phone {text!r} is in scientific notation: format the column as text and re-enter it"
-        )
+        raise ValueError(t("roster_check.phone_scientific", phone=text))
     if re.search(r"[,;，；、/]|\d\s*(转|ext)", text, flags=re.IGNORECASE):
-        raise ValueError("put exactly one phone number in the cell, without an extension")
+        raise ValueError(t("roster_check.phone_several"))
     if re.fullmatch(r"\d+\.0+", text):  # a number cell read as a float
         text = text.split(".", 1)[0]
     digits = _PHONE_NOISE.sub("", text)
     plus = digits.startswith("+")
     digits = digits.removeprefix("+")
     if not digits.isascii() or not digits.isdigit():
-        raise ValueError(f"phone {_mask(text)!r} contains characters other than digits")
+        raise ValueError(t("roster_check.phone_not_digits", phone=_mask(text)))
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and (plus or len(digits) == 13):
         digits = digits[2:]
     elif plus:
-        raise ValueError(f"phone {_mask(text)!r} is not a mainland China (+86) number")
+        raise ValueError(t("roster_check.phone_not_mainland", phone=_mask(text)))
     if _MOBILE.fullmatch(digits):
         return "+86" + digits
     if _LANDLINE.fullmatch(digits):
         if allow_landline:
             return "+86" + digits[1:]
-        raise ValueError(
-            f"phone {_mask(text)!r} is a landline: observers register with a mobile number"
-        )
+        raise ValueError(t("roster_check.phone_landline", phone=_mask(text)))
     if digits.startswith("1") and len(digits) != 11:
-        raise ValueError(f"phone {_mask(text)!r} has {len(digits)} digits: a mobile number has 11")
-    raise ValueError(f"phone {_mask(text)!r} is not a mainland mobile number (1[3-9] + 9 digits)")
+        raise ValueError(t("roster_check.phone_length", phone=_mask(text), count=len(digits)))
+    raise ValueError(t("roster_check.phone_not_mobile", phone=_mask(text)))
 
 
 def mask_phone(phone: str) -> str:
@@ -201,10 +209,9 @@ def _place_key(name: str) -> str:
 def _region_problems(code: str, city: str, county: str) -> tuple[tuple[str, str], ...]:
     """Return (column, reason) for what is wrong with a region code and the names beside it."""
     if not regions.is_well_formed(code):
-        return (("region_code", f"malformed region code {code!r}: expected 6, 9 or 12 digits"),)
+        return (("region_code", t("roster_check.region_malformed", code=code)),)
     if not regions.is_known(code):
-        reason = f"unknown region code {code}: not a Guangdong city or county code (GB/T 2260)"
-        return (("region_code", reason),)
+        return (("region_code", t("roster_check.region_unknown", code=code)),)
     county_code = code[:6]
     city_code = regions.region_at(county_code, "city")
     expected = {
@@ -215,7 +222,16 @@ def _region_problems(code: str, city: str, county: str) -> tuple[tuple[str, str]
     }
     given = {"city": city, "county": county}
     return tuple(
-        (column, f"{column} {given[column]!r} does not match region code {code} ({wanted})")
+        (
+            column,
+            t(
+                "roster_check.region_mismatch",
+                column=column_label(column),
+                value=given[column],
+                code=code,
+                wanted=wanted,
+            ),
+        )
         for column, wanted in expected.items()
         if given[column] and wanted and _place_key(given[column]) != _place_key(wanted)
     )
@@ -229,10 +245,12 @@ def _check_row(row: _Row) -> None:
         row.problems.append(Problem(row.number, reason, column))
 
     if not values["station_code"]:
-        problem("station_code", "missing station code")
+        problem("station_code", t("roster_check.no_station_code"))
     for column, limit in MAX_LENGTHS.items():
         if len(values[column]) > limit:
-            problem(column, f"{column} is {len(values[column])} characters long; at most {limit}")
+            length = len(values[column])
+            label = column_label(column)
+            problem(column, t("roster_check.too_long", column=label, length=length, limit=limit))
             values[column] = ""
     code = values["region_code"]
     if code:
@@ -245,11 +263,11 @@ def _check_row(row: _Row) -> None:
         try:
             row.phone = normalize_phone(raw_phone)
         except ValueError as exc:
-            problem("phone", f"malformed phone: {exc}")
+            problem("phone", str(exc))
     if name and not raw_phone:
-        problem("phone", "missing phone for observer " + name)
+        problem("phone", t("roster_check.no_phone", name=name))
     if raw_phone and not name:
-        problem("observer_name", "missing observer name")
+        problem("observer_name", t("roster_check.no_name"))
 
 
 def _station_values(rows: list[_Row]) -> dict[str, str]:
@@ -269,9 +287,14 @@ def _station_values(rows: list[_Row]) -> dict[str, str]:
                 row.problems.append(
                     Problem(
                         row.number,
-                        f"conflicting station data for {row.values['station_code']}: "
-                        f"{column} {value!r} differs from {settled[column]!r} in row "
-                        f"{first_row[column]}",
+                        t(
+                            "roster_check.station_conflict",
+                            station=row.values["station_code"],
+                            column=column_label(column),
+                            value=value,
+                            first=settled[column],
+                            row=first_row[column],
+                        ),
                         column,
                     )
                 )
@@ -348,13 +371,17 @@ def _normalized_row(number: int, raw: dict[str, str]) -> _Row:
 def _settle_station(code: str, station_rows: list[_Row]) -> dict[str, str]:
     """Return a station's values from its rows; a row lacking a value nobody gave is a problem."""
     settled = _station_values(station_rows)
-    for column, label in (("station_name", "station name"), ("region_code", "region code")):
+    for column in ("station_name", "region_code"):
         if column in settled:
             continue
         for row in station_rows:
             if not row.values[column] and not any(p.column == column for p in row.problems):
                 row.problems.append(
-                    Problem(row.number, f"missing {label} for station {code}", column)
+                    Problem(
+                        row.number,
+                        t("roster_check.station_lacks", column=column_label(column), station=code),
+                        column,
+                    )
                 )
     _fill_names(settled)
     return settled
@@ -375,8 +402,13 @@ def _check_phones(all_rows: list[_Row]) -> None:
             row.problems.append(
                 Problem(
                     row.number,
-                    f"the same phone {masked} is at two stations: {first_station} "
-                    f"(row {first.number}) and {station}",
+                    t(
+                        "roster_check.phone_two_stations",
+                        phone=masked,
+                        first=first_station,
+                        row=first.number,
+                        station=station,
+                    ),
                     "phone",
                 )
             )
@@ -384,8 +416,12 @@ def _check_phones(all_rows: list[_Row]) -> None:
             row.problems.append(
                 Problem(
                     row.number,
-                    f"phone {masked} is already listed for {first.values['observer_name']} "
-                    f"in row {first.number}",
+                    t(
+                        "roster_check.phone_listed",
+                        phone=masked,
+                        name=first.values["observer_name"],
+                        row=first.number,
+                    ),
                     "phone",
                 )
             )
@@ -420,6 +456,7 @@ def parse_rows(rows: Iterable[tuple[int, list[str]]]) -> Roster:
 
     roster = validate_rows(records())
     roster.ignored_columns = header.ignored
+    roster.headers = header.names
     return roster
 
 

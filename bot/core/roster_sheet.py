@@ -21,6 +21,7 @@ from pathlib import Path
 import zhconv
 
 from bot.core import xlsx
+from bot.core.messages import t
 from bot.errors import RosterError
 
 FIELDS: tuple[str, ...] = (
@@ -99,6 +100,11 @@ def _alias_table() -> dict[str, str]:
     return table
 
 
+def column_label(column: str) -> str:
+    """Return the Chinese name of a roster field (the first of its header texts)."""
+    return _ALIASES[column].split()[0] if column in _ALIASES else column
+
+
 def field_for_header(text: str) -> str | None:
     """Return the roster field a header names (None if it is not a roster column)."""
     key = _header_key(text)
@@ -116,6 +122,7 @@ class Header:
     row: int  # 1-based row number of the (last) header row
     columns: dict[str, int]  # field -> 0-based column index
     ignored: list[str]
+    names: dict[str, str]  # field -> the file's own header text
 
 
 def find_header(rows: list[tuple[int, list[str]]]) -> Header:
@@ -134,10 +141,8 @@ def find_header(rows: list[tuple[int, list[str]]]) -> Header:
             candidates.append((_score(pair), -below_number, 0, pair))
     best = max(candidates, key=lambda item: item[:3], default=None)
     if best is None or best[0] < 2:
-        raise RosterError(
-            "no header row found: the first rows must name the columns, e.g. "
-            + ", ".join(_ALIASES[name].split()[0] for name in FIELDS)
-        )
+        named = "、".join(column_label(name) for name in FIELDS)
+        raise RosterError(t("roster_check.no_header", columns=named))
     _score_value, negative_end, _single, header_cells = best
     columns: dict[str, int] = {}
     ignored: list[str] = []
@@ -151,9 +156,10 @@ def find_header(rows: list[tuple[int, list[str]]]) -> Header:
         columns[name] = position
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
-        wanted = ", ".join(f"{_ALIASES[name].split()[0]} ({name})" for name in missing)
-        raise RosterError(f"the header in row {-negative_end} lacks required columns: {wanted}")
-    return Header(row=-negative_end, columns=columns, ignored=ignored)
+        wanted = "、".join(column_label(name) for name in missing)
+        raise RosterError(t("roster_check.header_lacks", row=-negative_end, columns=wanted))
+    names = {name: header_cells[index] for name, index in columns.items()}
+    return Header(row=-negative_end, columns=columns, ignored=ignored, names=names)
 
 
 def _score(cells: list[str]) -> int:
@@ -201,9 +207,7 @@ def detect_encoding(data: bytes) -> str:
     try:
         data.decode("gb18030")
     except UnicodeDecodeError:
-        raise RosterError(
-            "the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV UTF-8 or as .xlsx"
-        ) from None
+        raise RosterError(t("roster_check.encoding")) from None
     return "gb18030"  # a superset of GBK and GB2312, what Excel writes in China
 
 
@@ -223,12 +227,12 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         workbook = xlsx.Workbook(path)
     except xlsx.XlsxError as exc:
-        raise RosterError(f"cannot open {path.name} as an .xlsx workbook: {exc}") from None
+        raise RosterError(t("roster_check.bad_xlsx", file=path.name, reason=exc)) from None
     try:
         sheet = _pick_sheet(workbook)
         yield from workbook.rows(sheet)
     except xlsx.XlsxError as exc:
-        raise RosterError(f"cannot read {path.name}: {exc}") from None
+        raise RosterError(t("roster_check.unreadable", file=path.name, reason=exc)) from None
     finally:
         workbook.close()
 
@@ -271,12 +275,12 @@ def estimate_rows(path: Path) -> int:
 def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     """Yield (1-based row number, cell texts) of a .csv/.txt or .xlsx/.xlsm roster file."""
     if not path.is_file():
-        raise RosterError(f"{path} does not exist or is not a file")
+        raise RosterError(t("roster_check.no_file", file=path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_rows(path)
     if suffix in (".csv", ".txt", ".tsv"):
         return _csv_rows(path)
     if suffix == ".xls":
-        raise RosterError("old .xls workbooks are not supported: save the file as .xlsx or CSV")
-    raise RosterError(f"unsupported roster file type {suffix!r}: use .csv or .xlsx")
+        raise RosterError(t("roster_check.old_xls"))
+    raise RosterError(t("roster_check.file_type", suffix=suffix))

@@ -23,7 +23,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 
+from bot.core.messages import t
 from bot.core.regions import Level, is_well_formed
+from bot.core.rules_problems import (
+    Problem,
+    RulesError,
+    compose,
+    dotted,
+    line_of,
+    reference_problems,
+    schema_problems,
+    suggest,
+    yaml_problem,
+)
 from bot.core.text import normalise
 from bot.core.windows import Window, parse_window
 
@@ -33,33 +45,6 @@ Priority = Literal["urgent", "normal"]
 DATA_DIR = Path(__file__).parent / "data"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a rules file: where (line, YAML path) and what."""
-
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else "file"
-        at = f" ({self.path})" if self.path else ""
-        return f"{where}{at}: {self.message}"
-
-
-class RulesError(Exception):
-    """The rules file cannot be used; ``problems`` says every reason, with line numbers."""
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        head = f"{self.source}: {len(self.problems)} problem(s)"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
-
-
 # --------------------------------------------------------------------------- schema
 
 
@@ -67,8 +52,11 @@ def _window(value: Any) -> Window:
     if isinstance(value, Window):
         return value
     if isinstance(value, int | str):
-        return parse_window(str(value))
-    raise ValueError("a window is text such as '48h' or '5 workdays'")
+        try:
+            return parse_window(str(value))
+        except ValueError:
+            pass
+    raise ValueError(t("rules_check.bad_window", value=value))
 
 
 WindowField = Annotated[Window, PlainValidator(_window)]
@@ -86,20 +74,20 @@ def _weighted(value: Any) -> dict[str, float]:
             else:
                 items.append((item, 1.0))
     else:
-        raise ValueError("keywords are a list of words or a mapping of word to weight")
+        raise ValueError(t("rules_check.bad_keywords"))
     out: dict[str, float] = {}
     for word, weight in items:
         if not isinstance(word, str | int) or not normalise(str(word)):
-            raise ValueError(f"keyword {word!r} is empty")
+            raise ValueError(t("rules_check.empty_keyword", word=word))
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise ValueError(f"weight of keyword {word!r} must be a number above 0")
+            raise ValueError(t("rules_check.bad_weight", word=word))
         out[normalise(str(word))] = float(weight)
     return out
 
 
 def _words(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(w, str | int) for w in value):
-        raise ValueError("expected a list of words")
+        raise ValueError(t("rules_check.want_words"))
     return [normalise(str(w)) for w in value if normalise(str(w))]
 
 
@@ -130,7 +118,7 @@ class Reminders(_Model):
     @classmethod
     def _increasing(cls, v: list[float]) -> list[float]:
         if not v or any(not 0 < x < 1 for x in v) or v != sorted(set(v)):
-            raise ValueError("thresholds are increasing fractions between 0 and 1, e.g. [0.5, 0.8]")
+            raise ValueError(t("rules_check.bad_thresholds"))
         return v
 
 
@@ -243,14 +231,14 @@ class RulesFile(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}, e.g. 'Asia/Shanghai'") from None
+            raise ValueError(t("rules_check.bad_zone", zone=v)) from None
         return v
 
     @field_validator("close_of_business")
     @classmethod
     def _hhmm(cls, v: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(v)):
-            raise ValueError("close_of_business is a time of day 'HH:MM', e.g. '18:00'")
+            raise ValueError(t("rules_check.bad_close", value=v))
         return v
 
 
@@ -288,65 +276,6 @@ class RuleSet:
         return dept.name if dept else department_id
 
 
-# --------------------------------------------------------------------------- YAML with lines
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader whose composed nodes are turned into data while recording their lines."""
-
-
-def _compose(text: str) -> tuple[Any, dict[tuple[Any, ...], int], list[Problem]]:
-    loader = _LineLoader(text)
-    lines: dict[tuple[Any, ...], int] = {}
-    problems: list[Problem] = []
-    try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
-    if node is None:
-        return None, lines, problems
-
-    def build(n: yaml.Node, path: tuple[Any, ...]) -> Any:
-        lines[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in n.value:
-                key = loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool) and key is not None:
-                    problems.append(Problem(key_node.start_mark.line + 1, _dotted(path), "bad key"))
-                    continue
-                if key in out:
-                    problems.append(
-                        Problem(
-                            key_node.start_mark.line + 1,
-                            _dotted((*path, key)),
-                            f"key {key!r} appears twice in the same mapping",
-                        )
-                    )
-                out[key] = build(value_node, (*path, key))
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [build(item, (*path, i)) for i, item in enumerate(n.value)]
-        return loader.construct_object(n, deep=True)
-
-    return build(node, ()), lines, problems
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -354,23 +283,19 @@ def _read(path: Path) -> tuple[RulesFile | None, dict[tuple[Any, ...], int], lis
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, {}, [Problem(None, "", f"cannot read the file: {exc}")]
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        return None, {}, [Problem(None, "", t("rules_check.unreadable", reason=reason))]
     try:
-        data, lines, problems = _compose(text)
+        data, lines, problems = compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [Problem(line, "", f"not valid YAML: {reason}")]
+        return None, {}, [yaml_problem(exc)]
     if not isinstance(data, dict):
-        return None, lines, [*problems, Problem(1, "", "the file must be a YAML mapping")]
+        return None, lines, [*problems, Problem(1, "", t("rules_check.not_mapping"))]
     try:
         parsed = RulesFile.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(Problem(_line(lines, loc), _dotted(loc), msg))
+        problems.extend(schema_problems(exc, lines, RulesFile))
+        problems.extend(reference_problems(data, lines))
         return None, lines, problems
     return parsed, lines, problems
 
@@ -400,39 +325,43 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
     problems: list[Problem] = []
 
     def add(path: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(_line(lines, path), _dotted(path), message))
+        problems.append(Problem(line_of(lines, path), dotted(path), message))
 
     dept_ids: dict[str, int] = {}
     for i, dept in enumerate(f.departments):
         if dept.id in dept_ids:
-            add(("departments", i, "id"), f"duplicate department id {dept.id!r}")
+            add(("departments", i, "id"), t("rules_check.duplicate_department", id=dept.id))
         dept_ids.setdefault(dept.id, i)
         if len(set(dept.levels)) != len(dept.levels):
-            add(("departments", i, "levels"), "a level is listed twice")
+            add(("departments", i, "levels"), t("rules_check.level_twice"))
     if f.dispatch not in dept_ids:
-        add(("dispatch",), f"dispatch department {f.dispatch!r} is not among the departments")
+        message = t("rules_check.unknown_dispatch", id=f.dispatch) + suggest(f.dispatch, dept_ids)
+        add(("dispatch",), message)
     if f.escalation.to is not None and f.escalation.to not in dept_ids:
-        add(("escalation", "to"), f"unknown department {f.escalation.to!r}")
+        wanted = f.escalation.to
+        message = t("rules_check.unknown_department", id=wanted) + suggest(wanted, dept_ids)
+        add(("escalation", "to"), message)
     if "normal" not in f.sla_classes:
-        add(("sla_classes",), "an SLA class 'normal' is required (the default of rules)")
+        add(("sla_classes",), t("rules_check.normal_required"))
 
     tag_ids: dict[str, int] = {}
     for i, tag in enumerate(f.tags):
         if tag.id in tag_ids:
-            add(("tags", i, "id"), f"duplicate tag id {tag.id!r}")
+            add(("tags", i, "id"), t("rules_check.duplicate_tag", id=tag.id))
         tag_ids.setdefault(tag.id, i)
         if not tag.keywords:
-            add(("tags", i, "keywords"), f"tag {tag.id!r} has an empty keyword list")
+            add(("tags", i, "keywords"), t("rules_check.tag_no_keywords", id=tag.id))
         if tag.sla is not None and tag.sla not in f.sla_classes:
-            add(("tags", i, "sla"), f"unknown SLA class {tag.sla!r}")
+            add(("tags", i, "sla"), _unknown_sla(tag.sla, f))
         clash = set(tag.keywords) & set(tag.negative_keywords)
         if clash:
-            add(("tags", i), f"words both keyword and negative keyword: {'、'.join(sorted(clash))}")
+            add(("tags", i), t("rules_check.both_ways", words="、".join(sorted(clash))))
     tags = {t.id: t for t in f.tags}
     if f.urgency.tag is not None and f.urgency.tag not in tags:
-        add(("urgency", "tag"), f"unknown tag {f.urgency.tag!r}")
+        message = t("rules_check.unknown_tag", id=f.urgency.tag) + suggest(f.urgency.tag, tags)
+        add(("urgency", "tag"), message)
     if ("urgency", "sla") in lines and f.urgency.sla not in f.sla_classes:
-        add(("urgency", "sla"), f"unknown SLA class {f.urgency.sla!r}")
+        add(("urgency", "sla"), _unknown_sla(f.urgency.sla, f))
 
     rule_ids: dict[str, int] = {}
     signatures: dict[tuple[Any, ...], int] = {}
@@ -440,26 +369,29 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
     for i, rule in enumerate(f.rules):
         at = ("rules", i)
         if rule.id in rule_ids:
-            add((*at, "id"), f"duplicate rule id {rule.id!r}")
+            add((*at, "id"), t("rules_check.duplicate_rule", id=rule.id))
         rule_ids.setdefault(rule.id, i)
         if rule.department not in dept_ids:
-            add((*at, "department"), f"unknown department {rule.department!r}")
+            wanted = rule.department
+            message = t("rules_check.unknown_department", id=wanted) + suggest(wanted, dept_ids)
+            add((*at, "department"), message)
         if rule.sla not in f.sla_classes:
-            add((*at, "sla"), f"unknown SLA class {rule.sla!r}")
+            add((*at, "sla"), _unknown_sla(rule.sla, f))
         for key in ("tags", "all_tags"):
             for j, tag_id in enumerate(getattr(rule, key)):
                 if tag_id not in tags:
-                    add((*at, key, j), f"unknown tag {tag_id!r}")
+                    message = t("rules_check.unknown_tag", id=tag_id) + suggest(tag_id, tags)
+                    add((*at, key, j), message)
         for j, code in enumerate(rule.regions):
             if not is_well_formed(str(code)):
-                add((*at, "regions", j), f"malformed region code {code!r} (6, 9 or 12 digits)")
+                add((*at, "regions", j), t("rules_check.bad_region", code=code))
         if (*at, "keywords") in lines and not rule.keywords:
-            add((*at, "keywords"), f"rule {rule.id!r} has an empty keyword list")
+            add((*at, "keywords"), t("rules_check.rule_no_keywords", id=rule.id))
         words = dict(_rule_words(rule, tags))
         if not words:
-            add(at, f"rule {rule.id!r} can never win: it has no tags and no keywords")
+            add(at, t("rules_check.never_wins_empty", id=rule.id))
         elif set(words) <= set(rule.negative_keywords):
-            add(at, f"rule {rule.id!r} can never win: its negative keywords cancel all keywords")
+            add(at, t("rules_check.never_wins_negative", id=rule.id))
         signature = (
             tuple(sorted(rule.tags)),
             tuple(sorted(rule.all_tags)),
@@ -471,11 +403,7 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
         if signature in signatures:
             first = f.rules[signatures[signature]]
             if rule.weight <= first.weight:
-                add(
-                    at,
-                    f"rule {rule.id!r} can never win: rule {first.id!r} has the same conditions "
-                    "and at least its weight",
-                )
+                add(at, t("rules_check.never_wins_shadowed", id=rule.id, first=first.id))
         else:
             signatures[signature] = i
         if not rule.all_tags:
@@ -488,23 +416,33 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
             if len(by_dept) > 1:
                 add(
                     ("rules", max(by_dept.values())),
-                    f"keyword {word!r} is claimed at equal weight {weight:g} by rules of "
-                    f"different departments ({', '.join(sorted(by_dept))}): give one more weight",
+                    t(
+                        "rules_check.keyword_claimed",
+                        word=word,
+                        weight=f"{weight:g}",
+                        departments="、".join(sorted(by_dept)),
+                    ),
                 )
 
     if f.model is not None:
         path = _model_path(f, source)
         if path is None or not path.is_file():
-            add(("model", "file"), f"model file {f.model.file!r} not found")
+            add(("model", "file"), t("rules_check.no_model", file=f.model.file))
         for label, depts in f.model.labels.items():
             if not depts:
-                add(("model", "labels", label), "list at least one department")
+                add(("model", "labels", label), t("rules_check.label_empty"))
             for j, dept_id in enumerate(depts):
                 if dept_id not in dept_ids:
-                    add(("model", "labels", label, j), f"unknown department {dept_id!r}")
+                    message = t("rules_check.unknown_department", id=dept_id)
+                    add(("model", "labels", label, j), message + suggest(dept_id, dept_ids))
     if f.holiday_file is not None and not (source.parent / f.holiday_file).is_file():
-        add(("holiday_file",), f"holiday file {f.holiday_file!r} not found")
+        add(("holiday_file",), t("rules_check.no_holidays", file=f.holiday_file))
     return problems
+
+
+def _unknown_sla(name: str, f: RulesFile) -> str:
+    """Say an SLA class is unknown, with the nearest known one."""
+    return t("rules_check.unknown_sla", id=name) + suggest(name, f.sla_classes)
 
 
 def _problems(source: Path) -> tuple[RulesFile | None, dict[tuple[Any, ...], int], list[Problem]]:
@@ -544,5 +482,5 @@ def load_rules(path: str | Path) -> RuleSet:
         model_path=_model_path(parsed, source),
         tags={t.id: t for t in parsed.tags},
         rules=tuple(parsed.rules),
-        lines={_dotted(k): v for k, v in lines.items() if len(k) <= 2},
+        lines={dotted(k): v for k, v in lines.items() if len(k) <= 2},
     )

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.messages import t
+
 WindowUnit = Literal["hours", "workdays"]
 
 _UNITS: dict[str, WindowUnit] = {
@@ -53,15 +55,12 @@ def parse_window(text: str) -> Window:
     match = _PATTERN.match(str(text))
     unit = _UNITS.get(match.group(2).strip().lower()) if match else None
     if match is None or unit is None:
-        raise ValueError(
-            f"bad window {text!r}: write a whole number followed by 'h' (wall-clock hours) "
-            "or 'workdays' (China's working days), e.g. '48h' or '5 workdays'"
-        )
+        raise ValueError(t("cli.window_format", window=text))
     digits = match.group(1)
     amount = int(digits) if len(digits) <= 6 else 10**6  # anything longer is too long anyway
     if amount <= 0:
-        raise ValueError(f"bad window {text!r}: the number must be at least 1")
+        raise ValueError(t("cli.window_zero", window=text))
     most = LONGEST[unit]
     if amount > most:
-        raise ValueError(f"bad window {text!r}: at most {most} {unit} (a year)")
+        raise ValueError(t("cli.window_long", window=text, most=most, unit=t(f"cli.unit_{unit}")))
     return Window(amount=amount, unit=unit)

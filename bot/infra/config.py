@@ -14,9 +14,19 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.messages import t
 from bot.errors import ConfigError
 
 PUBLIC_BOT_API = "https://api.telegram.org"
+LOCAL_RULES = Path("routing_rules.yaml")
+# The rules shipped with the package (a link to the project's routing_rules.yaml, copied into
+# an installed wheel as package data).
+SHIPPED_RULES = Path(__file__).resolve().parents[1] / "core" / "data" / "routing_rules.yaml"
+
+
+def default_rules_file() -> Path:
+    """Return ./routing_rules.yaml when it exists, else the rules shipped with the package."""
+    return LOCAL_RULES if LOCAL_RULES.is_file() else SHIPPED_RULES
 
 
 class Settings(BaseSettings):
@@ -33,7 +43,7 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     database_url: str = "sqlite:///observer-bot.sqlite"
     bot_runtime: Literal["ptb", "aiogram"] = "ptb"
-    routing_rules: Path = Path("routing_rules.yaml")
+    routing_rules: Path = Field(default_factory=default_rules_file)
     holidays_file: Path | None = None
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -67,7 +77,7 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None if value == "" else value
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError(t("cli.setting_http"))
         return value.rstrip("/")
 
     @field_validator("telegram_bot_token")
@@ -77,14 +87,14 @@ class Settings(BaseSettings):
             return None
         number, _, secret = value.get_secret_value().partition(":")
         if not (number.isdigit() and len(secret) >= 10):
-            raise ValueError("must look like 123456789:AAE... (as given by @BotFather)")
+            raise ValueError(t("cli.setting_token"))
         return value
 
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+            raise ValueError(t("cli.setting_database"))
         if value.startswith(("postgresql://", "postgres://")):
             # psycopg 3 is the driver we ship; spell it out so SQLAlchemy does not look
             # for psycopg2.
@@ -101,26 +111,17 @@ class Settings(BaseSettings):
     def require_webhook(self) -> tuple[str, str]:
         """Return (WEBHOOK_URL, WEBHOOK_SECRET), or raise ConfigError saying what is missing."""
         if not self.webhook_url:
-            raise ConfigError(
-                "WEBHOOK_URL is not set: give the public https URL Telegram "
-                "should POST updates to (ending in /telegram/webhook)"
-            )
+            raise ConfigError(t("cli.no_webhook_url"))
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
         if not (secret and all(c.isalnum() or c in "_-" for c in secret) and len(secret) <= 256):
-            raise ConfigError(
-                "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ "
-                "and - (Telegram sends it back in every request)"
-            )
+            raise ConfigError(t("cli.bad_webhook_secret"))
         return self.webhook_url, secret
 
     def require_console_secret(self) -> str:
         """Return CONSOLE_SECRET, or raise ConfigError saying how to set it."""
         secret = self.console_secret.get_secret_value() if self.console_secret else ""
         if len(secret) < 32:
-            raise ConfigError(
-                "CONSOLE_SECRET must be at least 32 characters (e.g. the output of "
-                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-            )
+            raise ConfigError(t("cli.bad_console_secret"))
         return secret
 
     def console_base(self) -> str:
@@ -130,10 +131,7 @@ class Settings(BaseSettings):
     def require_token(self) -> str:
         """Return the bot token, or raise ConfigError saying how to set it."""
         if self.telegram_bot_token is None:
-            raise ConfigError(
-                "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the "
-                "environment or in .env"
-            )
+            raise ConfigError(t("cli.no_token"))
         return self.telegram_bot_token.get_secret_value()
 
 
@@ -144,5 +142,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "settings"
+        expected = (error.get("ctx") or {}).get("expected")
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{field.upper()}: {message}") from None
+        if error["type"] == "literal_error" and expected:
+            message = t("cli.setting_one_of", expected=expected)
+        raise ConfigError(t("cli.bad_setting", name=field.upper(), detail=message)) from None

@@ -29,6 +29,7 @@ from typing import IO
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from bot.core.messages import t
 from bot.errors import ObserverBotError
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,7 @@ def hold_instance_lock(database_url: str) -> InstanceLock | None:
         holder = handle.read().strip() or "unknown"
         handle.close()
         raise AlreadyRunning(
-            f"another obsbot instance (pid {holder}) is already running on the SQLite database "
-            f"{path.with_suffix('')}: stop it first; to run several instances use PostgreSQL "
-            "(DATABASE_URL=postgresql+psycopg://...)"
+            t("cli.already_running", pid=holder, database=path.with_suffix(""))
         ) from None
     handle.seek(0)
     handle.truncate()

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.core.messages import t
 from bot.core.signing import SIGN_IN, unsign
 
 SECRET = "k" * 40
@@ -74,12 +75,17 @@ def test_the_demo_leaves_the_console_running_on_its_database(tmp_path: Path) -> 
     try:
         assert process.stdout is not None
         link, kept = "", ""
+        kept_prefix = t("cli.demo_kept", path="").strip()
+        serving = t("cli.console_on", host="", port="").split("http")[0]
+        watchdog = threading.Timer(600, process.kill)  # a demo that never serves fails, not hangs
+        watchdog.start()
         for line in process.stdout:  # waits for each line; ends if the demo exits
             found = re.search(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)", line)
             link = found.group(1) if found else link
-            kept = line.removeprefix("database kept in ").strip() if "kept in" in line else kept
-            if line.startswith("console on"):
+            kept = line.removeprefix(kept_prefix).strip() if kept_prefix in line else kept
+            if line.startswith(serving):
                 break
+        watchdog.cancel()
         assert link, "no sign-in link printed"
         with httpx.Client() as client:
             for _ in range(100):  # uvicorn binds just after the line is printed

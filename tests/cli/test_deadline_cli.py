@@ -41,7 +41,7 @@ def test_fallback_year_prints_a_note_on_stderr() -> None:
     result = run("2026-12-30T16:00+08:00", "5 workdays")
     assert result.exit_code == 0
     assert result.stdout == "2027-01-07T18:00:00+08:00\n"
-    assert "fallback calendar used" in result.stderr
+    assert "使用了后备日历" in result.stderr
     assert "2027" in result.stderr
 
 
@@ -55,33 +55,33 @@ def test_holiday_file_replaces_the_fallback(tmp_path: Path) -> None:
     result = run("2026-12-30T16:00+08:00", "5 workdays", "--holidays", str(path))
     assert result.exit_code == 0
     assert result.stdout == "2027-01-08T18:00:00+08:00\n"
-    assert "fallback" not in result.stderr
-    assert "2026 entry is ignored" in result.stderr
+    assert "后备" not in result.stderr
+    assert "2026 年的安排已忽略" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("tomorrow", "5 workdays"), "bad START 'tomorrow'"),
-        (("2026-09-30T16:00+08:00", "5 weeks"), "bad window '5 weeks'"),
-        (("2026-09-30T16:00+08:00", "0h"), "at least 1"),
+        (("tomorrow", "5 workdays"), "开始时间“tomorrow”写法不对"),
+        (("2026-09-30T16:00+08:00", "5 weeks"), "时限“5 weeks”写法不对"),
+        (("2026-09-30T16:00+08:00", "0h"), "至少为 1"),
         (
             ("2026-09-30T16:00+08:00", "1wd", "--close-of-business", "6pm"),
-            "bad --close-of-business '6pm'",
+            "--close-of-business “6pm”写法不对",
         ),
-        (("2026-09-30T16:00+08:00", "1wd", "--tz", "Mars/Olympus"), "unknown time zone"),
+        (("2026-09-30T16:00+08:00", "1wd", "--tz", "Mars/Olympus"), "不认识的时区"),
         (("2026-09-30T16:00+08:00", "1wd", "--holidays", "/nonexistent/h.yaml"), "cannot read"),
-        (("9999-12-31T16:00+08:00", "5 workdays"), "out of range: years 2000–2999"),
-        (("0001-01-01T00:00+08:00", "48h"), "out of range: years 2000–2999"),
-        (("2026-09-30T16:00+08:00", "99999999999 workdays"), "at most 366 workdays"),
-        (("2026-09-30T16:00+08:00", "999999999999h"), "at most 8784 hours"),
+        (("9999-12-31T16:00+08:00", "5 workdays"), "超出范围：只能是 2000–2999 年"),
+        (("0001-01-01T00:00+08:00", "48h"), "超出范围：只能是 2000–2999 年"),
+        (("2026-09-30T16:00+08:00", "99999999999 workdays"), "最多 366 个工作日"),
+        (("2026-09-30T16:00+08:00", "999999999999h"), "最多 8784 小时"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(args: tuple[str, ...], message: str) -> None:
     result = run(*args)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("错误：")
     assert message in result.stderr and result.stderr.count("\n") == 1
 
 

@@ -131,7 +131,7 @@ def test_a_county_is_broken_down_by_station(database: str, tmp_path: Path) -> No
 def test_digest_errors_are_one_line(database: str, tmp_path: Path) -> None:
     bad_week = obsbot("digest", "--week", "2026-47", "--out", str(tmp_path))
     assert bad_week.exit_code != 0
-    assert bad_week.stderr.startswith("error: --week") and bad_week.stderr.count("\n") == 1
+    assert bad_week.stderr.startswith("错误：--week") and bad_week.stderr.count("\n") == 1
     bad_scope = obsbot("digest", "--scope", "999999", "--out", str(tmp_path))
     assert bad_scope.exit_code != 0 and "--scope 999999" in bad_scope.stderr
 
@@ -139,12 +139,12 @@ def test_digest_errors_are_one_line(database: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("week", "says"),
     [
-        ("9999-W52", "out of range"),
-        ("0001-W01", "out of range"),
-        ("1999-W52", "out of range"),
-        ("2026-W99", "does not exist"),
-        ("2026-W４７", "not like 2026-W47"),
-        ("2998-W10", "has not begun yet"),
+        ("9999-W52", "超出范围"),
+        ("0001-W01", "超出范围"),
+        ("1999-W52", "超出范围"),
+        ("2026-W99", "不是有效的周次"),
+        ("2026-W４７", "不是有效的周次"),
+        ("2998-W10", "还没开始"),
     ],
 )
 def test_digest_refuses_weeks_out_of_range_in_one_line(
@@ -152,7 +152,8 @@ def test_digest_refuses_weeks_out_of_range_in_one_line(
 ) -> None:
     result = obsbot("digest", "--week", week, "--out", str(tmp_path))
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("error: --week") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("错误：") and "周" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert says in result.stderr and "Traceback" not in result.output
 
 
@@ -194,18 +195,18 @@ def test_export_refuses_bad_options(database: str) -> None:
     no_out = obsbot("export", "--from", "2026-11-16", "--to", "2026-11-22", "--format", "xlsx")
     assert no_out.exit_code != 0 and "--out" in no_out.stderr
     backwards = obsbot("export", "--from", "2026-11-22", "--to", "2026-11-16")
-    assert backwards.exit_code != 0 and "before" in backwards.stderr
+    assert backwards.exit_code != 0 and "早于" in backwards.stderr
     unknown = obsbot("export", "--from", "2026-11-16", "--to", "2026-11-22", "--department", "x")
-    assert unknown.exit_code != 0 and "unknown" in unknown.stderr
+    assert unknown.exit_code != 0 and "没有这个部门" in unknown.stderr
 
 
 @pytest.mark.parametrize(
     ("first", "last", "says"),
     [
-        ("0001-01-01", "2026-11-22", "--from 0001-01-01 is out of range"),
-        ("2026-11-16", "9999-12-31", "--to 9999-12-31 is out of range"),
-        ("1900-01-01", "1900-01-02", "--from 1900-01-01 is out of range"),
-        ("2026-02-30", "2026-11-22", "expected a date like"),
+        ("0001-01-01", "2026-11-22", "--from 0001-01-01 超出范围"),
+        ("2026-11-16", "9999-12-31", "--to 9999-12-31 超出范围"),
+        ("1900-01-01", "1900-01-02", "--from 1900-01-01 超出范围"),
+        ("2026-02-30", "2026-11-22", "应写成 2026-11-16 这样的日期"),
     ],
 )
 def test_export_refuses_dates_out_of_range_in_one_line(
@@ -213,5 +214,5 @@ def test_export_refuses_dates_out_of_range_in_one_line(
 ) -> None:
     result = obsbot("export", "--from", first, "--to", last)
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("错误：") and result.stderr.count("\n") == 1
     assert says in result.stderr and "Traceback" not in result.output

@@ -44,26 +44,26 @@ def stored(url: str) -> tuple[int, int]:
 def test_sample_imports_twice_with_the_same_counts(database: str) -> None:
     first = obsbot("roster", "import", str(EXAMPLES / "roster_sample.csv"))
     assert first.exit_code == 0, first.stderr
-    assert "stations:  48 created, 0 updated, 0 unchanged" in first.stdout
-    assert "observers: 110 created, 0 updated, 0 unchanged" in first.stdout
+    assert "站点：新增 48，更新 0，未变 0" in first.stdout
+    assert "观察员：新增 110，更新 0，未变 0" in first.stdout
     second = obsbot("roster", "import", str(EXAMPLES / "roster_sample.csv"))
     assert second.exit_code == 0, second.stderr
-    assert "stations:  0 created, 0 updated, 48 unchanged" in second.stdout
-    assert "observers: 0 created, 0 updated, 110 unchanged" in second.stdout
+    assert "站点：新增 0，更新 0，未变 48" in second.stdout
+    assert "观察员：新增 0，更新 0，未变 110" in second.stdout
     assert stored(database) == (48, 110)
     # The XLSX sample is the same roster: nothing changes.
     third = obsbot("roster", "import", str(EXAMPLES / "roster_sample.xlsx"))
     assert third.exit_code == 0, third.stderr
-    assert "observers: 0 created, 0 updated, 110 unchanged" in third.stdout
+    assert "观察员：新增 0，更新 0，未变 110" in third.stdout
     assert stored(database) == (48, 110)
 
 
 def test_broken_roster_names_every_bad_row_and_writes_nothing(database: str) -> None:
     result = obsbot("roster", "import", str(EXAMPLES / "roster_broken.csv"))
     assert result.exit_code == 1
-    named = {int(n) for n in re.findall(r"roster_broken\.csv: row (\d+)", result.stderr)}
+    named = {int(n) for n in re.findall(r"roster_broken\.csv：第 (\d+) 行", result.stderr)}
     assert named == {3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15}
-    assert "12 of 14 rows are bad; nothing was written" in result.stderr
+    assert "共 14 行中有 12 行有问题，什么都没有写入" in result.stderr
     assert "--skip-bad" in result.stderr
     assert result.stdout == ""
     assert stored(database) == (0, 0)
@@ -72,18 +72,19 @@ def test_broken_roster_names_every_bad_row_and_writes_nothing(database: str) -> 
 def test_skip_bad_imports_the_good_rows(database: str) -> None:
     result = obsbot("roster", "import", "--skip-bad", str(EXAMPLES / "roster_broken.csv"))
     assert result.exit_code == 0, result.stderr
-    assert "14 read, 12 bad (skipped)" in result.stdout
-    assert "stations:  2 created" in result.stdout
-    assert "observers: 2 created" in result.stdout
-    assert "row 3 (region_code)" in result.stderr  # still listed
+    assert "读取 14 行，有问题 12 行（已跳过）" in result.stdout
+    assert "站点：新增 2，" in result.stdout
+    assert "观察员：新增 2，" in result.stdout
+    # still listed, the column named as the file's own header names it
+    assert "roster_broken.csv：第 3 行（行政区划代码）：" in result.stderr
     assert stored(database) == (2, 2)
 
 
 def test_dry_run_writes_nothing(database: str) -> None:
     result = obsbot("roster", "import", "--dry-run", str(EXAMPLES / "roster_sample.xlsx"))
     assert result.exit_code == 0, result.stderr
-    assert "observers: 110 created" in result.stdout
-    assert "dry run: nothing was written" in result.stdout
+    assert "观察员：新增 110，" in result.stdout
+    assert "试运行：什么都没有写入" in result.stdout
     assert stored(database) == (0, 0)
 
 
@@ -94,7 +95,7 @@ def test_gbk_roster_with_traditional_and_full_width_values(database: str, tmp_pa
     path.write_bytes(text.encode("gbk"))
     result = obsbot("roster", "import", str(path))
     assert result.exit_code == 0, result.stderr
-    assert "observers: 1 created" in result.stdout
+    assert "观察员：新增 1，" in result.stdout
     assert stored(database) == (1, 1)
 
 
@@ -108,8 +109,8 @@ def test_large_file_shows_progress_on_stderr(database: str, tmp_path: Path) -> N
     path.write_text("".join(lines), encoding="utf-8")
     result = obsbot("roster", "import", str(path))
     assert result.exit_code == 0, result.stderr
-    assert "Reading big.csv" in result.stderr
-    assert "observers: 2500 created" in result.stdout
+    assert "正在读取 big.csv" in result.stderr
+    assert "观察员：新增 2500，" in result.stdout
     assert stored(database) == (500, 2500)
 
 
@@ -120,7 +121,7 @@ def test_unreadable_file_and_missing_schema_say_what_to_do(
     bad.write_bytes(b"\xd0\xcf\x11\xe0")
     result = obsbot("roster", "import", str(bad))
     assert result.exit_code == 1
-    assert "save the file as .xlsx or CSV" in result.stderr
+    assert "请另存为 .xlsx 或 CSV" in result.stderr
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite'}")
     result = obsbot("roster", "import", str(EXAMPLES / "roster_sample.csv"))
     assert result.exit_code == 1
@@ -134,7 +135,7 @@ def test_invite_prints_one_code_per_line(database: str) -> None:
     codes = result.stdout.splitlines()
     assert len(codes) == 5 and len(set(codes)) == 5
     assert all(re.fullmatch(r"[A-HJKMNP-Z2-9]{8}", code) for code in codes)
-    assert "GZ-YX-01" in result.stderr and "valid until" in result.stderr
+    assert "GZ-YX-01" in result.stderr and "有效期至" in result.stderr
     default = obsbot("invite", "--station", "GZ-YX-01")
     assert default.exit_code == 0 and len(default.stdout.splitlines()) == 1
 
@@ -142,5 +143,5 @@ def test_invite_prints_one_code_per_line(database: str) -> None:
 def test_invite_for_unknown_station_fails(database: str) -> None:
     result = obsbot("invite", "--station", "NOPE")
     assert result.exit_code == 1
-    assert "unknown station NOPE: import the roster first" in result.stderr
+    assert "没有站点 NOPE：请先用 `obsbot roster import` 导入名册" in result.stderr
     assert result.stdout == ""

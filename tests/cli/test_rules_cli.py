@@ -22,7 +22,7 @@ def run(*args: str, stdin: str | None = None) -> Result:
 def test_check_accepts_the_shipped_rules() -> None:
     result = run("rules", "check", SHIPPED)
     assert result.exit_code == 0, result.stderr
-    assert "OK (20 departments" in result.stdout
+    assert "检查通过（20 个部门" in result.stdout
 
 
 def test_check_lists_every_problem_with_its_line_and_exits_1(tmp_path: Path) -> None:
@@ -40,9 +40,9 @@ def test_check_lists_every_problem_with_its_line_and_exits_1(tmp_path: Path) -> 
     )
     result = run("rules", "check", str(broken))
     assert result.exit_code == 1
-    assert "2 problem(s)" in result.stderr
-    assert "line 6 (departments[1].id): duplicate department id 'social_work'" in result.stderr
-    assert "line 8 (rules[0].department): unknown department 'nowhere'" in result.stderr
+    assert "共 2 处问题" in result.stderr
+    assert "第 6 行（departments[1].id）：部门编号 'social_work' 重复" in result.stderr
+    assert "第 8 行（rules[0].department）：不认识的部门 'nowhere'" in result.stderr
     assert result.stdout == ""
 
 
@@ -50,7 +50,8 @@ def test_check_defaults_to_the_routing_rules_variable(tmp_path: Path, monkeypatc
     monkeypatch.setenv("ROUTING_RULES", str(tmp_path / "absent.yaml"))
     result = run("rules", "check")
     assert result.exit_code == 1
-    assert "cannot read the file" in result.stderr
+    assert "找不到 ROUTING_RULES 指定的规则文件" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_test_prints_the_decision() -> None:
@@ -58,9 +59,11 @@ def test_test_prints_the_decision() -> None:
         "rules", "test", "河涌發臭冇人理", "--region", "440104001", "--rules-file", SHIPPED
     )
     assert result.exit_code == 0, result.stderr
-    assert "department:     water (水务局)" in result.stdout
-    assert "target region:  440104" in result.stdout
-    assert "explanation:    命中关键词：河涌、发臭" in result.stdout
+    assert "承办部门    水务局" in result.stdout
+    assert "承办地区    广东省广州市越秀区（区县级承办群" in result.stdout
+    assert "签收时限    1个工作日，现在提交则于 " in result.stdout
+    assert "办结时限    5个工作日，现在提交则于 " in result.stdout
+    assert "分拨依据    命中关键词：河涌、发臭" in result.stdout
 
 
 def test_route_turns_json_lines_into_decisions_and_reports_bad_lines() -> None:
@@ -82,9 +85,9 @@ def test_route_turns_json_lines_into_decisions_and_reports_bad_lines() -> None:
     assert out[1]["priority"] == "urgent"
     for key in ("id", "kind", "department", "tags", "keywords", "rule", "priority"):
         assert key in out[0]
-    assert "line 2:" in result.stderr
-    assert 'line 3: "text" must be a string' in result.stderr
-    assert "2 bad line(s)" in result.stderr
+    assert "第 2 行：不是有效的 JSON" in result.stderr
+    assert '第 3 行："text" 应为文字' in result.stderr
+    assert "跳过了 2 行有问题的输入" in result.stderr
 
 
 def test_route_refuses_a_broken_rules_file(tmp_path: Path) -> None:
@@ -92,7 +95,7 @@ def test_route_refuses_a_broken_rules_file(tmp_path: Path) -> None:
     bad.write_text("dispatch: [\n", encoding="utf-8")
     result = run("route", "--rules-file", str(bad), stdin="")
     assert result.exit_code == 1
-    assert "not valid YAML" in result.stderr
+    assert "YAML 格式错误" in result.stderr
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
@@ -121,12 +124,13 @@ def test_eval_prints_accuracy_f1_per_class_confusion_and_dispatch(tmp_path: Path
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "messages: 4  split: all" in lines
-    assert "accuracy: 0.750" in lines
-    assert "dispatch share: 25.0%" in lines
-    assert any(line.startswith("macro-F1: ") for line in lines)
-    assert any(line.startswith("劳动") and "1.000   1.000  1.000     2" in line for line in lines)
-    assert any(line.startswith("confusion (rows: gold, columns: routed") for line in lines)
+    assert "条数：4  数据划分：all" in lines
+    assert "准确率：0.750" in lines
+    assert "交分拨比例：25.0%" in lines
+    assert any(line.startswith("宏平均 F1：") for line in lines)
+    assert "标签            精确率    召回率  F1     条数" in lines
+    assert any(line.startswith("劳动") and "1.000     1.000   1.000  2" in line for line in lines)
+    assert any(line.startswith("混淆矩阵（行：标注；列：分拨结果") for line in lines)
 
 
 def test_eval_names_missing_columns(tmp_path: Path) -> None:
@@ -134,7 +138,7 @@ def test_eval_names_missing_columns(tmp_path: Path) -> None:
     write_csv(data, [{"id": "1", "content": "x", "label": "y"}])
     result = run("rules", "eval", str(data), "--rules-file", SHIPPED)
     assert result.exit_code != 0
-    assert "no column(s) text" in result.stderr
+    assert "没有列 text" in result.stderr
     assert "--text-col" in result.stderr
 
 

@@ -90,15 +90,15 @@ def test_mobile_numbers_normalise_to_e164(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("1380013800", "10 digits"),
-        ("138001380001", "12 digits"),
-        ("12800138000", "not a mainland mobile"),
-        ("1.38001E+10", "scientific notation"),
-        ("13800138000/13900001234", "exactly one phone"),
-        ("138001380OO", "other than digits"),
-        ("+85291234567", "not a mainland China"),
-        ("020-83001234", "landline"),
-        ("", "empty"),
+        ("1380013800", "有 10 位"),
+        ("138001380001", "有 12 位"),
+        ("12800138000", "不是大陆手机号"),
+        ("1.38001E+10", "科学计数法"),
+        ("13800138000/13900001234", "只填一个手机号"),
+        ("138001380OO", "数字以外的字符"),
+        ("+85291234567", "不是中国大陆"),
+        ("020-83001234", "固定电话"),
+        ("", "空的"),
     ],
 )
 def test_malformed_phones_say_why(raw: str, reason: str) -> None:
@@ -247,7 +247,7 @@ def test_missing_required_column_is_a_file_error(tmp_path: Path) -> None:
 
 
 def test_no_header_at_all(tmp_path: Path) -> None:
-    with pytest.raises(RosterError, match="no header row"):
+    with pytest.raises(RosterError, match="找不到表头"):
         parse_roster(write_csv(tmp_path / "roster.csv", [["a", "b"], ["1", "2"]]))
 
 
@@ -282,7 +282,7 @@ def test_an_exact_repeat_is_harmless_but_a_second_name_for_a_phone_is_not(tmp_pa
     roster = parse_roster(write_csv(tmp_path / "roster.csv", [HEADER, ROWS[0], repeat, other]))
     assert len(roster.observers) == 1
     assert [(p.row, p.column) for p in roster.problems] == [(4, "phone")]
-    assert "already listed for 陈志强 in row 2" in roster.problems[0].reason
+    assert "已在第 2 行登记给 陈志强" in roster.problems[0].reason
 
 
 # --- the shipped examples ----------------------------------------------------------------------
@@ -318,15 +318,15 @@ def test_broken_example_names_every_bad_row() -> None:
     }
     reasons = " | ".join(p.reason for p in roster.problems)
     for words in (
-        "unknown region code 440199",
-        "malformed region code",
-        "10 digits",
-        "same phone",
-        "missing station code",
-        "missing station name",
-        "missing region code",
-        "conflicting station data",
-        "does not match region code 440604",
+        "行政区划代码 440199 不是广东省",
+        "行政区划代码“",
+        "有 10 位",
+        "同一手机号",
+        "缺少站点编码",
+        "缺少站点名称",
+        "缺少行政区划代码",
+        "不一致",
+        "与行政区划代码 440604",
     ):
         assert words in reasons
     # Only the good rows remain: row 2 (GZ-YX-01) and row 16 (FS-SD-01).
@@ -400,7 +400,7 @@ def test_overlong_cells_are_problems_not_database_errors(tmp_path: Path) -> None
     rows = [HEADER, ["GZ-YX-01", long_name, "", "", "", "440104", "陈志强", "13800138001"]]
     roster = parse_roster(write_csv(tmp_path / "roster.csv", rows))
     assert [(p.row, p.column) for p in roster.problems] == [(2, "station_name")]
-    assert "at most 200" in roster.problems[0].reason
+    assert "最多 200 个" in roster.problems[0].reason
     assert roster.stations == [] and roster.observers == []
 
 
@@ -416,5 +416,5 @@ def test_conflicting_station_data_but_not_a_shorter_place_name(tmp_path: Path) -
     roster = parse_roster(write_csv(tmp_path / "roster.csv", rows))
     found = [(p.row, p.column) for p in roster.problems]
     assert found == [(4, "town"), (5, "county"), (5, "region_code")]
-    assert "differs from '北京街道' in row 2" in roster.problems[0].reason
+    assert "与第 2 行的“北京街道”不一致" in roster.problems[0].reason
     assert [o.name for o in roster.observers] == ["陈志强", "李丽娟"]

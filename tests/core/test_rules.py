@@ -110,24 +110,25 @@ rules:
     tags: [rivers]
 """
     problems = problems_of(tmp_path, text)
-    # pydantic problems come first; cross-checks need a valid shape
-    assert [(p.line, "fortnights" in p.message) for p in problems] == [(4, True)]
+    # a malformed shape does not hide unknown ids: both are reported at once
+    assert [(p.line, "fortnights" in p.message) for p in problems] == [(4, True), (15, False)]
+    assert "不认识的部门 'waterworks'，是不是想写 water？" in problems[1].message
     fixed = text.replace("5 fortnights", "5 workdays")
     problems = problems_of(tmp_path, fixed)
     lines = {p.line: p.message for p in problems}
-    assert "duplicate department id 'water'" in lines[8]
-    assert "empty keyword list" in lines[12]
-    assert "unknown department 'waterworks'" in lines[15]
-    assert "never win" in lines[14]
+    assert "部门编号 'water' 重复" in lines[8]
+    assert "没有关键词" in lines[12]
+    assert "不认识的部门 'waterworks'" in lines[15]
+    assert "永远不会生效" in lines[14]
 
 
 def test_unknown_tag_sla_and_malformed_region(tmp_path: Path) -> None:
     text = MINIMAL + "    sla: rush\n    regions: ['4401']\n    all_tags: [lakes]\n"
     problems = problems_of(tmp_path, text)
     by_line = {p.line: p.message for p in problems}
-    assert "unknown SLA class 'rush'" in by_line[16]
-    assert "malformed region code '4401'" in by_line[17]
-    assert "unknown tag 'lakes'" in by_line[18]
+    assert "不认识的时限类别 'rush'" in by_line[16]
+    assert "行政区划代码 '4401' 格式不对" in by_line[17]
+    assert "不认识的标签 'lakes'" in by_line[18]
 
 
 def test_duplicate_rule_and_tag_ids(tmp_path: Path) -> None:
@@ -139,8 +140,8 @@ def test_duplicate_rule_and_tag_ids(tmp_path: Path) -> None:
         + "  - id: water\n    department: water\n    keywords: [水库]\n"
     )
     messages = [str(p) for p in problems_of(tmp_path, text)]
-    assert any("line 12" in m and "duplicate tag id 'rivers'" in m for m in messages)
-    assert any("line 19" in m and "duplicate rule id 'water'" in m for m in messages)
+    assert any("第 12 行" in m and "标签编号 'rivers' 重复" in m for m in messages)
+    assert any("第 19 行" in m and "规则编号 'water' 重复" in m for m in messages)
 
 
 def test_keyword_claimed_by_two_departments_at_equal_weight(tmp_path: Path) -> None:
@@ -153,9 +154,7 @@ def test_keyword_claimed_by_two_departments_at_equal_weight(tmp_path: Path) -> N
     )
     problems = problems_of(tmp_path, text)
     assert [(p.line, p.path) for p in problems] == [(17, "rules[1]")]
-    assert "'河涌' is claimed at equal weight 2 by rules of different departments" in str(
-        problems[0]
-    )
+    assert "关键词 '河涌' 以相同权重 2 分给了不同部门（environment、water）" in str(problems[0])
     # a different weight settles it
     assert problems_of(tmp_path, text.replace("{河涌: 2}\n", "{河涌: 2.5}\n")) == []
 
@@ -165,14 +164,14 @@ def test_rule_shadowed_by_an_identical_earlier_rule_can_never_win(tmp_path: Path
     problems = problems_of(tmp_path, text)
     assert len(problems) == 1
     assert problems[0].line == 16
-    assert "rule 'water_again' can never win" in problems[0].message
+    assert "规则 'water_again' 永远不会生效" in problems[0].message
 
 
 def test_negative_keywords_that_cancel_every_keyword(tmp_path: Path) -> None:
     text = MINIMAL + "  - id: lock\n    department: water\n    keywords: [水库]\n"
     text += "    negative_keywords: [水库]\n"
     problems = problems_of(tmp_path, text)
-    assert any(p.line == 16 and "negative keywords cancel" in p.message for p in problems)
+    assert any(p.line == 16 and "排除词抵消了全部关键词" in p.message for p in problems)
 
 
 def test_bad_values_are_explained(tmp_path: Path) -> None:
@@ -181,9 +180,9 @@ def test_bad_values_are_explained(tmp_path: Path) -> None:
         + "reminders:\n  thresholds: [0.8, 0.5]\n"
     )
     by_line = {p.line: p.message for p in problems_of(tmp_path, text)}
-    assert "unknown time zone" in by_line[2]
+    assert "不认识的时区" in by_line[2]
     assert "HH:MM" in by_line[3]
-    assert "increasing fractions" in by_line[19]
+    assert "从小到大" in by_line[19]
 
 
 def test_unknown_keys_are_refused(tmp_path: Path) -> None:
@@ -194,19 +193,20 @@ def test_unknown_keys_are_refused(tmp_path: Path) -> None:
 
 def test_duplicate_mapping_key_is_reported(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, MINIMAL.replace("version: 1\n", "version: 1\nversion: 2\n"))
-    assert any(p.line == 2 and "appears twice" in p.message for p in problems)
+    assert any(p.line == 2 and "出现了两次" in p.message for p in problems)
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, MINIMAL + "  - id: [unclosed\n")
     assert len(problems) == 1
-    assert problems[0].line is not None and problems[0].line >= 16
-    assert "not valid YAML" in problems[0].message
+    # the bracket opened on line 16 is where the fix is, not the end of the file (line 17)
+    assert problems[0].line == 16
+    assert "YAML 格式错误" in problems[0].message and "第 17 行" in problems[0].message
 
 
 def test_missing_or_empty_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    assert "cannot read" in check_rules(tmp_path / "nope.yaml")[0].message
-    assert "must be a YAML mapping" in problems_of(tmp_path, "")[0].message
+    assert "无法读取文件" in check_rules(tmp_path / "nope.yaml")[0].message
+    assert "YAML 映射" in problems_of(tmp_path, "")[0].message
 
 
 def test_load_rules_raises_with_every_problem_readable(tmp_path: Path) -> None:
@@ -215,12 +215,12 @@ def test_load_rules_raises_with_every_problem_readable(tmp_path: Path) -> None:
         load_rules(path)
     assert len(info.value.problems) == 1
     assert str(info.value).splitlines() == [
-        f"{path}: 1 problem(s)",
-        "  line 14 (rules[0].department): unknown department 'sea'",
+        f"{path}：共 1 处问题",
+        "  第 14 行（rules[0].department）：不认识的部门 'sea'",
     ]
 
 
 def test_missing_model_file_is_a_problem(tmp_path: Path) -> None:
     text = MINIMAL + "model:\n  file: missing.json\n  labels: {环境保护: [water]}\n"
     problems = problems_of(tmp_path, text)
-    assert [(p.line, "not found" in p.message) for p in problems] == [(17, True)]
+    assert [(p.line, "找不到模型文件" in p.message) for p in problems] == [(17, True)]

@@ -260,7 +260,7 @@ def test_reload_with_a_broken_file_keeps_the_old_rules(world: World, tmp_path) -
     before = world.services.rules
     world.services.settings.routing_rules = broken
     answer = world.message(ADMIN, "/reload")[0].text
-    assert answer.startswith("规则文件有误") and "line" in answer
+    assert answer.startswith("规则文件有误") and "第 4 行（rules[0].department）" in answer
     assert world.services.rules is before
 
 

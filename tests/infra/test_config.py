@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.errors import ConfigError
-from bot.infra.config import PUBLIC_BOT_API, load_settings
+from bot.infra.config import PUBLIC_BOT_API, SHIPPED_RULES, load_settings
 
 TOKEN = "123456789:AAEexampleexampleexample"
 
@@ -37,7 +37,8 @@ def test_defaults_follow_the_design() -> None:
     assert settings.telegram_api_base == PUBLIC_BOT_API
     assert settings.database_url.startswith("sqlite:///")
     assert settings.bot_runtime == "ptb"
-    assert str(settings.routing_rules) == "routing_rules.yaml"
+    # no ./routing_rules.yaml here: the rules shipped with the package
+    assert settings.routing_rules == SHIPPED_RULES and SHIPPED_RULES.is_file()
 
 
 def test_values_come_from_a_dotenv_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -58,11 +59,11 @@ def test_values_come_from_a_dotenv_file(tmp_path) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("BOT_RUNTIME", "telethon", "BOT_RUNTIME: Input should be 'ptb' or 'aiogram'"),
-        ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:/// or postgresql"),
-        ("TELEGRAM_API_BASE", "api.telegram.org", "TELEGRAM_API_BASE: must start with http"),
-        ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN: must look like"),
-        ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT:"),
+        ("BOT_RUNTIME", "telethon", "设置 BOT_RUNTIME 的值不对（只能是 'ptb' or 'aiogram' 之一）"),
+        ("DATABASE_URL", "mysql://x", "设置 DATABASE_URL 的值不对（应是 sqlite:///"),
+        ("TELEGRAM_API_BASE", "api.telegram.org", "设置 TELEGRAM_API_BASE 的值不对（应以 http"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token", "设置 TELEGRAM_BOT_TOKEN 的值不对（应形如"),
+        ("WEBHOOK_PORT", "70000", "设置 WEBHOOK_PORT 的值不对"),
     ],
 )
 def test_a_wrong_value_names_the_variable(
@@ -83,7 +84,7 @@ def test_the_token_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_token_says_how_to_set_it() -> None:
-    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
+    with pytest.raises(ConfigError, match="没有设置 TELEGRAM_BOT_TOKEN"):
         load_settings().require_token()
 
 
@@ -92,19 +93,22 @@ def test_cli_reports_a_bad_setting_on_one_line(monkeypatch: pytest.MonkeyPatch) 
     result = CliRunner().invoke(main, ["db", "status"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "error: BOT_RUNTIME: Input should be 'ptb' or 'aiogram'"
+        "错误：设置 BOT_RUNTIME 的值不对（只能是 'ptb' or 'aiogram' 之一）。"
+        "请改正环境变量或 .env 文件。"
     ]
 
 
 def test_db_upgrade_then_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
-    assert runner.invoke(main, ["db", "status"]).exit_code == 1
+    missing = runner.invoke(main, ["db", "status"])
+    assert missing.exit_code == 1 and "obsbot db upgrade" in missing.stderr
+    assert not (tmp_path / "observer-bot.sqlite").exists()  # asking created nothing
     first = runner.invoke(main, ["db", "upgrade"])
-    assert first.exit_code == 0 and "upgraded from empty" in first.output
+    assert first.exit_code == 0 and "已从 空库 升级到" in first.output
     again = runner.invoke(main, ["db", "upgrade"])
-    assert again.exit_code == 0 and "already at revision" in again.output
+    assert again.exit_code == 0 and "已是最新版本" in again.output
     status = runner.invoke(main, ["db", "status"])
-    assert status.exit_code == 0 and "current" in status.output
+    assert status.exit_code == 0 and "已是最新" in status.output
     assert (tmp_path / "observer-bot.sqlite").exists()
 
 
@@ -115,15 +119,15 @@ def test_help_lists_commands_and_python_m_bot_works() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
     )
-    assert "db" in result.stdout and "Commands" in result.stdout
+    assert "db" in result.stdout and "命令" in result.stdout
 
 
 def test_webhook_mode_needs_a_url_and_a_valid_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="WEBHOOK_URL is not set"):
+    with pytest.raises(ConfigError, match="没有设置 WEBHOOK_URL"):
         load_settings().require_webhook()
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
     monkeypatch.setenv("WEBHOOK_SECRET", "has spaces!")
-    with pytest.raises(ConfigError, match="WEBHOOK_SECRET must be"):
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET 应为"):
         load_settings().require_webhook()
     monkeypatch.setenv("WEBHOOK_SECRET", "s3cret_token-1")
     assert load_settings().require_webhook() == (

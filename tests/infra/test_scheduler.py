@@ -21,7 +21,7 @@ from bot.services import Services
 from bot.telegram.bot_api import open_bot_api
 from bot.telegram.loopback import LoopbackServer
 from bot.telegram.runtime import BotRuntime
-from storage.db import create_all, make_engine
+from storage.db import create_all, make_engine, upgrade
 from storage.models import GroupBinding, OutboxMessage
 from tests import factories
 from tests.infra.test_delivery import make_worker
@@ -121,7 +121,7 @@ def test_a_second_instance_on_the_same_sqlite_file_is_refused(tmp_path: Path) ->
     first = hold_instance_lock(url)
     assert first is not None and first.held
     assert lock_path(url) == tmp_path / "bot.sqlite.lock"
-    with pytest.raises(AlreadyRunning, match="already running") as refused:
+    with pytest.raises(AlreadyRunning, match="正在使用") as refused:
         hold_instance_lock(url)
     assert "PostgreSQL" in str(refused.value) and str(tmp_path / "bot.sqlite") in str(refused.value)
     first.release()
@@ -147,6 +147,7 @@ def test_obsbot_run_refuses_to_start_next_to_a_running_instance(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAEabcdefghijklmnop")
     monkeypatch.setenv("TELEGRAM_API_BASE", "http://127.0.0.1:9")
     monkeypatch.setenv("ROUTING_RULES", str(ROOT / "routing_rules.yaml"))
+    upgrade(url)  # a missing database file is refused before the lock is even tried
     running = hold_instance_lock(url)
     try:
         result = CliRunner().invoke(main, ["run"])
@@ -154,4 +155,4 @@ def test_obsbot_run_refuses_to_start_next_to_a_running_instance(
         assert running is not None
         running.release()
     assert result.exit_code == 1
-    assert "already running" in result.output and "PostgreSQL" in result.output
+    assert "正在使用 SQLite 数据库" in result.output and "PostgreSQL" in result.output

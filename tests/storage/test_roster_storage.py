@@ -164,7 +164,7 @@ def test_invites_are_unique_unambiguous_and_expire(session: Session) -> None:
 
 def test_invite_for_unknown_station_or_bad_count_is_refused(session: Session) -> None:
     import_roster(session=session, stations=STATIONS, observers=[], now=NOW)
-    with pytest.raises(DomainError, match="unknown station"):
+    with pytest.raises(DomainError, match="没有站点"):
         issue_invites(session=session, station_code="NOPE", count=1, ttl=timedelta(days=7), now=NOW)
     with pytest.raises(DomainError, match="between 1 and"):
         issue_invites(
