@@ -407,10 +407,16 @@ class _ReportFacts:
         "resolve_on_time",
     )
 
-    def __init__(self, report: ReportRow, week: Week, cut: dt.datetime) -> None:
+    def __init__(
+        self, report: ReportRow, start: dt.datetime, end: dt.datetime, cut: dt.datetime
+    ) -> None:
+        """Compute the facts of ``report`` for the week [start, end) as of ``cut``.
+
+        Pass the bounds in UTC (``utc_bounds``): reports' times are UTC, and comparing aware
+        times of two different zones asks the zone for its offset every time.
+        """
         self.report = report
-        start = week.start
-        self.new = _within(report.created_at, start, week.end) and report.created_at <= cut
+        self.new = _within(report.created_at, start, end) and report.created_at <= cut
         handled = report.kind in HANDLED_KINDS
         self.signed = handled and _within(report.signed_at, start, cut)
         self.resolved = handled and _within(report.resolved_at, start, cut)
@@ -479,6 +485,11 @@ class _ReportFacts:
             or self.sign_term
             or self.resolve_term
         )
+
+
+def utc_bounds(week: Week, cut: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """Return the week's start and end and the cut-off, the same moments in UTC."""
+    return week.start.astimezone(dt.UTC), week.end.astimezone(dt.UTC), cut.astimezone(dt.UTC)
 
 
 def _spell_overlaps(
@@ -595,7 +606,8 @@ def compute_digest(
     """
     cut = min(now, week.end)
     level = breakdown_level(scope)
-    facts = [_ReportFacts(report, week, cut) for report in reports]
+    start, end, utc_cut = utc_bounds(week, cut)
+    facts = [_ReportFacts(report, start, end, utc_cut) for report in reports]
     facts = [fact for fact in facts if fact.relevant]
     by_id = {fact.report.id: fact for fact in facts}
 
@@ -641,9 +653,9 @@ def compute_digest(
             transfers_of[event.report_id] += 1
         if event.action in ("resolved", "replied"):
             text = event.details.get("result") or event.details.get("text") or ""
-            if text and event.at <= cut:
+            if text and event.at <= utc_cut:
                 replies[event.report_id] = (str(text), event.at)
-        if not _within(event.at, week.start, cut):
+        if not _within(event.at, start, utc_cut):
             continue
         if event.report_id not in by_id and event.action not in ("rated", "reopened"):
             continue
@@ -680,8 +692,8 @@ def compute_digest(
 
     week_reports = [f.report for f in facts if f.new]
     history = list(history)
-    earliest = week.shifted(-RISING_WEEKS).start
-    before = [row for row in history if earliest <= row.created_at < week.start]
+    earliest = week.shifted(-RISING_WEEKS).start.astimezone(dt.UTC)
+    before = [row for row in history if earliest <= row.created_at < start]
     top_tags, rising_tags = _topics(
         (r.tags for r in week_reports), (r.tags for r in before), RISING_WEEKS
     )

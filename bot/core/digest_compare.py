@@ -34,6 +34,7 @@ from bot.core.digest import (
     _finished_at,
     _line,
     _ReportFacts,
+    utc_bounds,
 )
 
 TREND_WEEKS = 9  # this week and the eight before it
@@ -50,15 +51,15 @@ class EscalationRow:
 
 def tally_of(reports: Iterable[ReportRow], week: Week, now: dt.datetime) -> Tally:
     """Return the whole scope's tally of ``week`` as of ``now`` (its end, for a past week)."""
-    cut = min(now, week.end)
+    start, end, cut = utc_bounds(week, min(now, week.end))
     total = Tally()
     for report in reports:
-        if report.created_at >= week.end:
+        if report.created_at >= end:
             continue
         finished = _finished_at(report)
-        if report.created_at < week.start and finished is not None and finished < week.start:
+        if report.created_at < start and finished is not None and finished < start:
             continue
-        fact = _ReportFacts(report, week, cut)
+        fact = _ReportFacts(report, start, end, cut)
         if fact.relevant:
             fact.add_to(total)
     return total
@@ -83,12 +84,13 @@ def weekly_trend(
 ) -> list[WeekPoint]:
     """Return new, resolved and overdue-at-cut-off for ``weeks`` weeks ending with ``week``."""
     spans = [week.shifted(offset - weeks + 1) for offset in range(weeks)]
-    starts = [span.start for span in spans]
-    cuts = [min(now, span.end) for span in spans]
+    # In UTC, as the reports' times are: comparing two zones asks for offsets every time.
+    starts = [span.start.astimezone(dt.UTC) for span in spans]
+    cuts = [min(now, span.end).astimezone(dt.UTC) for span in spans]
     new = [0] * weeks
     resolved = [0] * weeks
     overdue = [0] * weeks
-    first, last, stop = starts[0], cuts[-1], spans[-1].end
+    first, last, stop = starts[0], cuts[-1], spans[-1].end.astimezone(dt.UTC)
     for report in rows:
         created = report.created_at
         if first <= created < stop:
