@@ -21,8 +21,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.app import build_services
-from bot.core.digest import week_of
 from bot.core.roster import parse_roster
+from bot.core.weeks import week_of
 from bot.infra.config import Settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.digest_render import render_text, write_digest

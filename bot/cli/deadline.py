@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from bot.core.deadlines import DEFAULT_TZ, due_at
-from bot.core.digest import OutOfRange, check_year
+from bot.core.weeks import OutOfRange, check_year
 from bot.core.windows import parse_window
 from bot.core.workdays import HolidayFileError, WorkCalendar
 

@@ -17,26 +17,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, null, or_, select
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session
 
-from bot.core.digest import (
+from bot.core.digest import RISING_WEEKS, compute_digest
+from bot.core.digest_compare import TREND_WEEKS, EscalationRow, compare_weeks
+from bot.core.digest_types import (
     HANDLED_KINDS,
-    RISING_WEEKS,
     Digest,
     EventRow,
+    LifecycleRow,
     ReportRow,
     StationRow,
     TopicRow,
-    Week,
-    compute_digest,
 )
-from bot.core.digest_compare import TREND_WEEKS, EscalationRow, compare_weeks
 from bot.core.keyword_noise import keyword_filter
 from bot.core.regions import is_well_formed, level_of
 from bot.core.rules import RuleSet
+from bot.core.weeks import Week
 from bot.errors import DomainError
 from storage.models import ReminderMark, Report, ReportEvent, Station
 
@@ -74,6 +74,11 @@ _REPORT_COLUMNS = tuple(
     )
 )
 
+
+# Reports carried over into the week are never its new ones: their keywords are not needed.
+_CARRIED_COLUMNS = tuple(
+    null().label("keywords") if column.name == "keywords" else column for column in _REPORT_COLUMNS
+)
 
 # What the trend and last week's figures need of the earlier weeks' reports.
 _LEAN_TIMES = ("sign_due_at", "resolve_due_at", "signed_at", "resolved_at", "closed_at")
@@ -154,7 +159,7 @@ class WeekRows:
     events: list[EventRow]
     stations: list[StationRow]
     history: list[TopicRow]  # the four weeks before: tags and keywords, for rising topics
-    earlier: list[ReportRow] = field(default_factory=list)  # the rest of the eight weeks before
+    earlier: list[LifecycleRow] = field(default_factory=list)  # the rest of the 8 weeks before
     escalations: list[EscalationRow] = field(default_factory=list)
     places: list[str] = field(default_factory=list)  # station and town names of the scope
 
@@ -186,7 +191,7 @@ def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]
 
 def _earlier_weeks(
     session: Session, scope: str, in_scope: Any, week: Week, known: set[int]
-) -> list[ReportRow]:
+) -> list[LifecycleRow]:
     """Return the other reports of the eight weeks before ``week``: lifecycle columns only.
 
     Those created in the span, and those created before it and finished inside it (the ones
@@ -207,30 +212,8 @@ def _earlier_weeks(
             ),
         )
     ).all()
-    rows: list[ReportRow] = []
     found: Any = (*created_in_span, *finished_in_span)
-    for values in found:
-        id_, kind, status, created, sign_due, resolve_due, signed, resolved, closed = values
-        if id_ not in known:
-            rows.append(
-                ReportRow(
-                    id=id_,
-                    number="",
-                    kind=kind,
-                    status=status,
-                    department="",
-                    region_code="",
-                    station_code="",
-                    text="",
-                    created_at=created,
-                    sign_due_at=sign_due,
-                    resolve_due_at=resolve_due,
-                    signed_at=signed,
-                    resolved_at=resolved,
-                    closed_at=closed,
-                )
-            )
-    return rows
+    return [LifecycleRow(*values) for values in found if values[0] not in known]
 
 
 def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
@@ -248,7 +231,7 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     # Handled reports created earlier that were still open at the week's start, or whose
     # signing, resolution or closing fell after it.
     carried_over = session.execute(
-        select(*_REPORT_COLUMNS).where(
+        select(*_CARRIED_COLUMNS).where(
             in_scope,
             _unindexed(session, scope, _R.created_at) < week.start,
             _R.kind.in_(HANDLED_KINDS),
