@@ -259,7 +259,7 @@ def place_cards(session: Session, row: Claimed) -> dict[str, Any] | Plan:
         payload = without_moved_cards(payload, moved)
         if card_references(payload) - set(cards):
             return Plan("skip", reason="the card it refers to is in another chat now")
-    return resolve_cards(payload, cards)  # type: ignore[no-any-return]
+    return resolve_cards(payload, cards)
 
 
 def card_from_edit(payload: dict[str, Any]) -> dict[str, Any]:
