@@ -42,8 +42,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from bot.core import regions
-from bot.core.digest import SHANGHAI, parse_week
 from bot.core.rules import RuleSet, load_rules
+from bot.core.weeks import SHANGHAI, parse_week
 from bot.infra.digest_render import render_chart, render_text, render_workbook
 from bot.services.digest import digest_of, load_week
 from storage.db import make_engine, upgrade

@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 
 from bot import demo_scenes as scenes
 from bot.app import build_services
-from bot.core.digest import week_of
 from bot.core.roster import parse_roster
+from bot.core.weeks import week_of
 from bot.demo_kit import DemoClock, Transcript, button, last_card, settle
 from bot.infra.config import SHIPPED_RULES, Settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy

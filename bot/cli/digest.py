@@ -37,8 +37,8 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
     """Write the weekly digest of SCOPE (text, chart, workbook) into a folder."""
     from zoneinfo import ZoneInfo
 
-    from bot.core.digest import OutOfRange, parse_week, previous_week, week_of
     from bot.core.rules import load_rules
+    from bot.core.weeks import OutOfRange, parse_week, previous_week, week_of
     from bot.infra.digest_render import write_digest
     from bot.services.digest import build_digest
     from storage.db import ensure_current, session_scope
@@ -78,7 +78,7 @@ def digest(week_label: str | None, scope: str, out_dir: Path) -> None:
 
 def _date(value: str, option: str) -> dt.date:
     """Return ``value`` as a date within the years reports can have; else exit with one line."""
-    from bot.core.digest import OutOfRange, check_year
+    from bot.core.weeks import OutOfRange, check_year
 
     try:
         day = dt.date.fromisoformat(value)

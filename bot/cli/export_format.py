@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.core.digest import ReportRow
+from bot.core.digest_types import ReportRow
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.rules import RuleSet

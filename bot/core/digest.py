@@ -18,479 +18,46 @@ Definitions (each figure is documented where it is computed):
   term in the week the share done by the deadline. Departments are listed worst first: lowest
   on-time rate, then most overdue; those with nothing due come last.
 
-Last week's figures, the nine-week trend and the red cards (督办) are added by
+Weeks are ``bot.core.weeks``; the rows and figures are ``bot.core.digest_types``; each
+report's facts at the cut-off are ``bot.core.digest_facts``. This module gathers them into the
+week's ``Digest``: the tallies by region, department and station, durations, ratings, transfers,
+overdue reports, hot and rising topics, station activity, 社情民意 groups and suggestions. Last
+week's figures, the nine-week trend and the red cards (督办) are added by
 ``bot.core.digest_compare``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-from zoneinfo import ZoneInfo
 
+from bot.core.digest_facts import ReportFacts, percentile, sample_line, utc_bounds
+from bot.core.digest_types import (
+    HANDLED_KINDS,
+    RATINGS,
+    Digest,
+    EventRow,
+    Overdue,
+    ReportRow,
+    SentimentGroup,
+    StationActivity,
+    StationRow,
+    Suggestion,
+    Tally,
+    TimelineRow,
+    Topic,
+    TopicRow,
+)
 from bot.core.masking import mask_personal_numbers
-from bot.core.messages import t
 from bot.core.regions import Level, level_of, region_at
+from bot.core.weeks import Week
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-HANDLED_KINDS = ("problem", "suggestion")
-RATINGS = ("satisfied", "basic", "unsatisfied")
 LONGEST_OVERDUE = 10
 TOP_TOPICS = 10
 RISING_WEEKS = 4
 SAMPLE_LINES = 3
-SAMPLE_CHARS = 80
 ON_TIME_TARGET = 0.9  # the on-time rate a department is expected to reach (the chart's line)
-
-
-# --- input rows ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReportRow:
-    """The columns of one report the digest needs."""
-
-    id: int
-    number: str
-    kind: str
-    status: str
-    department: str
-    region_code: str
-    station_code: str
-    text: str
-    created_at: dt.datetime
-    tags: tuple[str, ...] = ()
-    keywords: tuple[tuple[str, float], ...] = ()
-    category: str | None = None
-    priority: str = "normal"
-    target_region: str = ""
-    sign_due_at: dt.datetime | None = None
-    resolve_due_at: dt.datetime | None = None
-    signed_at: dt.datetime | None = None
-    resolved_at: dt.datetime | None = None
-    closed_at: dt.datetime | None = None
-    rating: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One audit-trail entry of a report (transferred, returned, rated, reopened, ...)."""
-
-    report_id: int
-    action: str
-    at: dt.datetime
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class StationRow:
-    """A station in the scope."""
-
-    code: str
-    name: str
-    region_code: str
-
-
-@dataclass(frozen=True, slots=True)
-class TopicRow:
-    """Tags and keywords of a report created before the week (for rising topics)."""
-
-    created_at: dt.datetime
-    tags: tuple[str, ...] = ()
-    keywords: tuple[tuple[str, float], ...] = ()
-
-
-# --- weeks -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Week:
-    """An ISO week: its label (2026-W47) and its bounds as aware datetimes in ``tz``."""
-
-    year: int
-    number: int
-    start: dt.datetime
-    end: dt.datetime
-
-    @property
-    def label(self) -> str:
-        """Return the ISO label, e.g. ``2026-W47``."""
-        return f"{self.year}-W{self.number:02d}"
-
-    def days(self) -> list[dt.date]:
-        """Return the seven local dates, Monday first."""
-        first = self.start.date()
-        return [first + dt.timedelta(days=offset) for offset in range(7)]
-
-    def shifted(self, weeks: int) -> Week:
-        """Return the week ``weeks`` later (negative: earlier)."""
-        return week_of(self.start + dt.timedelta(days=7 * weeks + 3), self.start.tzinfo)  # type: ignore[arg-type]
-
-
-def week_of(moment: dt.datetime, tz: dt.tzinfo = SHANGHAI) -> Week:
-    """Return the week (Monday-Sunday in ``tz``) containing ``moment``."""
-    local = moment.astimezone(tz)
-    year, number, weekday = local.isocalendar()
-    monday = local.date() - dt.timedelta(days=weekday - 1)
-    start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    return Week(year, number, start, end)
-
-
-FIRST_YEAR = 2000  # no digest, export, week or deadline before this year: there were no reports
-LAST_YEAR = 2999  # nor after this one (dates and timestamps beyond would overflow)
-
-
-class OutOfRange(ValueError):
-    """A well-formed week or date the digest and exports cannot cover (see ``check_year``)."""
-
-
-def check_year(year: int, what: str) -> None:
-    """Raise ``OutOfRange`` unless ``year`` lies within FIRST_YEAR..LAST_YEAR."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise OutOfRange(t("cli.year_range", what=what, first=FIRST_YEAR, last=LAST_YEAR))
-
-
-def parse_week(label: str, tz: dt.tzinfo = SHANGHAI) -> Week:
-    """Return the week named like ``2026-W47``; raise ValueError on anything else.
-
-    A well-formed week of a year outside FIRST_YEAR..LAST_YEAR raises ``OutOfRange``.
-    """
-    text = label.strip().upper()
-    year_part, sep, week_part = text.partition("-W")
-    if not sep or not _ascii_number(year_part, 4) or not _ascii_number(week_part, 2):
-        raise ValueError(f"week {label!r} is not like 2026-W47")
-    check_year(int(year_part), f"周次 {label.strip()}")
-    try:
-        monday = dt.date.fromisocalendar(int(year_part), int(week_part), 1)
-    except ValueError:
-        raise ValueError(f"week {label!r} does not exist") from None
-    return week_of(dt.datetime.combine(monday, dt.time(12), tzinfo=tz), tz)
-
-
-def _ascii_number(text: str, digits: int) -> bool:
-    """Return True if ``text`` is 1 to ``digits`` ASCII digits."""
-    return text.isascii() and text.isdigit() and len(text) <= digits
-
-
-def previous_week(now: dt.datetime, tz: dt.tzinfo = SHANGHAI) -> Week:
-    """Return the last complete week before ``now`` (the one a Monday digest reports)."""
-    return week_of(now, tz).shifted(-1)
-
-
-# --- output ----------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Tally:
-    """Counts and rates for one slice (the whole scope, a region, a department, a station)."""
-
-    new: int = 0
-    new_by_kind: dict[str, int] = field(default_factory=dict)
-    signed: int = 0
-    resolved: int = 0
-    open: int = 0
-    overdue_now: int = 0
-    overdue_in_week: int = 0
-    sign_due: int = 0
-    sign_on_time: int = 0
-    resolve_due: int = 0
-    resolve_on_time: int = 0
-
-    @property
-    def sign_rate(self) -> float | None:
-        """Return the on-time sign-for share (None when nothing came to term)."""
-        return self.sign_on_time / self.sign_due if self.sign_due else None
-
-    @property
-    def resolve_rate(self) -> float | None:
-        """Return the on-time resolution share (None when nothing came to term)."""
-        return self.resolve_on_time / self.resolve_due if self.resolve_due else None
-
-    @property
-    def due(self) -> int:
-        """Return how many sign-for and resolution deadlines came to term in the week."""
-        return self.sign_due + self.resolve_due
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Return the on-time share of sign-for and resolution together (None if none due)."""
-        return (self.sign_on_time + self.resolve_on_time) / self.due if self.due else None
-
-
-@dataclass(frozen=True, slots=True)
-class Overdue:
-    """An open report past a deadline at the cut-off."""
-
-    number: str
-    department: str
-    region_code: str
-    stage: str  # "sign" or "resolve"
-    due_at: dt.datetime
-    days: float
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """A tag or keyword with this week's count and the previous weeks' weekly average."""
-
-    key: str
-    count: int
-    baseline: float
-
-    @property
-    def rise(self) -> float:
-        """Return how far this week exceeds the baseline."""
-        return self.count - self.baseline
-
-
-@dataclass(frozen=True, slots=True)
-class StationActivity:
-    """One station's week: reports sent, and how many departments accepted (not returned)."""
-
-    code: str
-    name: str
-    region_code: str
-    sent: int
-    routed: int
-    returned: int
-
-    @property
-    def accepted_share(self) -> float | None:
-        """Return the share of routed reports not returned (None if none were routed)."""
-        return (self.routed - self.returned) / self.routed if self.routed else None
-
-
-@dataclass(frozen=True, slots=True)
-class SentimentGroup:
-    """社情民意 records of one topic: how many, and a few representative lines."""
-
-    topic: str
-    count: int
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A suggestion of the week and the department's reply (None if not answered yet)."""
-
-    number: str
-    department: str
-    text: str
-    status: str
-    reply: str | None
-    replied_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineRow:
-    """One report of the week with its timeline (for the workbook)."""
-
-    report: ReportRow
-    transfers: int
-    returns: int
-    overdue_now: bool
-    sign_on_time: bool | None
-    resolve_on_time: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class WeekPoint:
-    """One week of the trend: reports created, resolved, and overdue at the week's cut-off."""
-
-    label: str
-    first_day: dt.date
-    new: int
-    resolved: int
-    overdue: int
-
-
-@dataclass(frozen=True, slots=True)
-class RedCard:
-    """A red card (督办) given in the week: an overdue report escalated to the leaders."""
-
-    number: str
-    department: str
-    region_code: str
-    stage: str  # "sign" or "resolve"
-    fired_at: dt.datetime
-    due_at: dt.datetime | None
-    status: str
-    text: str
-
-
-@dataclass(slots=True)
-class Digest:
-    """Everything a leader's weekly digest shows, for one scope and one week."""
-
-    scope: str
-    week: Week
-    as_of: dt.datetime
-    total: Tally
-    by_region: dict[str, Tally]
-    region_level: Level | None
-    by_department: dict[str, Tally]
-    by_station: dict[str, Tally]
-    daily: dict[dt.date, Counter[str]]
-    sign_hours: tuple[float | None, float | None]  # median, p90
-    resolve_hours: tuple[float | None, float | None]
-    ratings: Counter[str]
-    reopened: int
-    transfers: Counter[str]  # by the department the report left
-    returns: Counter[str]
-    longest_overdue: list[Overdue]
-    all_overdue: list[Overdue]
-    top_tags: list[Topic]
-    top_keywords: list[Topic]
-    rising: list[Topic]
-    stations: list[StationActivity]
-    silent_stations: list[StationActivity]
-    sentiment: list[SentimentGroup]
-    suggestions: list[Suggestion]
-    timeline: list[TimelineRow]
-    previous: Tally | None = None  # last week's figures (bot.core.digest_compare)
-    trend: list[WeekPoint] = field(default_factory=list)  # oldest first, this week last
-    red_cards: list[RedCard] = field(default_factory=list)
-    red_cards_previous: int = 0
-
-    def rating_share(self, rating: str) -> float | None:
-        """Return the share of this week's ratings that were ``rating``."""
-        total = sum(self.ratings.values())
-        return self.ratings[rating] / total if total else None
-
-
-# --- computation -----------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Return the ``fraction`` percentile by linear interpolation (None for no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _within(moment: dt.datetime | None, start: dt.datetime, end: dt.datetime) -> bool:
-    return moment is not None and start <= moment < end
-
-
-def _finished_at(report: ReportRow) -> dt.datetime | None:
-    """Return when the department's handling ended (resolved, or closed without resolving)."""
-    moments = [m for m in (report.resolved_at, report.closed_at) if m is not None]
-    return min(moments) if moments else None
-
-
-def _before(moment: dt.datetime | None, cut: dt.datetime) -> bool:
-    return moment is not None and moment <= cut
-
-
-class _ReportFacts:
-    """Per-report facts at the cut-off, computed once and shared by every slice."""
-
-    __slots__ = (
-        "report",
-        "new",
-        "signed",
-        "resolved",
-        "open",
-        "overdue",
-        "overdue_in_week",
-        "sign_term",
-        "sign_on_time",
-        "resolve_term",
-        "resolve_on_time",
-    )
-
-    def __init__(self, report: ReportRow, week: Week, cut: dt.datetime) -> None:
-        self.report = report
-        start = week.start
-        self.new = _within(report.created_at, start, week.end) and report.created_at <= cut
-        handled = report.kind in HANDLED_KINDS
-        self.signed = handled and _within(report.signed_at, start, cut)
-        self.resolved = handled and _within(report.resolved_at, start, cut)
-        finished = _finished_at(report)
-        signed_by_cut = _before(report.signed_at, cut)
-        self.open = handled and report.created_at <= cut and not _before(finished, cut)
-        self.overdue: tuple[str, dt.datetime] | None = None
-        if self.open:
-            if (
-                not signed_by_cut
-                and report.sign_due_at is not None
-                and report.sign_due_at < cut
-                and report.status != "dispatch"
-            ):
-                self.overdue = ("sign", report.sign_due_at)
-            elif report.resolve_due_at is not None and report.resolve_due_at < cut:
-                self.overdue = ("resolve", report.resolve_due_at)
-        self.overdue_in_week = handled and (
-            self.overdue is not None
-            or _spell_overlaps(report.sign_due_at, report.signed_at or finished, start, cut)
-            or _spell_overlaps(report.resolve_due_at, finished, start, cut)
-        )
-        # Sign-for came to term in the week: signed in it, or its deadline passed unsigned in it.
-        self.sign_term = False
-        self.sign_on_time = False
-        if handled and report.sign_due_at is not None:
-            if self.signed:
-                self.sign_term = True
-                self.sign_on_time = report.signed_at <= report.sign_due_at  # type: ignore[operator]
-            elif not signed_by_cut and _within(report.sign_due_at, start, cut):
-                self.sign_term = report.status != "dispatch" and not _before(finished, cut)
-        self.resolve_term = False
-        self.resolve_on_time = False
-        if handled and report.resolve_due_at is not None:
-            if self.resolved:
-                self.resolve_term = True
-                self.resolve_on_time = report.resolved_at <= report.resolve_due_at  # type: ignore[operator]
-            elif not _before(finished, cut) and _within(report.resolve_due_at, start, cut):
-                self.resolve_term = True
-
-    def add_to(self, tally: Tally) -> None:
-        """Count this report in ``tally``."""
-        report = self.report
-        if self.new:
-            tally.new += 1
-            tally.new_by_kind[report.kind] = tally.new_by_kind.get(report.kind, 0) + 1
-        tally.signed += self.signed
-        tally.resolved += self.resolved
-        tally.open += self.open
-        tally.overdue_now += self.overdue is not None
-        tally.overdue_in_week += self.overdue_in_week
-        tally.sign_due += self.sign_term
-        tally.sign_on_time += self.sign_on_time
-        tally.resolve_due += self.resolve_term
-        tally.resolve_on_time += self.resolve_on_time
-
-    @property
-    def relevant(self) -> bool:
-        """True if the report shows anywhere in the week's figures."""
-        return bool(
-            self.new
-            or self.signed
-            or self.resolved
-            or self.open
-            or self.overdue_in_week
-            or self.sign_term
-            or self.resolve_term
-        )
-
-
-def _spell_overlaps(
-    due: dt.datetime | None, done: dt.datetime | None, start: dt.datetime, cut: dt.datetime
-) -> bool:
-    """True if the overdue spell [due, done) overlaps [start, cut)."""
-    if due is None or due >= cut:
-        return False
-    if done is not None and done <= due:
-        return False
-    return done is None or done > start
 
 
 def breakdown_level(scope: str) -> Level | None:
@@ -540,12 +107,6 @@ def worst_first(tallies: Mapping[str, Tally]) -> dict[str, Tally]:
     return dict(sorted(tallies.items(), key=key))
 
 
-def _line(text: str) -> str:
-    """Return one masked line of a report's text, shortened for a digest."""
-    flat = " ".join(mask_personal_numbers(text).split())
-    return flat if len(flat) <= SAMPLE_CHARS else flat[: SAMPLE_CHARS - 1] + "…"
-
-
 def _sentiment_groups(
     records: Sequence[ReportRow], tag_name: Callable[[str], str]
 ) -> list[SentimentGroup]:
@@ -566,7 +127,7 @@ def _sentiment_groups(
 
         lines: list[str] = []
         for member in sorted(members, key=typical):
-            line = _line(member.text)
+            line = sample_line(member.text)
             if line and line not in lines:
                 lines.append(line)
             if len(lines) == SAMPLE_LINES:
@@ -596,7 +157,8 @@ def compute_digest(
     """
     cut = min(now, week.end)
     level = breakdown_level(scope)
-    facts = [_ReportFacts(report, week, cut) for report in reports]
+    start, end, utc_cut = utc_bounds(week, cut)
+    facts = [ReportFacts(report, start, end, utc_cut) for report in reports]
     facts = [fact for fact in facts if fact.relevant]
     by_id = {fact.report.id: fact for fact in facts}
 
@@ -642,9 +204,9 @@ def compute_digest(
             transfers_of[event.report_id] += 1
         if event.action in ("resolved", "replied"):
             text = event.details.get("result") or event.details.get("text") or ""
-            if text and event.at <= cut:
+            if text and event.at <= utc_cut:
                 replies[event.report_id] = (str(text), event.at)
-        if not _within(event.at, week.start, cut):
+        if not start <= event.at < utc_cut:
             continue
         if event.report_id not in by_id and event.action not in ("rated", "reopened"):
             continue
@@ -674,15 +236,15 @@ def compute_digest(
                 stage=stage,
                 due_at=due,
                 days=(cut - due).total_seconds() / 86400,
-                text=_line(report.text),
+                text=sample_line(report.text),
             )
         )
     overdue.sort(key=lambda item: (-item.days, item.number))
 
     week_reports = [f.report for f in facts if f.new]
     history = list(history)
-    earliest = week.shifted(-RISING_WEEKS).start
-    before = [row for row in history if earliest <= row.created_at < week.start]
+    earliest = week.shifted(-RISING_WEEKS).start.astimezone(dt.UTC)
+    before = [row for row in history if earliest <= row.created_at < start]
     top_tags, rising_tags = _topics(
         (r.tags for r in week_reports), (r.tags for r in before), RISING_WEEKS
     )
@@ -719,7 +281,7 @@ def compute_digest(
         Suggestion(
             number=r.number,
             department=r.department,
-            text=_line(r.text),
+            text=sample_line(r.text),
             status=r.status,
             reply=mask_personal_numbers(replies[r.id][0]) if r.id in replies else None,
             replied_at=replies[r.id][1] if r.id in replies else None,

@@ -3,7 +3,7 @@
 A leader's first questions are "better or worse than last week?" and "what must I chase?".
 ``compare_weeks`` answers them on a computed ``Digest``:
 
-- ``previous``: last week's ``Tally``, counted exactly as this week's (``_ReportFacts`` with last
+- ``previous``: last week's ``Tally``, counted exactly as this week's (``ReportFacts`` with last
   week's bounds), so every change shown beside a figure compares like with like;
 - ``trend``: for this week and the eight before it, reports created, resolved, and overdue at
   the week's cut-off (the end of the week, or ``now`` for the current one). Overdue uses the
@@ -23,18 +23,17 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.core.digest import (
+from bot.core.digest_facts import ReportFacts, finished_at, sample_line, utc_bounds
+from bot.core.digest_types import (
     HANDLED_KINDS,
     Digest,
+    Lifecycle,
     RedCard,
     ReportRow,
     Tally,
-    Week,
     WeekPoint,
-    _finished_at,
-    _line,
-    _ReportFacts,
 )
+from bot.core.weeks import Week
 
 TREND_WEEKS = 9  # this week and the eight before it
 
@@ -48,27 +47,27 @@ class EscalationRow:
     fired_at: dt.datetime
 
 
-def tally_of(reports: Iterable[ReportRow], week: Week, now: dt.datetime) -> Tally:
+def tally_of(reports: Iterable[Lifecycle], week: Week, now: dt.datetime) -> Tally:
     """Return the whole scope's tally of ``week`` as of ``now`` (its end, for a past week)."""
-    cut = min(now, week.end)
+    start, end, cut = utc_bounds(week, min(now, week.end))
     total = Tally()
     for report in reports:
-        if report.created_at >= week.end:
+        if report.created_at >= end:
             continue
-        finished = _finished_at(report)
-        if report.created_at < week.start and finished is not None and finished < week.start:
+        finished = finished_at(report)
+        if report.created_at < start and finished is not None and finished < start:
             continue
-        fact = _ReportFacts(report, week, cut)
+        fact = ReportFacts(report, start, end, cut)
         if fact.relevant:
             fact.add_to(total)
     return total
 
 
-def _overdue_spells(report: ReportRow) -> list[tuple[dt.datetime, dt.datetime | None]]:
+def _overdue_spells(report: Lifecycle) -> list[tuple[dt.datetime, dt.datetime | None]]:
     """Return the [start, end) spells in which the report counts as overdue."""
     if report.kind not in HANDLED_KINDS:
         return []
-    finished = _finished_at(report)
+    finished = finished_at(report)
     spells: list[tuple[dt.datetime, dt.datetime | None]] = []
     if report.sign_due_at is not None and report.status != "dispatch":
         ends = [m for m in (report.signed_at, finished) if m is not None]
@@ -79,16 +78,17 @@ def _overdue_spells(report: ReportRow) -> list[tuple[dt.datetime, dt.datetime | 
 
 
 def weekly_trend(
-    rows: Sequence[ReportRow], week: Week, now: dt.datetime, weeks: int = TREND_WEEKS
+    rows: Sequence[Lifecycle], week: Week, now: dt.datetime, weeks: int = TREND_WEEKS
 ) -> list[WeekPoint]:
     """Return new, resolved and overdue-at-cut-off for ``weeks`` weeks ending with ``week``."""
     spans = [week.shifted(offset - weeks + 1) for offset in range(weeks)]
-    starts = [span.start for span in spans]
-    cuts = [min(now, span.end) for span in spans]
+    # In UTC, as the reports' times are: comparing two zones asks for offsets every time.
+    starts = [span.start.astimezone(dt.UTC) for span in spans]
+    cuts = [min(now, span.end).astimezone(dt.UTC) for span in spans]
     new = [0] * weeks
     resolved = [0] * weeks
     overdue = [0] * weeks
-    first, last, stop = starts[0], cuts[-1], spans[-1].end
+    first, last, stop = starts[0], cuts[-1], spans[-1].end.astimezone(dt.UTC)
     for report in rows:
         created = report.created_at
         if first <= created < stop:
@@ -116,20 +116,28 @@ def weekly_trend(
 
 def _red_cards(
     escalations: Iterable[EscalationRow],
-    by_id: dict[int, ReportRow],
+    rows: Sequence[Lifecycle],
     week: Week,
     cut: dt.datetime,
 ) -> tuple[list[RedCard], int]:
-    """Return this week's red cards (newest report first) and last week's count."""
+    """Return this week's red cards (newest report first) and last week's count.
+
+    A card is described from its report's full row; a report known only by its lifecycle (one
+    finished before this week) counts for last week but cannot be this week's card.
+    """
+    known = {row.id for row in rows}
+    by_id = {row.id: row for row in rows if isinstance(row, ReportRow)}
     previous_start = week.shifted(-1).start
     cards: list[RedCard] = []
     previous = 0
     for item in escalations:
-        report = by_id.get(item.report_id)
-        if report is None or not previous_start <= item.fired_at < cut:
+        if item.report_id not in known or not previous_start <= item.fired_at < cut:
             continue
         if item.fired_at < week.start:
             previous += 1
+            continue
+        report = by_id.get(item.report_id)
+        if report is None:
             continue
         due = report.sign_due_at if item.deadline == "sign" else report.resolve_due_at
         cards.append(
@@ -141,7 +149,7 @@ def _red_cards(
                 fired_at=item.fired_at,
                 due_at=due,
                 status=report.status,
-                text=_line(report.text),
+                text=sample_line(report.text),
             )
         )
     cards.sort(key=lambda card: (card.fired_at, card.number))
@@ -152,13 +160,13 @@ def compare_weeks(
     digest: Digest,
     *,
     reports: Sequence[ReportRow],
-    earlier: Sequence[ReportRow] = (),
+    earlier: Sequence[Lifecycle] = (),
     escalations: Iterable[EscalationRow] = (),
     now: dt.datetime,
 ) -> Digest:
     """Add last week's figures, the nine-week trend and the red cards to ``digest``."""
     week = digest.week
-    rows = [*reports, *earlier]
+    rows: list[Lifecycle] = [*reports, *earlier]
     digest.previous = tally_of(rows, week.shifted(-1), now)
     trend = weekly_trend(rows, week, now)
     for index, tally in ((-2, digest.previous), (-1, digest.total)):
@@ -167,6 +175,5 @@ def compare_weeks(
             point.label, point.first_day, tally.new, tally.resolved, tally.overdue_now
         )
     digest.trend = trend
-    by_id = {report.id: report for report in rows}
-    digest.red_cards, digest.red_cards_previous = _red_cards(escalations, by_id, week, digest.as_of)
+    digest.red_cards, digest.red_cards_previous = _red_cards(escalations, rows, week, digest.as_of)
     return digest

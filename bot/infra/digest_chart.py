@@ -27,7 +27,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from bot.core.digest import ON_TIME_TARGET, Digest
+from bot.core.digest import ON_TIME_TARGET
+from bot.core.digest_types import Digest
 from bot.core.messages import t
 from bot.core.rules import RuleSet
 from bot.errors import ConfigError

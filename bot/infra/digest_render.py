@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.digest import Digest
+from bot.core.digest_types import Digest
 from bot.core.rules import RuleSet
 from bot.infra.digest_chart import CHART_SIZE_PX, FontMissing, chart_figure, cjk_font, render_chart
 from bot.infra.digest_format import region_label

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.digest import Digest, Tally
+from bot.core.digest_types import Digest, Tally
 from bot.core.messages import t
 from bot.core.rules import RuleSet
 from bot.infra.digest_format import duration_words, local_time, region_label

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.core.digest import Digest, Tally
+from bot.core.digest_types import Digest, Tally
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.rules import RuleSet

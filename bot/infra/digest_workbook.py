@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.core.digest import Digest, Tally, TimelineRow
+from bot.core.digest_types import Digest, Tally, TimelineRow
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.core.rules import RuleSet

@@ -17,24 +17,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, null, or_, select
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session
 
-from bot.core.digest import (
+from bot.core.digest import RISING_WEEKS, compute_digest
+from bot.core.digest_compare import TREND_WEEKS, EscalationRow, compare_weeks
+from bot.core.digest_types import (
     HANDLED_KINDS,
-    RISING_WEEKS,
     Digest,
     EventRow,
+    LifecycleRow,
     ReportRow,
     StationRow,
     TopicRow,
-    Week,
-    compute_digest,
 )
-from bot.core.digest_compare import TREND_WEEKS, EscalationRow, compare_weeks
 from bot.core.keyword_noise import keyword_filter
 from bot.core.regions import is_well_formed, level_of
 from bot.core.rules import RuleSet
+from bot.core.weeks import Week
 from bot.errors import DomainError
 from storage.models import ReminderMark, Report, ReportEvent, Station
 
@@ -72,6 +74,11 @@ _REPORT_COLUMNS = tuple(
     )
 )
 
+
+# Reports carried over into the week are never its new ones: their keywords are not needed.
+_CARRIED_COLUMNS = tuple(
+    null().label("keywords") if column.name == "keywords" else column for column in _REPORT_COLUMNS
+)
 
 # What the trend and last week's figures need of the earlier weeks' reports.
 _LEAN_TIMES = ("sign_due_at", "resolve_due_at", "signed_at", "resolved_at", "closed_at")
@@ -152,9 +159,29 @@ class WeekRows:
     events: list[EventRow]
     stations: list[StationRow]
     history: list[TopicRow]  # the four weeks before: tags and keywords, for rising topics
-    earlier: list[ReportRow] = field(default_factory=list)  # the rest of the eight weeks before
+    earlier: list[LifecycleRow] = field(default_factory=list)  # the rest of the 8 weeks before
     escalations: list[EscalationRow] = field(default_factory=list)
     places: list[str] = field(default_factory=list)  # station and town names of the scope
+
+
+def _unindexed(session: Session, scope: str, column: Any) -> Any:
+    """Return ``column``, hidden from SQLite's planner when the scope is a whole province.
+
+    A province's range on ``ix_report_region_created`` selects nearly every row, yet SQLite's
+    planner cannot see that and prefers it: one table look-up per report ever made, where the
+    indexes on ``created_at``, ``resolved_at`` and ``closed_at`` find the week's rows, or the
+    few still open, directly (0.5 s instead of 0.1 s for the reports carried over a week, with
+    200,000 reports). SQLite's unary ``+`` keeps the value and hides the index. PostgreSQL's
+    planner sees the spread and needs no help.
+    """
+    if session.get_bind().dialect.name != "sqlite" or level_of(scope) != "province":
+        return column
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _in_scope(session: Session, scope: str) -> Any:
+    """Return the condition keeping the scope's reports, as fast as the database allows."""
+    return scope_range(_unindexed(session, scope, _R.region_code), scope)
 
 
 def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]:
@@ -162,7 +189,9 @@ def _chunks(ids: Sequence[int], size: int = ID_CHUNK) -> Iterator[Sequence[int]]
         yield ids[start : start + size]
 
 
-def _earlier_weeks(session: Session, in_scope: Any, week: Week, known: set[int]) -> list[ReportRow]:
+def _earlier_weeks(
+    session: Session, scope: str, in_scope: Any, week: Week, known: set[int]
+) -> list[LifecycleRow]:
     """Return the other reports of the eight weeks before ``week``: lifecycle columns only.
 
     Those created in the span, and those created before it and finished inside it (the ones
@@ -175,42 +204,22 @@ def _earlier_weeks(session: Session, in_scope: Any, week: Week, known: set[int])
     finished_in_span = session.execute(
         select(*_LEAN_COLUMNS).where(
             in_scope,
-            _R.created_at < first,
+            _unindexed(session, scope, _R.created_at) < first,
             _R.kind.in_(HANDLED_KINDS),
-            or_(_R.resolved_at < week.start, _R.closed_at < week.start),
-            or_(_R.resolved_at >= first, _R.closed_at >= first),
+            or_(
+                and_(_R.resolved_at >= first, _R.resolved_at < week.start),
+                and_(_R.closed_at >= first, _R.closed_at < week.start),
+            ),
         )
     ).all()
-    rows: list[ReportRow] = []
     found: Any = (*created_in_span, *finished_in_span)
-    for values in found:
-        id_, kind, status, created, sign_due, resolve_due, signed, resolved, closed = values
-        if id_ not in known:
-            rows.append(
-                ReportRow(
-                    id=id_,
-                    number="",
-                    kind=kind,
-                    status=status,
-                    department="",
-                    region_code="",
-                    station_code="",
-                    text="",
-                    created_at=created,
-                    sign_due_at=sign_due,
-                    resolve_due_at=resolve_due,
-                    signed_at=signed,
-                    resolved_at=resolved,
-                    closed_at=closed,
-                )
-            )
-    return rows
+    return [LifecycleRow(*values) for values in found if values[0] not in known]
 
 
 def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> WeekRows:
     """Read what the digest of ``scope`` for ``week`` needs, as of ``now``."""
     cut = min(now, week.end)
-    in_scope = scope_range(_R.region_code, scope)
+    in_scope = _in_scope(session, scope)
     created_in_week = session.execute(
         select(*_REPORT_COLUMNS).where(
             in_scope,
@@ -222,9 +231,9 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
     # Handled reports created earlier that were still open at the week's start, or whose
     # signing, resolution or closing fell after it.
     carried_over = session.execute(
-        select(*_REPORT_COLUMNS).where(
+        select(*_CARRIED_COLUMNS).where(
             in_scope,
-            _R.created_at < week.start,
+            _unindexed(session, scope, _R.created_at) < week.start,
             _R.kind.in_(HANDLED_KINDS),
             or_(
                 and_(_R.resolved_at.is_(None), _R.closed_at.is_(None)),
@@ -234,7 +243,7 @@ def load_week(*, session: Session, scope: str, week: Week, now: dt.datetime) -> 
         )
     ).all()
     reports = [_report_row(values) for values in (*created_in_week, *carried_over)]
-    earlier = _earlier_weeks(session, in_scope, week, {report.id for report in reports})
+    earlier = _earlier_weeks(session, scope, in_scope, week, {report.id for report in reports})
 
     rising_from = week.shifted(-RISING_WEEKS).start
     topics: Any = session.execute(

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.core.digest import Digest, Week, previous_week
+from bot.core.digest_types import Digest
+from bot.core.weeks import Week, previous_week
 from bot.infra.digest_render import render_chart, render_text, render_workbook
 from bot.services import Services
 from bot.services.digest import ScopeError, build_digest

@@ -7,18 +7,10 @@ import itertools
 
 import pytest
 
-from bot.core.digest import (
-    SHANGHAI,
-    EventRow,
-    ReportRow,
-    StationRow,
-    TopicRow,
-    compute_digest,
-    parse_week,
-    percentile,
-    previous_week,
-    week_of,
-)
+from bot.core.digest import compute_digest
+from bot.core.digest_facts import percentile
+from bot.core.digest_types import EventRow, ReportRow, StationRow, TopicRow
+from bot.core.weeks import SHANGHAI, parse_week, previous_week, week_of
 
 WEEK = parse_week("2026-W47")  # Monday 16 Nov – Sunday 22 Nov 2026, Asia/Shanghai
 _ids = itertools.count(1)

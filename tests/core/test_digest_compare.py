@@ -8,9 +8,11 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.digest import SHANGHAI, ReportRow, compute_digest, parse_week
+from bot.core.digest import compute_digest
 from bot.core.digest_compare import EscalationRow, compare_weeks, tally_of, weekly_trend
+from bot.core.digest_types import ReportRow
 from bot.core.keyword_noise import keyword_filter
+from bot.core.weeks import SHANGHAI, parse_week
 
 WEEK = parse_week("2026-W47")
 NOW = dt.datetime(2026, 11, 20, 15, tzinfo=SHANGHAI)  # mid-week: the current week so far

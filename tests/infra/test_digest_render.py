@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from matplotlib import font_manager
 
-from bot.core.digest import Digest, ReportRow, compute_digest, parse_week
+from bot.core.digest import compute_digest
 from bot.core.digest_compare import compare_weeks
+from bot.core.digest_types import Digest, ReportRow
 from bot.core.rules import RuleSet, load_rules
+from bot.core.weeks import parse_week
 from bot.infra import digest_chart
 from bot.infra.digest_format import count_change, duration_words, rate_change
 from bot.infra.digest_render import FontMissing, chart_figure, cjk_font, render_text

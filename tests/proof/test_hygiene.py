@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.core.digest import week_of
 from bot.core.messages import t
+from bot.core.weeks import week_of
 from bot.telegram.bot_api import open_bot_api
 from bot.telegram.transport import UPLOAD, PermanentError
 from storage.models import InboxStatus, InboxUpdate, Leader, OutboxMessage, OutboxStatus, Report

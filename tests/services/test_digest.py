@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from bot.core.digest import SHANGHAI, parse_week
 from bot.core.rules import load_rules
+from bot.core.weeks import SHANGHAI, parse_week
 from bot.infra.digest_render import render_text
 from bot.services.digest import ScopeError, build_digest, export_rows, load_week, scope_range
 from storage.models import ReminderMark, Report, ReportEvent
