@@ -491,6 +491,20 @@ class Router:
             )
         best_dept, best_score = ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else None
+        if best_dept == rs.dispatch and best_dept in scores.rules:
+            # A rule for matters outside every department (power, telecoms, "whose is it?").
+            _, rule_id, words = scores.rules[best_dept]
+            return self._dispatch(
+                kind,
+                region,
+                tag_ids,
+                keywords,
+                candidates,
+                urgency,
+                "explain.outside",
+                words=_text("separator").join(dict.fromkeys(words)),
+                rule=_rule_name(rs, rule_id),
+            )
         if runner_up is not None and best_score - runner_up[1] < rs.routing.margin:
             return self._dispatch(
                 kind,
