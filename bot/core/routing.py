@@ -493,7 +493,7 @@ class Router:
         runner_up = ranked[1] if len(ranked) > 1 else None
         if best_dept == rs.dispatch and best_dept in scores.rules:
             # A rule for matters outside every department (power, telecoms, "whose is it?").
-            _, rule_id, words = scores.rules[best_dept]
+            _, outside_rule, words = scores.rules[best_dept]
             return self._dispatch(
                 kind,
                 region,
@@ -503,7 +503,7 @@ class Router:
                 urgency,
                 "explain.outside",
                 words=_text("separator").join(dict.fromkeys(words)),
-                rule=_rule_name(rs, rule_id),
+                rule=_rule_name(rs, outside_rule),
             )
         if runner_up is not None and best_score - runner_up[1] < rs.routing.margin:
             return self._dispatch(

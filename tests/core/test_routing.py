@@ -263,3 +263,11 @@ def test_model_speaks_softly_on_reports_with_few_of_its_words(tmp_path: Path) ->
 def test_model_weight_zero_turns_it_off(tmp_path: Path) -> None:
     d = with_model(tmp_path, weight=0.0, full_weight_words=1).route("鱼塘里好多死鱼")
     assert d.dispatched and d.model_label is None
+
+
+def test_matters_outside_every_department_go_to_dispatch_with_the_words_found(
+    router: Router,
+) -> None:
+    decision = router.route("我哋条村成日停电，手机又冇信号，唔知揾边个", region=STATION)
+    assert decision.dispatched and decision.department == "social_work"
+    assert "不属所列部门职责" in decision.explanation and "信号" in decision.explanation
