@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "roster": ("bot.cli.roster:roster", "Import the station and observer roster (CSV or XLSX)."),
     "invite": ("bot.cli.invite:invite", "Print one-time invite codes for a station."),
     "rules": ("bot.cli.rules:rules", "Check, try (test) and measure (eval) the routing rules."),
+    "model": ("bot.cli.model:model", "Train the observer model from labelled reports."),
     "route": ("bot.cli.route:route", "Route JSON Lines reports on stdin; decisions on stdout."),
     "digest": ("bot.cli.digest:digest", "Write a scope's weekly digest: text, PNG chart, XLSX."),
     "console": ("bot.cli.console:console", "Serve the web console; --login-link prints a link."),

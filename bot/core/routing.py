@@ -29,15 +29,11 @@ Everything is deterministic: ties go to the department listed first in the rules
 
 from __future__ import annotations
 
-import json
-import math
-import operator
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from bot.core.learned import LinearModel, char_features, load_model
 from bot.core.messages import catalogue
 from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
@@ -56,62 +52,6 @@ CATEGORY_BONUS = 2.0  # added to a department the observer chose in the guided f
 MAX_CANDIDATES = 5
 EVIDENCE_WORDS = 4
 TYPOS_BELOW = 3.0  # homophone typos are looked for when no rule scores this much as written
-
-
-# --------------------------------------------------------------------------- learned model
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """Per-label word weights of a linear classifier: score = bias + sum of fired word weights."""
-
-    labels: tuple[str, ...]
-    bias: tuple[float, ...]
-    weights: dict[str, tuple[float, ...]]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LinearModel:
-        """Build a model from its JSON form (``labels``, ``bias``, ``weights``, ``meta``)."""
-        labels = tuple(str(x) for x in data["labels"])
-        bias = tuple(float(x) for x in data["bias"])
-        weights = {str(w): tuple(float(x) for x in v) for w, v in data["weights"].items()}
-        if len(bias) != len(labels) or any(len(v) != len(labels) for v in weights.values()):
-            raise ValueError("model file: every weight vector needs one number per label")
-        return cls(labels=labels, bias=bias, weights=weights, meta=dict(data.get("meta", {})))
-
-    def probabilities(self, words: Iterable[str]) -> list[float]:
-        """Return the softmax probability of each label given the words that fired."""
-        scores: Iterable[float] = self.bias
-        weights = self.weights
-        for word in words:
-            vector = weights.get(word)
-            if vector is not None:
-                scores = map(operator.add, scores, vector)
-        scores = list(scores)
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
-
-    def evidence(self, words: Iterable[str], label_index: int, top: int) -> list[str]:
-        """Return the fired words that pushed hardest towards one label."""
-        ranked = sorted(
-            (w for w in words if w in self.weights and self.weights[w][label_index] > 0),
-            key=lambda w: (-self.weights[w][label_index], w),
-        )
-        return ranked[:top]
-
-
-@lru_cache(maxsize=4)
-def _load_model(path: str, mtime_ns: int) -> LinearModel:
-    del mtime_ns  # part of the cache key only: a changed file is read again
-    return LinearModel.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def load_model(path: Path) -> LinearModel:
-    """Load a model file once per (path, modification time)."""
-    return _load_model(str(path), path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=4096)
@@ -196,6 +136,7 @@ class _Scores:
     model_department: str | None = None
     model_top: int = -1  # index of the model's most probable label
     support: dict[str, float] = field(default_factory=dict)
+    observer: tuple[str, float] | None = None  # the observer model's department and probability
     chosen: str | None = None  # the department the observer chose in the guided form
 
     def add(self, department: str, score: float) -> None:
@@ -209,7 +150,14 @@ class _Scores:
 class Router:
     """Routes report texts with one rule set (and its learned model); safe to share."""
 
-    def __init__(self, ruleset: RuleSet, *, model: LinearModel | None = None) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        *,
+        model: LinearModel | None = None,
+        observer: LinearModel | None = None,
+        observer_weight: float | None = None,
+    ) -> None:
         self.ruleset = ruleset
         if model is None and ruleset.model is not None and ruleset.model_path is not None:
             model = load_model(ruleset.model_path)
@@ -231,6 +179,12 @@ class Router:
             for word, weight in cues.items():
                 self._cue_index.setdefault(word, []).append((kind, weight))
         self._index_model(ruleset, model)
+        if observer_weight is None:
+            observer_weight = ruleset.model.observer_weight if ruleset.model else 0.0
+        self._observer_weight = observer_weight
+        if observer is None and ruleset.observer_model_path is not None:
+            observer = load_model(ruleset.observer_model_path)
+        self._observer = observer if self._observer_weight > 0 else None
         self._idf, self._default_idf = default_idf()
         # Department names and their usual short forms, as written in reports.
         self._names: dict[str, str] = {}
@@ -398,6 +352,18 @@ class Router:
         for dept, p in support.items():
             scores.add(dept, weight * p)
 
+    def _add_observer(self, norm: str, scores: _Scores) -> None:
+        """Add the observer model's support: its probability of each department it knows."""
+        if self._observer is None:
+            return
+        probs = self._observer.probabilities(char_features(norm))
+        weight = self._observer_weight
+        best = max(range(len(probs)), key=lambda i: (probs[i], -i))
+        for label, p in zip(self._observer.labels, probs, strict=True):
+            if label in self._order:
+                scores.add(label, weight * p)
+        scores.observer = (self._observer.labels[best], probs[best])
+
     def _add_names_and_hints(self, hits: dict[str, int], urgency: Urgency, scores: _Scores) -> None:
         """Add the departments named in the text and the urgency family's department."""
         params = self.ruleset.urgency
@@ -472,6 +438,7 @@ class Router:
             return self._dispatch(kind, region, (), (), (), urgency, reason)
         scores = _Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
         self._add_model(hits, scores)
+        self._add_observer(norm, scores)
         self._add_names_and_hints(hits, urgency, scores)
         self._add_category(category, scores)
         ranked = sorted(scores.totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
@@ -504,6 +471,10 @@ class Router:
                 "explain.outside",
                 words=_text("separator").join(dict.fromkeys(words)),
                 rule=_rule_name(rs, outside_rule),
+            )
+        if best_dept == rs.dispatch:  # reports like this one had no clear department
+            return self._dispatch(
+                kind, region, tag_ids, keywords, candidates, urgency, "explain.unclear"
             )
         if runner_up is not None and best_score - runner_up[1] < rs.routing.margin:
             return self._dispatch(
@@ -601,6 +572,11 @@ class Router:
                 _text("explain.model").format(
                     model=model, prob=prob, words=sep.join(evidence) or "-"
                 )
+            )
+        observed = scores.observer
+        if not clauses and observed is not None and observed[0] == dept:
+            clauses.append(
+                _text("explain.observer").format(department=name, prob=f"{observed[1]:.0%}")
             )
         if not clauses and dept == urgency.department:
             clauses.append(_text("explain.hint").format(reason=urgent_reason))

@@ -190,6 +190,10 @@ class LearnedModel(_Model):
     # Per label: how much of its support its first department gets when no rule chose any
     # department of its family (the model deciding alone); 1 by default.
     alone: dict[str, float] = {}
+    # The department-level model over characters trained on observer reports (obsbot model
+    # train), added with this weight; absent: not used.
+    observer_file: str | None = None
+    observer_weight: float = Field(default=0.0, ge=0)
 
 
 class RoutingParams(_Model):
@@ -276,6 +280,7 @@ class RuleSet:
     tags: dict[str, Tag]
     rules: tuple[Rule, ...]
     lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    observer_model_path: Path | None = None
 
     @property
     def escalate_to(self) -> str:
@@ -375,10 +380,13 @@ def _read(path: Path) -> tuple[RulesFile | None, dict[tuple[Any, ...], int], lis
     return parsed, lines, problems
 
 
-def _model_path(parsed: RulesFile, source: Path) -> Path | None:
+def _model_path(parsed: RulesFile, source: Path, *, observer: bool = False) -> Path | None:
     if parsed.model is None:
         return None
-    candidate = Path(parsed.model.file)
+    name = parsed.model.observer_file if observer else parsed.model.file
+    if name is None:
+        return None
+    candidate = Path(name)
     if candidate.is_absolute():
         return candidate
     beside = source.parent / candidate
@@ -496,6 +504,9 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
         path = _model_path(f, source)
         if path is None or not path.is_file():
             add(("model", "file"), f"model file {f.model.file!r} not found")
+        observer = _model_path(f, source, observer=True)
+        if f.model.observer_file is not None and (observer is None or not observer.is_file()):
+            add(("model", "observer_file"), f"model file {f.model.observer_file!r} not found")
         for label, depts in f.model.labels.items():
             if not depts:
                 add(("model", "labels", label), "list at least one department")
@@ -545,4 +556,5 @@ def load_rules(path: str | Path) -> RuleSet:
         tags={t.id: t for t in parsed.tags},
         rules=tuple(parsed.rules),
         lines={_dotted(k): v for k, v in lines.items() if len(k) <= 2},
+        observer_model_path=_model_path(parsed, source, observer=True),
     )
