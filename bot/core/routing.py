@@ -101,6 +101,7 @@ class Router:
         if observer is None and ruleset.observer_model_path is not None:
             observer = load_model(ruleset.observer_model_path)
         self._observer = observer if self._observer_weight > 0 else None
+        self._margin = ruleset.routing.margin
         self._idf, self._default_idf = default_idf()
         # Department names and their usual short forms, as written in reports.
         self._names: dict[str, str] = {}
@@ -269,8 +270,9 @@ class Router:
             scores.add(dept, weight * p)
 
     def _add_observer(self, norm: str, scores: Scores) -> None:
-        """Add the observer model's support: its probability of each department it knows."""
-        if self._observer is None:
+        """Add the observer model's support (skipped when it cannot change the leader)."""
+        top = sorted(scores.totals.values(), reverse=True)[:2] + [0.0, 0.0]
+        if self._observer is None or top[0] - top[1] > self._observer_weight + self._margin:
             return
         probs = self._observer.probabilities(char_features(norm))
         weight = self._observer_weight
@@ -354,9 +356,9 @@ class Router:
             return self._dispatch(kind, region, (), (), (), urgency, reason)
         scores = Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
         self._add_model(hits, scores)
-        self._add_observer(norm, scores)
         self._add_names_and_hints(hits, urgency, scores)
         self._add_category(category, scores)
+        self._add_observer(norm, scores)
         ranked = sorted(scores.totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
         ranked = [(d, round(s, 3)) for d, s in ranked if s > 0]
         tag_ids = self._tag_ids(fired, category, urgency)
