@@ -16,10 +16,9 @@ For each report the router
 5. adds the learned model's support: a linear model over the words that fired gives each label
    (a family of departments) a probability; the label's first department, or a family member a
    rule already chose, gets ``model.weight`` x that probability (x ``model.alone`` when no rule
-   chose any member of the family); the observer model (characters, trained on observer
-   reports) adds ``model.observer_weight`` x its probability of each department; a department
-   named in the text and the department that answers the danger found get the ``urgency``
-   section's scores (models: :mod:`bot.core.learned`);
+   chose any member of the family); the observer model (:mod:`bot.core.learned`) adds
+   ``model.observer_weight`` x its probability of each department; departments named in the
+   text and the one that answers the danger found get the ``urgency`` section's scores;
 6. picks the best department, or the dispatch department when the best score is below
    ``routing.min_score``, within ``routing.margin`` of another department's, or the dispatch
    department itself (a rule for matters outside every department);
@@ -46,9 +45,9 @@ from bot.core.urgency import NOT_URGENT, Urgency, anchor_words, assess
 
 __all__ = ["Decision", "LinearModel", "Router"]  # Decision and LinearModel: older imports
 
-
 CATEGORY_BONUS = 2.0  # added to a department the observer chose in the guided form
 MAX_CANDIDATES = 5
+OBSERVER_ALONE_FEATURES = 16  # characters + pairs the observer model needs to decide alone
 TYPOS_BELOW = 3.0  # homophone typos are looked for when no rule scores this much as written
 
 
@@ -274,7 +273,10 @@ class Router:
         top = sorted(scores.totals.values(), reverse=True)[:2] + [0.0, 0.0]
         if self._observer is None or top[0] - top[1] > self._observer_weight + self._margin:
             return
-        probs = self._observer.probabilities(char_features(norm))
+        features = char_features(norm)
+        if not (scores.rules or scores.named) and len(features) < OBSERVER_ALONE_FEATURES:
+            return  # alone, it does not decide small talk (今天天气不错)
+        probs = self._observer.probabilities(features)
         weight = self._observer_weight
         best = max(range(len(probs)), key=lambda i: (probs[i], -i))
         for label, p in zip(self._observer.labels, probs, strict=True):

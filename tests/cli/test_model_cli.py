@@ -67,7 +67,7 @@ def test_train_refuses_a_model_that_is_worse_and_keeps_the_old_file(tmp_path: Pa
     # the model speaks loudly in these rules, so a model trained on wrong labels shows
     rules = tmp_path / "rules.yaml"
     text = RULES.read_text(encoding="utf-8")
-    rules.write_text(text.replace("observer_weight: 1.0", "observer_weight: 10"), "utf-8")
+    rules.write_text(text.replace("observer_weight: 1.5", "observer_weight: 10"), "utf-8")
     corpus = small_corpus(tmp_path, wrong_dev_texts=True)
     result = run("model", "train", str(corpus), "--out", str(out), "--rules-file", str(rules))
     assert result.exit_code == 1
