@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "生成登记码、链接和二维码海报（观察员），或领导登记链接",
     ),
     "rules": ("bot.cli.rules:rules", "检查（check）、试分（test）、评估（eval）分拨规则"),
+    "model": ("bot.cli.model:model", "用已标注的反映训练观察员用语模型（model train）"),
     "route": ("bot.cli.route:route", "批量分拨：标准输入读 JSON Lines，标准输出写结果"),
     "digest": ("bot.cli.digest:digest", "生成某地区的周报：文字、图表 PNG、工作簿 XLSX"),
     "console": ("bot.cli.console:console", "运行网页工作台；--login-link 打印登录链接"),

@@ -20,6 +20,7 @@ from bot.core.evaluation import CorpusScore, Miss, Outcome, score
 from bot.core.rules import KINDS
 
 if TYPE_CHECKING:
+    from bot.core.learned import LinearModel
     from bot.core.rules import RuleSet
 
 MEASURES = ("department", "urgent", "kind")
@@ -39,11 +40,17 @@ def load_corpus_or_fail(path: Path, ruleset: RuleSet) -> list[LabelledReport]:
     return reports
 
 
-def score_reports(reports: list[LabelledReport], ruleset: RuleSet) -> CorpusScore:
-    """Route each report with the rules and score the decisions."""
+def score_reports(
+    reports: list[LabelledReport],
+    ruleset: RuleSet,
+    *,
+    observer: LinearModel | None = None,
+    weight: float | None = None,
+) -> CorpusScore:
+    """Route each report with the rules (and another observer model) and score the decisions."""
     from bot.core.routing import Router
 
-    router = Router(ruleset)
+    router = Router(ruleset, observer=observer, observer_weight=weight)
     pairs = []
     for report in reports:
         d = router.route(report.text)

@@ -303,3 +303,24 @@ def _print_evaluation(ev: Evaluation, split: str) -> None:
             + "".join(f"{routed[c]:6d}" for c in columns[:-1])
             + f"{routed[NO_LABEL]:8d}"
         )
+
+
+@rules.command("learn")
+@click.argument("corpus", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--split",
+    type=click.Choice(("all", "dev", "test")),
+    default="dev",
+    show_default=True,
+    help="Which part of the corpus to learn from (keep the test part for measuring).",
+)
+@click.option("--min-count", type=click.IntRange(1, 1000), default=2, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 200), default=15, show_default=True)
+@click.option("--rules-file", "rules_file", default=None, help="Rules file to use.")
+def learn(
+    corpus: Path | None, split: str, min_count: int, limit: int, rules_file: str | None
+) -> None:
+    """Propose keyword additions and removals per rule from a labelled CORPUS (JSON Lines)."""
+    from bot.cli.rules_learn import run_learn
+
+    run_learn(load_or_exit(rules_file), corpus, split, min_count, limit)

@@ -16,28 +16,26 @@ For each report the router
 5. adds the learned model's support: a linear model over the words that fired gives each label
    (a family of departments) a probability; the label's first department, or a family member a
    rule already chose, gets ``model.weight`` x that probability (x ``model.alone`` when no rule
-   chose any member of the family); a department named in the text and the department that
-   answers the danger found get the ``urgency`` section's scores;
+   chose any member of the family); the observer model (:mod:`bot.core.learned`) adds
+   ``model.observer_weight`` x its probability of each department; departments named in the
+   text and the one that answers the danger found get the ``urgency`` section's scores;
 6. picks the best department, or the dispatch department when the best score is below
-   ``routing.min_score`` or within ``routing.margin`` of another department's;
+   ``routing.min_score``, within ``routing.margin`` of another department's, or the dispatch
+   department itself (a rule for matters outside every department);
 7. sends the report to the most local region where that department exists, at or above the
-   observer's station, and explains the decision twice: the basis for departments
-   (``Decision.explanation``) and a plain sentence for the observer (``observer_note``).
+   observer's station, and explains the decision twice (:mod:`bot.core.decision`): the basis
+   for departments (``Decision.explanation``) and a plain sentence for the observer.
 
 Everything is deterministic: ties go to the department listed first in the rules file.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import operator
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from bot.core.decision import Decision, Scores, explain, rule_name, template, urgency_reason
+from bot.core.learned import LinearModel, char_features, load_model
 from bot.core.messages import catalogue
 from bot.core.regions import Level, ancestors, is_well_formed, level_of
 from bot.core.rules import KINDS, Kind, RuleSet
@@ -45,73 +43,12 @@ from bot.core.tagging import Matcher, TypoMatcher, default_idf, tfidf_keywords
 from bot.core.text import has_content, normalise
 from bot.core.urgency import NOT_URGENT, Urgency, anchor_words, assess
 
-
-# Every user-facing Chinese string of routing, in one place (to move into the message catalogue).
-def _text(key: str) -> str:
-    """Return a routing template from the message catalogue (section ``routing``)."""
-    return catalogue()[f"routing.{key}"]
-
+__all__ = ["Decision", "LinearModel", "Router"]  # Decision and LinearModel: older imports
 
 CATEGORY_BONUS = 2.0  # added to a department the observer chose in the guided form
 MAX_CANDIDATES = 5
-EVIDENCE_WORDS = 4
+OBSERVER_ALONE_FEATURES = 16  # characters + pairs the observer model needs to decide alone
 TYPOS_BELOW = 3.0  # homophone typos are looked for when no rule scores this much as written
-
-
-# --------------------------------------------------------------------------- learned model
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """Per-label word weights of a linear classifier: score = bias + sum of fired word weights."""
-
-    labels: tuple[str, ...]
-    bias: tuple[float, ...]
-    weights: dict[str, tuple[float, ...]]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LinearModel:
-        """Build a model from its JSON form (``labels``, ``bias``, ``weights``, ``meta``)."""
-        labels = tuple(str(x) for x in data["labels"])
-        bias = tuple(float(x) for x in data["bias"])
-        weights = {str(w): tuple(float(x) for x in v) for w, v in data["weights"].items()}
-        if len(bias) != len(labels) or any(len(v) != len(labels) for v in weights.values()):
-            raise ValueError("model file: every weight vector needs one number per label")
-        return cls(labels=labels, bias=bias, weights=weights, meta=dict(data.get("meta", {})))
-
-    def probabilities(self, words: Iterable[str]) -> list[float]:
-        """Return the softmax probability of each label given the words that fired."""
-        scores: Iterable[float] = self.bias
-        weights = self.weights
-        for word in words:
-            vector = weights.get(word)
-            if vector is not None:
-                scores = map(operator.add, scores, vector)
-        scores = list(scores)
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
-
-    def evidence(self, words: Iterable[str], label_index: int, top: int) -> list[str]:
-        """Return the fired words that pushed hardest towards one label."""
-        ranked = sorted(
-            (w for w in words if w in self.weights and self.weights[w][label_index] > 0),
-            key=lambda w: (-self.weights[w][label_index], w),
-        )
-        return ranked[:top]
-
-
-@lru_cache(maxsize=4)
-def _load_model(path: str, mtime_ns: int) -> LinearModel:
-    del mtime_ns  # part of the cache key only: a changed file is read again
-    return LinearModel.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def load_model(path: Path) -> LinearModel:
-    """Load a model file once per (path, modification time)."""
-    return _load_model(str(path), path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=4096)
@@ -122,94 +59,20 @@ def _chain(region: str | None) -> tuple[tuple[str, Level], ...]:
     return tuple((code, level_of(code)) for code in ancestors(region))
 
 
-# --------------------------------------------------------------------------- decision
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Where a report goes and why."""
-
-    kind: Kind
-    department: str
-    target_region: str | None
-    tags: tuple[str, ...]
-    keywords: tuple[tuple[str, float], ...]
-    rule: str | None
-    sla_class: str
-    priority: str
-    score: float
-    runner_up: tuple[str, float] | None
-    candidates: tuple[tuple[str, float], ...]
-    explanation: str  # for departments and dispatch: the rule, the words, the model's view
-    dispatched: bool = False
-    model_label: str | None = None
-    urgency: str | None = None  # why it is urgent, in plain Chinese (人员失联, 山体开裂)
-
-    @property
-    def kind_label(self) -> str:
-        """Return the Chinese name of the kind (问题反映 / 意见建议 / 社情民意)."""
-        return catalogue()[f"kind.{self.kind}"]
-
-    def observer_note(
-        self, region_name: str, department_name: str, *, dispatched: bool | None = None
-    ) -> str:
-        """Return the plain sentence an observer reads: where it goes (and why it is urgent)."""
-        if self.dispatched if dispatched is None else dispatched:
-            note = _text("observer.dispatch").format(department=department_name)
-        else:
-            note = _text("observer.route").format(region=region_name, department=department_name)
-        if self.urgency:
-            note += _text("observer.urgent").format(reason=self.urgency)
-        return note
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the decision as a JSON-ready dict (the `obsbot route` output)."""
-        return {
-            "kind": self.kind,
-            "kind_label": self.kind_label,
-            "department": self.department,
-            "target_region": self.target_region,
-            "tags": list(self.tags),
-            "keywords": [[w, s] for w, s in self.keywords],
-            "rule": self.rule,
-            "sla_class": self.sla_class,
-            "priority": self.priority,
-            "urgency": self.urgency,
-            "score": self.score,
-            "runner_up": list(self.runner_up) if self.runner_up else None,
-            "candidates": [[d, s] for d, s in self.candidates],
-            "dispatched": self.dispatched,
-            "model_label": self.model_label,
-            "explanation": self.explanation,
-        }
-
-
-@dataclass
-class _Scores:
-    """The working state of one decision: each department's score and where it came from."""
-
-    rules: dict[str, tuple[float, str, list[str]]]  # department -> (score, rule id, words)
-    totals: dict[str, float]
-    named: dict[str, list[str]] = field(default_factory=dict)  # department -> its names found
-    model_label: str | None = None
-    model_prob: float = 0.0
-    model_department: str | None = None
-    model_top: int = -1  # index of the model's most probable label
-    support: dict[str, float] = field(default_factory=dict)
-    chosen: str | None = None  # the department the observer chose in the guided form
-
-    def add(self, department: str, score: float) -> None:
-        """Add ``score`` to a department's total."""
-        self.totals[department] = self.totals.get(department, 0.0) + score
-
-
 # --------------------------------------------------------------------------- router
 
 
 class Router:
     """Routes report texts with one rule set (and its learned model); safe to share."""
 
-    def __init__(self, ruleset: RuleSet, *, model: LinearModel | None = None) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        *,
+        model: LinearModel | None = None,
+        observer: LinearModel | None = None,
+        observer_weight: float | None = None,
+    ) -> None:
         self.ruleset = ruleset
         if model is None and ruleset.model is not None and ruleset.model_path is not None:
             model = load_model(ruleset.model_path)
@@ -231,6 +94,13 @@ class Router:
             for word, weight in cues.items():
                 self._cue_index.setdefault(word, []).append((kind, weight))
         self._index_model(ruleset, model)
+        if observer_weight is None:
+            observer_weight = ruleset.model.observer_weight if ruleset.model else 0.0
+        self._observer_weight = observer_weight
+        if observer is None and ruleset.observer_model_path is not None:
+            observer = load_model(ruleset.observer_model_path)
+        self._observer = observer if self._observer_weight > 0 else None
+        self._margin = ruleset.routing.margin
         self._idf, self._default_idf = default_idf()
         # Department names and their usual short forms, as written in reports.
         self._names: dict[str, str] = {}
@@ -370,7 +240,7 @@ class Router:
                 best_rules[rule.department] = (score, rule.id, words)
         return best_rules
 
-    def _add_model(self, hits: dict[str, int], scores: _Scores) -> None:
+    def _add_model(self, hits: dict[str, int], scores: Scores) -> None:
         """Add the learned model's support to the families' departments."""
         if self.model is None or self.model_weight <= 0:
             return
@@ -398,7 +268,23 @@ class Router:
         for dept, p in support.items():
             scores.add(dept, weight * p)
 
-    def _add_names_and_hints(self, hits: dict[str, int], urgency: Urgency, scores: _Scores) -> None:
+    def _add_observer(self, norm: str, scores: Scores) -> None:
+        """Add the observer model's support (skipped when it cannot change the leader)."""
+        top = sorted(scores.totals.values(), reverse=True)[:2] + [0.0, 0.0]
+        if self._observer is None or top[0] - top[1] > self._observer_weight + self._margin:
+            return
+        features = char_features(norm)
+        if not (scores.rules or scores.named) and len(features) < OBSERVER_ALONE_FEATURES:
+            return  # alone, it does not decide small talk (今天天气不错)
+        probs = self._observer.probabilities(features)
+        weight = self._observer_weight
+        best = max(range(len(probs)), key=lambda i: (probs[i], -i))
+        for label, p in zip(self._observer.labels, probs, strict=True):
+            if label in self._order:
+                scores.add(label, weight * p)
+        scores.observer = (self._observer.labels[best], probs[best])
+
+    def _add_names_and_hints(self, hits: dict[str, int], urgency: Urgency, scores: Scores) -> None:
         """Add the departments named in the text and the urgency family's department."""
         params = self.ruleset.urgency
         names = self._names
@@ -410,7 +296,7 @@ class Router:
         if hint is not None and hint in self.ruleset.departments and params.department_hint > 0:
             scores.add(hint, params.department_hint)
 
-    def _add_category(self, category: str | None, scores: _Scores) -> None:
+    def _add_category(self, category: str | None, scores: Scores) -> None:
         """Add the bonus of the department (or tag) the observer chose in the guided form."""
         if category is None:
             return
@@ -470,10 +356,11 @@ class Router:
         if not hits and not urgency.urgent and not (content and category in self._tag_departments):
             reason = "explain.none" if content else "explain.empty"
             return self._dispatch(kind, region, (), (), (), urgency, reason)
-        scores = _Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
+        scores = Scores(rules=rules, totals={d: s for d, (s, _, _) in rules.items()})
         self._add_model(hits, scores)
         self._add_names_and_hints(hits, urgency, scores)
         self._add_category(category, scores)
+        self._add_observer(norm, scores)
         ranked = sorted(scores.totals.items(), key=lambda kv: (-kv[1], self._order.get(kv[0], 999)))
         ranked = [(d, round(s, 3)) for d, s in ranked if s > 0]
         tag_ids = self._tag_ids(fired, category, urgency)
@@ -491,6 +378,24 @@ class Router:
             )
         best_dept, best_score = ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else None
+        if best_dept == rs.dispatch and best_dept in scores.rules:
+            # A rule for matters outside every department (power, telecoms, "whose is it?").
+            _, outside_rule, words = scores.rules[best_dept]
+            return self._dispatch(
+                kind,
+                region,
+                tag_ids,
+                keywords,
+                candidates,
+                urgency,
+                "explain.outside",
+                words=template("separator").join(dict.fromkeys(words)),
+                rule=rule_name(rs, outside_rule),
+            )
+        if best_dept == rs.dispatch:  # reports like this one had no clear department
+            return self._dispatch(
+                kind, region, tag_ids, keywords, candidates, urgency, "explain.unclear"
+            )
         if runner_up is not None and best_score - runner_up[1] < rs.routing.margin:
             return self._dispatch(
                 kind,
@@ -517,7 +422,7 @@ class Router:
             score=best_score,
             runner_up=runner_up,
             candidates=candidates,
-            explanation=self._explain(best_dept, scores, urgent_reason, urgency, hits),
+            explanation=explain(rs, self.model, best_dept, scores, urgent_reason, urgency, hits),
             model_label=scores.model_label,
             urgency=urgent_reason,
         )
@@ -542,10 +447,10 @@ class Router:
         sla = rule.sla if rule is not None else "normal"
         urgent_tags = [t for t in tag_ids if rs.tags[t].priority == "urgent"]
         if urgency.urgent:
-            reason = _reason(urgency)
+            reason = urgency_reason(urgency)
             wanted = rs.urgency.sla
         elif urgent_tags:
-            reason = _text("separator").join(rs.tags[t].name for t in urgent_tags)
+            reason = template("separator").join(rs.tags[t].name for t in urgent_tags)
             wanted = next((s for t in urgent_tags if (s := rs.tags[t].sla)), "urgent")
         elif rule is not None and rule.priority == "urgent":
             reason = rule.description or rule.id
@@ -553,55 +458,6 @@ class Router:
         else:
             return "normal", sla, None
         return "urgent", wanted if wanted in rs.sla_classes else sla, reason
-
-    def _explain(
-        self,
-        dept: str,
-        scores: _Scores,
-        urgent_reason: str | None,
-        urgency: Urgency,
-        hits: dict[str, int],
-    ) -> str:
-        """Return the department-facing basis: rule and words, named departments, the model."""
-        rs = self.ruleset
-        sep = _text("separator")
-        name = rs.department_name(dept)
-        support = scores.support.get(dept, 0.0) > 0
-        model = rs.department_name(scores.model_department or "")
-        prob = f"{scores.model_prob:.0%}"
-        clauses: list[str] = []
-        if dept in scores.rules:
-            _, rule_id, words = scores.rules[dept]
-            clauses.append(
-                _text("explain.rule").format(
-                    words=sep.join(dict.fromkeys(words)), rule=_rule_name(rs, rule_id)
-                )
-            )
-        if dept in scores.named:
-            clauses.append(_text("explain.named").format(names=sep.join(scores.named[dept])))
-        if support and scores.model_label is not None and clauses:
-            clauses.append(_text("explain.model_agrees").format(model=model, prob=prob))
-        elif support and scores.model_label is not None and self.model is not None:
-            evidence = self.model.evidence(hits, scores.model_top, EVIDENCE_WORDS)
-            clauses.append(
-                _text("explain.model").format(
-                    model=model, prob=prob, words=sep.join(evidence) or "-"
-                )
-            )
-        if not clauses and dept == urgency.department:
-            clauses.append(_text("explain.hint").format(reason=urgent_reason))
-        if not clauses:  # only the observer's choice put it there
-            text_ = _text("explain.category_only").format(category=name)
-        else:
-            if dept == scores.chosen:
-                clauses.append(_text("explain.category").format(category=name))
-            text_ = _text("clause").join(clauses) + _text("explain.to").format(department=name)
-        if urgent_reason is not None:
-            quoted = f"“{urgency.words}”" if urgency.urgent else ""
-            text_ += _text("clause") + _text("explain.urgent").format(
-                reason=urgent_reason, words=quoted
-            )
-        return text_
 
     def _dispatch(
         self,
@@ -619,10 +475,10 @@ class Router:
         urgent = urgency.urgent or any(rs.tags[t].priority == "urgent" for t in tags)
         wanted = rs.urgency.sla if urgency.urgent else "urgent"
         sla = wanted if urgent and wanted in rs.sla_classes else "normal"
-        reason_text = _reason(urgency) if urgency.urgent else None
-        explanation = _text(reason).format(department=rs.department_name(rs.dispatch), **names)
+        reason_text = urgency_reason(urgency) if urgency.urgent else None
+        explanation = template(reason).format(department=rs.department_name(rs.dispatch), **names)
         if reason_text is not None:
-            explanation += _text("clause") + _text("explain.urgent").format(
+            explanation += template("clause") + template("explain.urgent").format(
                 reason=reason_text, words=f"“{urgency.words}”"
             )
         return Decision(
@@ -641,21 +497,3 @@ class Router:
             dispatched=True,
             urgency=reason_text,
         )
-
-
-def _reason(urgency: Urgency) -> str:
-    """Return the plain Chinese reason of an urgent detection (人员失联)."""
-    return urgency.label or ""
-
-
-def _rule_name(ruleset: RuleSet, rule_id: str) -> str:
-    """Return how a rule is named to departments: the names of its tags, else its id."""
-    rule = next((r for r in ruleset.rules if r.id == rule_id), None)
-    if rule is None:
-        return rule_id
-    names = [
-        ruleset.tags[t].name
-        for t in dict.fromkeys([*rule.all_tags, *rule.tags])
-        if t in ruleset.tags
-    ]
-    return _text("separator").join(names) or rule_id

@@ -1,4 +1,4 @@
-"""The routing rules file (``routing_rules.yaml``): schema, loader and checker.
+"""The routing rules file (``routing_rules.yaml``): loader and checker (schema: rules_schema).
 
 The file is read with a YAML composer that keeps the line of every node, validated with
 pydantic, then cross-checked (unknown ids, duplicates, keyword conflicts, rules that can never
@@ -13,18 +13,16 @@ Errors::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic import ValidationError
 
 from bot.core.messages import t
-from bot.core.regions import Level, is_well_formed
+from bot.core.regions import is_well_formed
 from bot.core.rules_problems import (
     Problem,
     RulesError,
@@ -36,210 +34,50 @@ from bot.core.rules_problems import (
     suggest,
     yaml_problem,
 )
-from bot.core.text import normalise
-from bot.core.windows import Window, parse_window
+from bot.core.rules_schema import (
+    KINDS,
+    Department,
+    Escalation,
+    Kind,
+    KindCues,
+    LearnedModel,
+    Priority,
+    Reminders,
+    RoutingParams,
+    Rule,
+    RulesFile,
+    SlaClass,
+    Tag,
+    UrgencyParams,
+)
 
-Kind = Literal["problem", "suggestion", "sentiment"]
-KINDS: tuple[Kind, ...] = ("problem", "suggestion", "sentiment")
-Priority = Literal["urgent", "normal"]
+# The schema's names are also read from here (bot.core.rules is the rules file's one door).
+__all__ = [
+    "KINDS",
+    "Department",
+    "Escalation",
+    "Kind",
+    "KindCues",
+    "LearnedModel",
+    "Priority",
+    "Problem",
+    "Reminders",
+    "RoutingParams",
+    "Rule",
+    "RuleSet",
+    "RulesError",
+    "RulesFile",
+    "SlaClass",
+    "Tag",
+    "UrgencyParams",
+    "check_rules",
+    "load_rules",
+]
+
 DATA_DIR = Path(__file__).parent / "data"
 
 
-# --------------------------------------------------------------------------- schema
-
-
-def _window(value: Any) -> Window:
-    if isinstance(value, Window):
-        return value
-    if isinstance(value, int | str):
-        try:
-            return parse_window(str(value))
-        except ValueError:
-            pass
-    raise ValueError(t("rules_check.bad_window", value=value))
-
-
-WindowField = Annotated[Window, PlainValidator(_window)]
-
-
-def _weighted(value: Any) -> dict[str, float]:
-    """Accept ``[w1, w2]``, ``{w1: 2, w2: 1}`` or ``[w1, {w2: 2}]``; normalise the words."""
-    items: list[tuple[Any, Any]] = []
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict):
-                items.extend(item.items())
-            else:
-                items.append((item, 1.0))
-    else:
-        raise ValueError(t("rules_check.bad_keywords"))
-    out: dict[str, float] = {}
-    for word, weight in items:
-        if not isinstance(word, str | int) or not normalise(str(word)):
-            raise ValueError(t("rules_check.empty_keyword", word=word))
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise ValueError(t("rules_check.bad_weight", word=word))
-        out[normalise(str(word))] = float(weight)
-    return out
-
-
-def _words(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(w, str | int) for w in value):
-        raise ValueError(t("rules_check.want_words"))
-    return [normalise(str(w)) for w in value if normalise(str(w))]
-
-
-Keywords = Annotated[dict[str, float], PlainValidator(_weighted)]
-Words = Annotated[list[str], PlainValidator(_words)]
-Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlaClass(_Model):
-    """How fast a class of reports must be signed for, resolved (and suggestions answered)."""
-
-    name: str = ""
-    sign_for: WindowField
-    resolve: WindowField
-    reply: WindowField = Window(10, "workdays")
-
-
-class Reminders(_Model):
-    """Fractions of a window at which the handler is reminded."""
-
-    thresholds: list[float] = [0.5, 0.8]
-
-    @field_validator("thresholds")
-    @classmethod
-    def _increasing(cls, v: list[float]) -> list[float]:
-        if not v or any(not 0 < x < 1 for x in v) or v != sorted(set(v)):
-            raise ValueError(t("rules_check.bad_thresholds"))
-        return v
-
-
-class Escalation(_Model):
-    """What happens to an overdue report: who supervises it (督办) and when."""
-
-    escalate_after: WindowField = Window(1, "workdays")
-    to: Ident | None = None
-    leaders: bool = True
-
-
-class Department(_Model):
-    """A department type and the levels of government at which it exists."""
-
-    id: Ident
-    name: str = Field(min_length=1)
-    levels: list[Level] = Field(min_length=1)
-    aliases: Words = []  # how reports name it (住建, 城管, 派出所): strong cues, like its name
-
-
-class Tag(_Model):
-    """A topic a report can carry, fired by its keywords unless a negative keyword is present."""
-
-    id: Ident
-    name: str = Field(min_length=1)
-    keywords: Keywords
-    context_keywords: Keywords = {}  # places and people: count only when a keyword fired
-    negative_keywords: Words = []
-    priority: Priority | None = None
-    sla: Ident | None = None
-
-
-class Rule(_Model):
-    """Send reports whose tags/keywords match to a department, with an SLA class."""
-
-    id: Ident
-    description: str = ""
-    department: Ident
-    tags: list[Ident] = []
-    all_tags: list[Ident] = []
-    keywords: Keywords = {}
-    negative_keywords: Words = []
-    regions: list[str] = []
-    kinds: list[Kind] = []
-    weight: float = Field(default=1.0, gt=0)
-    sla: Ident = "normal"
-    priority: Priority = "normal"
-
-
-class LearnedModel(_Model):
-    """The learned word weights consulted next to the rules, and what their labels mean."""
-
-    file: str
-    weight: float = Field(default=1.0, ge=0)
-    full_weight_words: int = Field(default=1, ge=1)
-    labels: dict[str, list[Ident]]
-    # Per label: how much of its support its first department gets when no rule chose any
-    # department of its family (the model deciding alone); 1 by default.
-    alone: dict[str, float] = {}
-
-
-class RoutingParams(_Model):
-    """Thresholds of the router: below ``min_score`` or within ``margin`` -> dispatch."""
-
-    min_score: float = Field(default=1.0, ge=0)
-    margin: float = Field(default=0.0, ge=0)
-
-
-class UrgencyParams(_Model):
-    """The life-safety detector (bot/core/urgency.py): on or off, its tag, SLA class and hint."""
-
-    detector: bool = True
-    tag: Ident | None = None  # shown on urgent reports (and only on them)
-    sla: Ident = "urgent"
-    department_hint: float = Field(default=2.0, ge=0)  # score for the family's department
-    department_name: float = Field(default=3.0, ge=0)  # score of a department named in the text
-
-
-class KindCues(_Model):
-    """Weighted cue words of each kind of report; the heaviest kind wins, ties go to problem."""
-
-    problem: Keywords = {}
-    suggestion: Keywords = {}
-    sentiment: Keywords = {}
-    incidents: Words = []  # a concrete incident: the report stays a problem whatever worry words
-
-
-class RulesFile(_Model):
-    """The whole of ``routing_rules.yaml`` as written."""
-
-    version: int = 1
-    timezone: str = "Asia/Shanghai"
-    close_of_business: str = "18:00"
-    holiday_file: str | None = None
-    dispatch: Ident
-    sla_classes: dict[Ident, SlaClass]
-    reminders: Reminders = Reminders()
-    escalation: Escalation = Escalation()
-    routing: RoutingParams = RoutingParams()
-    kinds: KindCues = KindCues()
-    urgency: UrgencyParams = UrgencyParams()
-    model: LearnedModel | None = None
-    departments: list[Department] = Field(min_length=1)
-    tags: list[Tag] = []
-    rules: list[Rule] = Field(min_length=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(t("rules_check.bad_zone", zone=v)) from None
-        return v
-
-    @field_validator("close_of_business")
-    @classmethod
-    def _hhmm(cls, v: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(v)):
-            raise ValueError(t("rules_check.bad_close", value=v))
-        return v
+# --------------------------------------------------------------------------- the rule set
 
 
 @dataclass(frozen=True)
@@ -264,6 +102,7 @@ class RuleSet:
     tags: dict[str, Tag]
     rules: tuple[Rule, ...]
     lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    observer_model_path: Path | None = None
 
     @property
     def escalate_to(self) -> str:
@@ -300,10 +139,13 @@ def _read(path: Path) -> tuple[RulesFile | None, dict[tuple[Any, ...], int], lis
     return parsed, lines, problems
 
 
-def _model_path(parsed: RulesFile, source: Path) -> Path | None:
+def _model_path(parsed: RulesFile, source: Path, *, observer: bool = False) -> Path | None:
     if parsed.model is None:
         return None
-    candidate = Path(parsed.model.file)
+    name = parsed.model.observer_file if observer else parsed.model.file
+    if name is None:
+        return None
+    candidate = Path(name)
     if candidate.is_absolute():
         return candidate
     beside = source.parent / candidate
@@ -428,6 +270,9 @@ def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) 
         path = _model_path(f, source)
         if path is None or not path.is_file():
             add(("model", "file"), t("rules_check.no_model", file=f.model.file))
+        observer = _model_path(f, source, observer=True)
+        if f.model.observer_file is not None and (observer is None or not observer.is_file()):
+            add(("model", "observer_file"), t("rules_check.no_model", file=f.model.observer_file))
         for label, depts in f.model.labels.items():
             if not depts:
                 add(("model", "labels", label), t("rules_check.label_empty"))
@@ -483,4 +328,5 @@ def load_rules(path: str | Path) -> RuleSet:
         tags={t.id: t for t in parsed.tags},
         rules=tuple(parsed.rules),
         lines={dotted(k): v for k, v in lines.items() if len(k) <= 2},
+        observer_model_path=_model_path(parsed, source, observer=True),
     )

@@ -263,3 +263,23 @@ def test_model_speaks_softly_on_reports_with_few_of_its_words(tmp_path: Path) ->
 def test_model_weight_zero_turns_it_off(tmp_path: Path) -> None:
     d = with_model(tmp_path, weight=0.0, full_weight_words=1).route("鱼塘里好多死鱼")
     assert d.dispatched and d.model_label is None
+
+
+def test_matters_outside_every_department_go_to_dispatch_with_the_words_found(
+    router: Router,
+) -> None:
+    decision = router.route("我哋条村成日停电，手机又冇信号，唔知揾边个", region=STATION)
+    assert decision.dispatched and decision.department == "social_work"
+    assert "不属所列部门职责" in decision.explanation and "信号" in decision.explanation
+
+
+def test_the_observer_model_speaks_by_department_and_can_send_to_dispatch() -> None:
+    rules = load_rules(Path(__file__).resolve().parents[2] / "routing_rules.yaml")
+    loud = Router(rules, observer_weight=4)
+    quarrel = loud.route("屋企隔篱成晚有人嗌交", region=STATION)
+    assert quarrel.department == "public_security"
+    assert quarrel.explanation.startswith("同类反映多由公安局办理")
+    idle = loud.route("条村啲后生冇嘢做", region=STATION)
+    assert idle.dispatched and idle.explanation.startswith("同类反映多无明确承办部门")
+    silent = Router(rules, observer_weight=0).route("屋企隔篱成晚有人嗌交", region=STATION)
+    assert silent.department == "environment"  # only 吵 (noise) speaks without the model
