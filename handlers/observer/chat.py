@@ -1,0 +1,114 @@
+"""Where an observer's private messages and button presses go, by the state of their draft."""
+
+from __future__ import annotations
+
+from bot.core.messages import t
+from handlers.actions import contact_keyboard
+from handlers.callbacks import Act, Press
+from handlers.context import Ctx
+from handlers.events import Event
+from handlers.observer.drafts import compose, on_draft_press
+from handlers.observer.guided import on_guided_input, on_guided_press, start_guided
+from handlers.observer.mine import follow_up, list_reports, on_report_press, rating_reason
+from handlers.observer.rows import draft_of, observer_of
+from handlers.observer.signup import on_contact, on_start
+from storage import reports as report_queries
+from storage.models import Observer, ObserverStatus
+
+
+def on_private_message(event: Event, ctx: Ctx) -> None:
+    """Handles anything an observer (or a stranger) sends the bot in private."""
+    observer = observer_of(ctx, event)
+    if event.contact is not None:
+        on_contact(event, ctx, observer)
+        return
+    if event.command == "start":
+        on_start(event, ctx, observer)
+        return
+    if observer is None:
+        report_queries.add_event(
+            session=ctx.session,
+            report_id=None,
+            actor=f"user:{event.user_id}",
+            action="report_refused",
+            at=ctx.now,
+            details={"reason": "not_registered", "message": event.message_id},
+        )
+        ctx.out.send(
+            event.chat_id,
+            t("observer.register_first"),
+            markup=contact_keyboard(t("observer.share_phone_button")),
+        )
+        return
+    if observer.status == ObserverStatus.SUSPENDED:
+        ctx.out.send(event.chat_id, t("observer.suspended"))
+        return
+    if event.kind == "edited":
+        ctx.out.send(event.chat_id, t("observer.edited"))
+        return
+    if event.forwarded:
+        report_queries.add_event(
+            session=ctx.session,
+            report_id=None,
+            actor=f"observer:{observer.id}",
+            action="forward_refused",
+            at=ctx.now,
+            details={"message": event.message_id},
+        )
+        ctx.out.send(event.chat_id, t("observer.forwarded"))
+        return
+    if event.command is not None:
+        _command(event, ctx, observer)
+        return
+    if event.unsupported:
+        ctx.out.send(event.chat_id, t("observer.unsupported", what=event.unsupported))
+        return
+    draft = draft_of(ctx, observer)
+    if draft is not None and draft.step.startswith("followup:"):
+        follow_up(event, ctx, observer, draft)
+    elif draft is not None and draft.step.startswith("reason:"):
+        rating_reason(event, ctx, observer, draft)
+    elif draft is not None and draft.step.startswith("guided:"):
+        on_guided_input(event, ctx, observer, draft)
+    else:
+        compose(event, ctx, observer, draft)
+
+
+def on_press(event: Event, press: Press, ctx: Ctx) -> None:
+    """Handles a button pressed in the private chat."""
+    observer = observer_of(ctx, event)
+    if observer is None or observer.status == ObserverStatus.SUSPENDED:
+        ctx.out.reply_answer(t("observer.register_first"), alert=True)
+        return
+    if press.act in (Act.OPEN, Act.FOLLOW_UP, Act.RATE):
+        on_report_press(event, press, ctx, observer)
+        return
+    draft = draft_of(ctx, observer)
+    if draft is None or draft.id != press.target:
+        ctx.out.reply_answer(t("common.stale_button"))
+        return
+    if press.act == Act.GUIDE:
+        on_guided_press(event, press, ctx, observer, draft)
+        return
+    on_draft_press(event, press, ctx, observer, draft)
+
+
+def _command(event: Event, ctx: Ctx, observer: Observer) -> None:
+    """Runs an observer's command."""
+    if event.command == "help":
+        ctx.out.send(event.chat_id, t("observer.help"))
+    elif event.command == "cancel":
+        draft = draft_of(ctx, observer)
+        if draft is None:
+            ctx.out.send(event.chat_id, t("observer.nothing_to_cancel"))
+        else:
+            ctx.session.delete(draft)
+            ctx.out.send(event.chat_id, t("observer.cancelled"))
+    elif event.command == "new":
+        start_guided(event, ctx, observer)
+    elif event.command == "my":
+        list_reports(event, ctx, observer)
+    elif event.command in ("bind", "digest", "subscribe", "unsubscribe"):
+        ctx.out.send(event.chat_id, t("observer.group_command_in_private"))
+    else:
+        ctx.out.send(event.chat_id, t("common.unknown_command", command=event.command))
