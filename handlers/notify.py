@@ -7,6 +7,7 @@ import logging
 from sqlmodel import select
 
 from bot.core.messages import t
+from bot.core.regions import name_of
 from bot.services import reports as flows
 from bot.services.reports import find_binding
 from handlers.actions import TEXT_LIMIT, Keyboard, card_of, fit, split_text
@@ -201,3 +202,15 @@ def send_full_text(event: Event, press: Press, ctx: Ctx) -> None:
         key=f"full_text:{report.id}:{event.chat_id}",
     )
     ctx.out.reply_answer(t("department.full_text_sent"))
+
+
+def office_name(ctx: Ctx, department: str, region: str | None, *, bound: bool = False) -> str:
+    """Return a department as Chinese convention names it, at the level of the group that gets
+    it: "越秀区水务局" (a group bound for the city: "广州市水务局").
+
+    With no group bound for it at any level: its bare name, or "" when ``bound`` is asked.
+    """
+    group = find_binding(ctx.session, department=department, region=region) if region else None
+    if group is None:
+        return "" if bound else ctx.department_name(department)
+    return f"{name_of(group.region_code) or ''}{ctx.department_name(department)}"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from bot.core.messages import t
+from bot.core.smalltalk import SmallTalk, classify
 from handlers.actions import contact_keyboard
 from handlers.callbacks import Act, Press
 from handlers.context import Ctx
 from handlers.events import Event
 from handlers.observer.drafts import compose, on_draft_press
 from handlers.observer.guided import on_guided_input, on_guided_press, start_guided
-from handlers.observer.mine import follow_up, list_reports, on_report_press, rating_reason
-from handlers.observer.rows import draft_of, observer_of
+from handlers.observer.mine import list_reports, on_report_press
+from handlers.observer.rows import draft_of, menu, menu_choice, observer_of
 from handlers.observer.signup import on_contact, on_start
+from handlers.observer.steps import follow_up, rating_reason
 from storage import reports as report_queries
 from storage.models import Observer, ObserverStatus
 
@@ -63,7 +65,19 @@ def on_private_message(event: Event, ctx: Ctx) -> None:
     if event.unsupported:
         ctx.out.send(event.chat_id, t("observer.unsupported", what=event.unsupported))
         return
+    choice = menu_choice(event.text) if not (event.attachments or event.location) else None
+    if choice is not None:
+        _menu(event, ctx, observer, choice)
+        return
     draft = draft_of(ctx, observer)
+    talk = None
+    if (draft is None or draft.step == "compose") and not (event.attachments or event.location):
+        talk = classify(event.text)
+    if talk is not None:  # a greeting, thanks or a question: answered, never a draft
+        key = {SmallTalk.GREETING: "greeting", SmallTalk.THANKS: "thanks"}.get(talk)
+        text = t(f"observer.smalltalk_{key}") if key else t("observer.help")
+        ctx.out.send(event.chat_id, text, markup=menu())
+        return
     if draft is not None and draft.step.startswith("followup:"):
         follow_up(event, ctx, observer, draft)
     elif draft is not None and draft.step.startswith("reason:"):
@@ -80,7 +94,7 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
     if observer is None or observer.status == ObserverStatus.SUSPENDED:
         ctx.out.reply_answer(t("observer.register_first"), alert=True)
         return
-    if press.act in (Act.OPEN, Act.FOLLOW_UP, Act.RATE):
+    if press.act in (Act.OPEN, Act.FOLLOW_UP, Act.RATE, Act.URGE, Act.WITHDRAW, Act.MY_PAGE):
         on_report_press(event, press, ctx, observer)
         return
     draft = draft_of(ctx, observer)
@@ -93,10 +107,19 @@ def on_press(event: Event, press: Press, ctx: Ctx) -> None:
     on_draft_press(event, press, ctx, observer, draft)
 
 
+def _menu(event: Event, ctx: Ctx, observer: Observer, choice: str) -> None:
+    """Answers a button of the keyboard under the input field."""
+    if choice == "mine":
+        list_reports(event, ctx, observer)
+    else:
+        key = "observer.report_how" if choice == "report" else "observer.help"
+        ctx.out.send(event.chat_id, t(key), markup=menu())
+
+
 def _command(event: Event, ctx: Ctx, observer: Observer) -> None:
     """Runs an observer's command."""
     if event.command == "help":
-        ctx.out.send(event.chat_id, t("observer.help"))
+        ctx.out.send(event.chat_id, t("observer.help"), markup=menu())
     elif event.command == "cancel":
         draft = draft_of(ctx, observer)
         if draft is None:

@@ -1,26 +1,40 @@
-"""An observer's own reports: /my, each report's timeline, follow-ups, and the rating."""
+"""An observer's own reports (我的反映, /my): a paged list, and each report's timeline in plain
+words with what the observer can do next (补充, 催办 once a deadline has passed, 撤回)."""
 
 from __future__ import annotations
 
 from bot.core.messages import catalogue, t
-from bot.services import reports as flows
-from bot.services.reports import Refused
-from handlers.actions import Button, Keyboard, card_of
+from bot.services.observer_steps import overdue
+from handlers.actions import Button, Keyboard
 from handlers.callbacks import Act, Press
-from handlers.cards import card_keyboard, card_text
 from handlers.context import Ctx
 from handlers.events import Event
-from handlers.observer.rows import end_step, set_step
+from handlers.notify import office_name
+from handlers.observer.steps import on_step_press
 from storage import reports as report_queries
-from storage.models import OPEN_STATUSES, Draft, Observer, Report, ReportStatus
+from storage.models import OPEN_STATUSES, Observer, Report, ReportStatus
+
+PAGE = 5  # reports a page: a short list reads well on a small phone
+_MOVES = ("transferred", "routed_by_dispatch")  # events whose details name the next department
 
 
-def list_reports(event: Event, ctx: Ctx, observer: Observer) -> None:
-    """Lists the observer's recent reports as buttons that open their timelines."""
-    found = report_queries.reports_of_observer(session=ctx.session, observer_id=observer.id or 0)
-    if not found:
-        ctx.out.send(event.chat_id, t("observer.my_empty"))
-        return
+def list_reports(event: Event, ctx: Ctx, observer: Observer, page: int = 1) -> None:
+    """Sends page ``page`` (from 1) of the observer's reports, newest first, as buttons."""
+    text, keyboard = _page(ctx, observer, page)
+    ctx.out.send(event.chat_id, text, keyboard=keyboard)
+
+
+def _page(ctx: Ctx, observer: Observer, page: int) -> tuple[str, Keyboard | None]:
+    total = report_queries.count_reports_of_observer(
+        session=ctx.session, observer_id=observer.id or 0
+    )
+    if not total:
+        return t("observer.my_empty"), None
+    pages = (total + PAGE - 1) // PAGE
+    page = min(max(page, 1), pages)
+    found = report_queries.reports_of_observer(
+        session=ctx.session, observer_id=observer.id or 0, limit=PAGE, offset=(page - 1) * PAGE
+    )
     keyboard: Keyboard = [
         [
             Button(
@@ -35,165 +49,92 @@ def list_reports(event: Event, ctx: Ctx, observer: Observer) -> None:
         ]
         for r in found
     ]
-    ctx.out.send(event.chat_id, t("observer.my_header"), keyboard=keyboard)
-
-
-def _timeline(ctx: Ctx, report: Report) -> str:
-    """Returns a report's status and audit trail as the observer sees it."""
-    lines = [
-        t(
-            "observer.timeline_header",
-            number=report.number,
-            kind=t(f"kind.{report.kind}"),
-            status=t(f"status.{report.status}"),
-            department=ctx.department_name(report.department),
-            text=report.text[:500],
-        )
-    ]
-    labels = {
-        key.removeprefix("timeline.event."): text
-        for key, text in catalogue().items()
-        if key.startswith("timeline.event.")
-    }
-    for item in report_queries.events_of(session=ctx.session, report_id=report.id or 0):
-        if item.action in labels:
-            lines.append(
-                t("observer.timeline_line", time=ctx.local(item.at), what=labels[item.action])
-            )
-    return "\n".join(lines)
+    turn = []
+    if page > 1:
+        turn.append(Button(t("observer.my_previous"), Press(Act.MY_PAGE, page - 1).encode()))
+    if page < pages:
+        turn.append(Button(t("observer.my_next"), Press(Act.MY_PAGE, page + 1).encode()))
+    if turn:
+        keyboard.append(turn)
+    return t("observer.my_header", page=page, pages=pages, total=total), keyboard
 
 
 def on_report_press(event: Event, press: Press, ctx: Ctx, observer: Observer) -> None:
-    """Opens a report, starts a follow-up, or records a rating — only on the observer's own."""
+    """Turns a page of the list, opens a report, or takes a step on it — only the observer's own."""
+    if press.act == Act.MY_PAGE:
+        text, keyboard = _page(ctx, observer, press.target)
+        ctx.out.reply_answer(t("observer.my_page", page=press.target))
+        ctx.out.edit(event.chat_id, event.message_id or 0, text, keyboard=keyboard)
+        return
     report = ctx.session.get(Report, press.target)
     if report is None or report.observer_id != observer.id:
         ctx.out.reply_answer(t("common.stale_button"))
         return
     if press.act == Act.OPEN:
         ctx.out.reply_answer(report.number)
-        keyboard = None
-        if report.status in OPEN_STATUSES:
-            keyboard = [
-                [
-                    Button(
-                        t("observer.button_follow_up"),
-                        Press(Act.FOLLOW_UP, report.id or 0).encode(),
-                    )
-                ]
-            ]
-        ctx.out.send(event.chat_id, _timeline(ctx, report), keyboard=keyboard)
-    elif press.act == Act.FOLLOW_UP:
-        if report.status not in OPEN_STATUSES:
-            ctx.out.reply_answer(t("observer.follow_up_closed"), alert=True)
-            return
-        set_step(ctx, observer, event.chat_id, f"followup:{report.id}")
-        ctx.out.reply_answer(t("observer.follow_up_prompt"))
-        ctx.out.send(event.chat_id, t("observer.follow_up_prompt"))
-    elif press.act == Act.RATE:
-        if press.arg == "unsatisfied":
-            if report.status != ReportStatus.RESOLVED:
-                ctx.out.reply_answer(t("common.stale_button"))
-                return
-            set_step(ctx, observer, event.chat_id, f"reason:{report.id}")
-            ctx.out.reply_answer(t("observer.rate_reason_prompt"))
-            ctx.out.send(event.chat_id, t("observer.rate_reason_prompt"))
-            return
-        try:
-            flows.rate(
-                ctx.session,
-                ctx.services,
-                report_id=report.id or 0,
-                observer=observer,
-                rating=press.arg,
-                reason="",
-                now=ctx.now,
-            )
-        except Refused as refused:
-            ctx.out.reply_answer(
-                t(refused.key if refused.key.startswith("common") else "common.stale_button")
-            )
-            return
-        ctx.out.reply_answer(t("observer.rate_thanks", rating=t(f"rating.{press.arg}")))
-        ctx.out.edit(
-            event.chat_id,
-            event.message_id or 0,
-            t("observer.rate_thanks", rating=t(f"rating.{press.arg}")),
-        )
+        ctx.out.send(event.chat_id, timeline(ctx, report), keyboard=_next_steps(ctx, report))
+    else:
+        on_step_press(event, press, ctx, observer, report)
 
 
-def follow_up(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
-    """Relays an observer's additional information to the department, under the card."""
-    report = ctx.session.get(Report, int(draft.step.split(":", 1)[1]))
-    end_step(ctx, draft)
-    if report is None or report.status not in OPEN_STATUSES or report.card_chat_id is None:
-        ctx.out.send(event.chat_id, t("observer.follow_up_closed"))
-        return
-    chat = report.card_chat_id
-    if event.text:
-        ctx.out.send(
-            chat,
-            t("department.follow_up", number=report.number, text=event.text),
-            reply_to=card_of(report.id or 0),
-            report_id=report.id,
-        )
-    for item in event.attachments:
-        ctx.out.media(
-            chat, item.kind, item.file_id, reply_to=card_of(report.id or 0), report_id=report.id
-        )
-    if event.location:
-        ctx.out.location(
-            chat, *event.location, reply_to=card_of(report.id or 0), report_id=report.id
-        )
-    report_queries.add_event(
-        session=ctx.session,
-        report_id=report.id,
-        actor=f"observer:{observer.id}",
-        action="follow_up",
-        at=ctx.now,
-        details={"text": event.text[:1000]},
-    )
-    ctx.out.send(event.chat_id, t("observer.follow_up_sent", number=report.number))
+def _next_steps(ctx: Ctx, report: Report) -> Keyboard | None:
+    """Returns the buttons for what the observer can do with the report now."""
+    rid = report.id or 0
+    row = []
+    if report.status in OPEN_STATUSES:
+        row.append(Button(t("observer.button_follow_up"), Press(Act.FOLLOW_UP, rid).encode()))
+    if overdue(report, ctx.now) is not None:
+        row.append(Button(t("observer.button_remind"), Press(Act.URGE, rid).encode()))
+    if report.status in (ReportStatus.ROUTED, ReportStatus.DISPATCH):
+        row.append(Button(t("observer.button_withdraw"), Press(Act.WITHDRAW, rid).encode()))
+    return [row] if row else None
 
 
-def rating_reason(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
-    """Takes the reason for 不满意 and reopens the report to the same department."""
-    if not event.text.strip():
-        ctx.out.send(event.chat_id, t("observer.rate_reason_prompt"))
-        return
-    report_id = int(draft.step.split(":", 1)[1])
-    end_step(ctx, draft)
-    try:
-        report = flows.rate(
-            ctx.session,
-            ctx.services,
-            report_id=report_id,
-            observer=observer,
-            rating="unsatisfied",
-            reason=event.text.strip(),
-            now=ctx.now,
-        )
-    except Refused:
-        ctx.out.send(event.chat_id, t("common.stale_button"))
-        return
-    ctx.out.send(
-        event.chat_id,
+def timeline(ctx: Ctx, report: Report) -> str:
+    """Returns a report's state and history as the observer reads it, in plain words."""
+    if report.kind == "sentiment":
+        holder = t("observer.timeline_sentiment")
+    elif report.status == ReportStatus.DISPATCH:
+        holder = office_name(ctx, ctx.rules.dispatch, report.region_code)
+    else:
+        holder = office_name(ctx, report.department, report.target_region)
+    lines = [
         t(
-            "observer.reopened",
+            "observer.timeline_header",
             number=report.number,
-            department=ctx.department_name(report.department),
-        ),
-    )
-    if report.card_chat_id is not None:
-        ctx.out.send(
-            report.card_chat_id,
-            t("department.reopened", number=report.number, reason=event.text.strip()),
-            reply_to=card_of(report.id or 0),
-            report_id=report.id,
+            kind=t(f"kind.{report.kind}"),
+            status=t(f"status.{report.status}"),
+            department=holder,
+            text=report.text[:500],
         )
-        ctx.out.edit(
-            report.card_chat_id,
-            card_of(report.id or 0),
-            card_text(ctx, report),
-            keyboard=card_keyboard(ctx, report),
-            report_id=report.id,
-        )
+    ]
+    due = _due_line(ctx, report)
+    if due:
+        lines.append(due)
+    lines.append(t("observer.timeline_history"))
+    labels = {
+        key.removeprefix("observer.events."): text
+        for key, text in catalogue().items()
+        if key.startswith("observer.events.")
+    }
+    for item in report_queries.events_of(session=ctx.session, report_id=report.id or 0):
+        what = labels.get(item.action)
+        if what is None:
+            continue
+        moved_to = item.details.get("to") if item.action in _MOVES else None
+        if moved_to:
+            what += t("observer.events_to", department=ctx.department_name(str(moved_to)))
+        lines.append(t("observer.timeline_line", time=ctx.local(item.at), what=what))
+    return "\n".join(lines)
+
+
+def _due_line(ctx: Ctx, report: Report) -> str:
+    """Returns by when the department must act next, or that the time has passed."""
+    late = overdue(report, ctx.now)
+    if late is not None:
+        return t(f"observer.timeline_late_{late[0]}", due=ctx.local(late[1]))
+    if report.status == ReportStatus.ROUTED and report.sign_due_at is not None:
+        return t("observer.timeline_due_sign", due=ctx.local(report.sign_due_at))
+    if report.status == ReportStatus.SIGNED and report.resolve_due_at is not None:
+        return t("observer.timeline_due_resolve", due=ctx.local(report.resolve_due_at))
+    return ""

@@ -1,62 +1,47 @@
-"""The preview of a draft and its submission: the one place a draft becomes a report."""
+"""The preview of a draft and its submission: the one place a draft becomes a report.
+
+``preview`` shows the observer, in plain words, what will happen; ``submit`` files the report
+(``bot.services.reports.create_report``), sends its card and acknowledges it. Whatever must
+happen to every draft on its way to becoming a report belongs in ``submit``.
+"""
 
 from __future__ import annotations
 
 from bot.core.messages import t
-from bot.core.regions import name_of
 from bot.core.routing import Decision
 from bot.services import reports as flows
-from bot.services.reports import find_binding
 from handlers import limits
 from handlers.actions import Button
 from handlers.callbacks import Act, Press
 from handlers.cards import attachment_summary, tag_names
 from handlers.context import Ctx
 from handlers.events import Event
-from handlers.notify import post_card
-from handlers.observer.rows import attachment_items, draft_text
+from handlers.notify import office_name, post_card
+from handlers.observer.rows import attachment_items, draft_text, has_content, report_text
 from storage.models import Draft, Observer, ReportKind, ReportStatus, Station
 
 
-def decide(ctx: Ctx, observer: Observer, draft: Draft):  # type: ignore[no-untyped-def]
+def decide(ctx: Ctx, observer: Observer, draft: Draft) -> tuple[Decision, Station | None]:
+    """Routes the draft's words from the observer's station (no words: to dispatch)."""
     station = ctx.session.get(Station, observer.station_code)
     region = station.region_code if station else None
-    return ctx.services.router.route(
-        draft_text(draft), region, category=draft.data.get("category")
-    ), station
+    decision = ctx.services.router.route(
+        draft_text(draft.data), region, category=draft.data.get("category")
+    )
+    return decision, station
 
 
 def preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
-    """Sends the preview of a draft: kind, tags, destination, deadlines; submit or change."""
+    """Sends the preview of a draft: what it is, where it goes, by when; submit or change."""
     decision, station = decide(ctx, observer, draft)
     kind = draft.data.get("kind") or decision.kind
-    urgent = bool(draft.data.get("urgent"))
-    sla = "urgent" if urgent else decision.sla_class
-    deadlines = flows.plan_deadlines(ctx.services, kind=kind, sla_class=sla, start=ctx.now)
-    if kind == ReportKind.SENTIMENT:
-        due_line = t("observer.preview_no_deadlines")
-    else:
-        key = (
-            "observer.preview_deadlines_suggestion"
-            if kind == ReportKind.SUGGESTION
-            else "observer.preview_deadlines"
-        )
-        due_line = t(
-            key,
-            sign_due=ctx.local(deadlines.sign_due),
-            resolve_due=ctx.local(deadlines.resolve_due),
-        )
-    dispatched = decision.dispatched or decision.department == ctx.rules.dispatch
     text = t(
         "observer.preview",
         kind=t(f"kind.{kind}"),
         tags=tag_names(ctx, decision.tags),
-        department=ctx.department_name(decision.department),
-        region=ctx.region_name(decision.target_region or (station.region_code if station else "")),
-        deadlines=due_line,
-        text=draft_text(draft),
-        attachments=attachment_summary(attachment_items(draft)),
-        explanation=_plain_note(ctx, decision, dispatched),
+        where=_where(ctx, decision, kind, bool(draft.data.get("urgent")), station),
+        text=report_text(draft.data),
+        attachments=attachment_summary(attachment_items(draft.data)),
     )
     near = limits.notice(draft.data)
     if near:
@@ -82,18 +67,37 @@ def preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
     )
 
 
-def _plain_note(ctx: Ctx, decision: Decision, dispatched: bool) -> str:
-    """Return the sentence an observer reads about where the report goes (no routing internals)."""
-    code = decision.target_region or ""
-    region = (name_of(code) or name_of(code[:6]) or "") if code else ""
-    return decision.observer_note(
-        region, ctx.department_name(decision.department), dispatched=dispatched
+def _where(ctx: Ctx, decision: Decision, kind: str, urgent: bool, station: Station | None) -> str:
+    """Returns where the report will go and by when, as the observer reads it (no internals).
+
+    The department is named at the level of the group that will really get it; with no group
+    bound for it at any level, the report goes to dispatch, and the preview says so.
+    """
+    if kind == ReportKind.SENTIMENT:
+        return t("observer.preview_sentiment")
+    region = decision.target_region or (station.region_code if station else "")
+    dispatched = decision.dispatched or decision.department == ctx.rules.dispatch
+    office = "" if dispatched else office_name(ctx, decision.department, region, bound=True)
+    if not office:  # no group for it at any level: dispatch takes it (the lifecycle's fall_back)
+        dispatched, office = True, office_name(ctx, ctx.rules.dispatch, region)
+    note = decision.observer_note("", office, dispatched=dispatched)
+    sla = "urgent" if urgent else decision.sla_class
+    due = flows.plan_deadlines(ctx.services, kind=kind, sla_class=sla, start=ctx.now)
+    key = "suggestion" if kind == ReportKind.SUGGESTION else "problem"
+    return (
+        note
+        + "\n"
+        + t(
+            f"observer.preview_deadlines_{key}",
+            sign_due=ctx.local(due.sign_due),
+            resolve_due=ctx.local(due.resolve_due),
+        )
     )
 
 
 def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
     """Commits the draft as a report, acknowledges it with its number and sends the card."""
-    if not draft_text(draft):
+    if not has_content(draft.data):
         ctx.out.reply_answer(t("observer.empty_text"), alert=True)
         return
     decision, station = decide(ctx, observer, draft)
@@ -105,13 +109,13 @@ def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
         ctx.services,
         observer=observer,
         station=station,
-        text=draft_text(draft),
+        text=report_text(draft.data),
         kind=draft.data.get("kind"),
         category=draft.data.get("category"),
         decision=decision,
         source_chat_id=draft.chat_id,
         source_message_id=int(draft.data.get("first_message_id") or draft.id or 0),
-        attachments=attachment_items(draft),
+        attachments=attachment_items(draft.data),
         location=draft.data.get("location"),
         urgent=bool(draft.data.get("urgent")),
         now=ctx.now,
@@ -122,14 +126,12 @@ def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
     if report.status == ReportStatus.RECORDED:
         routing = t("observer.submitted_sentiment")
     elif report.status == ReportStatus.DISPATCH:
-        routing = t("observer.submitted_dispatch")
+        dispatch = office_name(ctx, ctx.rules.dispatch, report.target_region)
+        routing = t("observer.submitted_dispatch", department=dispatch)
     else:
-        # Name the group the card was sent to: the binding found may be above the target.
-        group = find_binding(ctx.session, department=report.department, region=report.target_region)
         routing = t(
             "observer.submitted_routed",
-            department=ctx.department_name(report.department),
-            region=ctx.region_name(group.region_code if group else report.target_region),
+            department=office_name(ctx, report.department, report.target_region),
             sign_due=ctx.local(report.sign_due_at),
         )
     ctx.out.reply_answer(report.number)

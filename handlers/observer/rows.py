@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlmodel import select
 
+from bot.core.messages import t
 from bot.services import people
 from handlers import limits
+from handlers.actions import menu_keyboard
 from handlers.context import Ctx
 from handlers.events import Event
 from storage.models import Draft, Observer, ReportKind
 
 KINDS = (ReportKind.PROBLEM, ReportKind.SUGGESTION, ReportKind.SENTIMENT)
+# A draft untouched this long is not silently extended: the observer is asked first.
+IDLE = dt.timedelta(minutes=30)
+LATER = "later"  # draft data: messages that arrived after the draft went idle, held until asked
+NAMES = {"photo": "照片", "voice": "语音", "video": "视频", "document": "文件", "location": "位置"}
+UNITS = {"photo": "张", "voice": "条", "video": "段", "document": "个", "location": "处"}
+
+
+def menu() -> dict[str, Any]:
+    """Returns the observer's keyboard under the input field: 我要反映 / 我的反映 / 帮助."""
+    return menu_keyboard(
+        [[t("observer.menu_report"), t("observer.menu_mine")], [t("observer.menu_help")]]
+    )
+
+
+def menu_choice(text: str) -> str | None:
+    """Returns which menu button sent ``text`` ("report", "mine", "help"), if one did."""
+    plain = text.strip()
+    for choice in ("report", "mine", "help"):
+        label = t(f"observer.menu_{choice}")
+        if plain == label or plain == label.split(" ", 1)[-1]:  # with or without its emoji
+            return choice
+    return None
 
 
 def observer_of(ctx: Ctx, event: Event) -> Observer | None:
@@ -90,21 +115,39 @@ def absorb(event: Event, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def what(event: Event) -> str:
-    names = {"photo": "照片", "voice": "语音", "video": "视频", "document": "文件"}
-    return "、".join(names[a.kind] for a in event.attachments)
+    return "、".join(NAMES[a.kind] for a in event.attachments)
 
 
-def draft_text(draft: Draft) -> str:
-    texts = list(draft.data.get("texts", []))
-    address = (draft.data.get("location") or {}).get("address")
+def has_content(data: dict[str, Any]) -> bool:
+    """Return True if draft data holds anything to report: words, an attachment, a place."""
+    return bool(data.get("texts") or data.get("attachments") or data.get("location"))
+
+
+def draft_text(data: dict[str, Any]) -> str:
+    """Return the words of draft data (a typed address first)."""
+    texts = list(data.get("texts", []))
+    address = (data.get("location") or {}).get("address")
     if address:
         texts.insert(0, f"地点：{address}")
     return "\n".join(texts)
 
 
-def attachment_items(draft: Draft) -> list[dict[str, Any]]:
-    items = list(draft.data.get("attachments", []))
-    location = draft.data.get("location") or {}
+def report_text(data: dict[str, Any]) -> str:
+    """Return a report's text: the observer's words, or a plain note of what they sent alone."""
+    text = draft_text(data)
+    kinds = [item["kind"] for item in attachment_items(data)]
+    if text or not kinds:
+        return text
+    sent = "、".join(
+        f"{NAMES[kind]}{kinds.count(kind)}{UNITS[kind]}" for kind in dict.fromkeys(kinds)
+    )
+    return t("observer.no_text", what=sent)
+
+
+def attachment_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return draft data's attachments, its map pin last."""
+    items = list(data.get("attachments", []))
+    location = data.get("location") or {}
     if "lat" in location:
         items.append({"kind": "location", "lat": location["lat"], "lon": location["lon"]})
     return items

@@ -10,7 +10,7 @@ from handlers.actions import REMOVE_KEYBOARD, contact_keyboard
 from handlers.context import Ctx
 from handlers.events import Event
 from handlers.observer.preview import preview
-from handlers.observer.rows import draft_of
+from handlers.observer.rows import draft_of, menu
 from storage import reports as report_queries
 from storage.models import Observer, ObserverStatus, Station
 
@@ -26,7 +26,7 @@ def on_start(event: Event, ctx: Ctx, observer: Observer | None) -> None:
         ctx.out.send(
             event.chat_id,
             t("observer.welcome_back", name=observer.name, station=station.name if station else ""),
-            markup=REMOVE_KEYBOARD,
+            markup=menu(),
         )
         draft = draft_of(ctx, observer)
         if draft is not None and draft.step == "compose":
@@ -52,7 +52,7 @@ def on_start(event: Event, ctx: Ctx, observer: Observer | None) -> None:
                 name=registered.observer.name,
                 station=registered.station.name,
             ),
-            markup=REMOVE_KEYBOARD,
+            markup=menu(),
         )
         return
     ctx.out.send(
@@ -81,7 +81,7 @@ def on_contact(event: Event, ctx: Ctx, observer: Observer | None) -> None:
         )
         return
     if observer is not None:
-        ctx.out.send(event.chat_id, t("observer.already_registered"), markup=REMOVE_KEYBOARD)
+        ctx.out.send(event.chat_id, t("observer.already_registered"), markup=menu())
         return
     try:
         registered = people.register_by_phone(
@@ -93,5 +93,5 @@ def on_contact(event: Event, ctx: Ctx, observer: Observer | None) -> None:
     ctx.out.send(
         event.chat_id,
         t("observer.registered", name=registered.observer.name, station=registered.station.name),
-        markup=REMOVE_KEYBOARD,
+        markup=menu(),
     )
