@@ -93,6 +93,9 @@ _FILLERS = (
     "这个",
     "这里",
     "一下",
+    "好的",
+    "好",
+    "ok",
 )
 _PARTICLES = re.compile(r"[啊呀吧呢哦噢喔嗯的了吗么嘛哈啦呐哇喂唉诶]")
 _NOISE = re.compile(r"[\s\W_]+")  # punctuation, emoji, spaces
