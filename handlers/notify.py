@@ -77,10 +77,16 @@ def post_card(ctx: Ctx, report: Report) -> Report:
 
 
 def tell_observer(ctx: Ctx, report: Report, key: str, **values: str) -> None:
-    """Send the observer who filed ``report`` a notice from the catalogue."""
+    """Send the observer who filed ``report`` a notice from the catalogue.
+
+    ``{department}`` in the notice is the report's department as the observer should read it,
+    at the level of the group that has it ("越秀区水务局"), unless the caller names another.
+    """
     observer = ctx.session.get(Observer, report.observer_id)
     if observer is None or observer.telegram_user_id is None:
         return
+    if "department" not in values:
+        values["department"] = office_name(ctx, report.department, report.target_region)
     text = t(f"observer.{key}", number=report.number, **values)
     ctx.out.send(observer.telegram_user_id, text, purpose=f"notice:{key}", report_id=report.id)
 

@@ -198,7 +198,7 @@ def rating_reason(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> N
         t(
             "observer.reopened",
             number=report.number,
-            department=ctx.department_name(report.department),
+            department=office_name(ctx, report.department, report.target_region),
         ),
     )
     if report.card_chat_id is not None:

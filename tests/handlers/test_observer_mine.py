@@ -7,6 +7,7 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from bot.core.messages import t
+from handlers.callbacks import Act, Press
 from storage.models import Report, ReportEvent, ReportStatus
 from tests.handlers.conftest import DISPATCH_GROUP, HANDLER, OBSERVER, WATER_GROUP, register
 from tests.handlers.harness import Sent, World
@@ -52,7 +53,9 @@ def test_the_timeline_says_who_has_it_and_by_when_in_plain_words(world: World) -
     timeline = _open(world)
     assert "广州市水务局" in timeline.text and "前签收" in timeline.text
     assert t("observer.events.created") in timeline.text
-    world.press(HANDLER, card, card.button("签收"))
+    sent = world.press(HANDLER, card, card.button("签收"))
+    notice = next(s for s in sent if s.chat_id == OBSERVER)
+    assert "已由广州市水务局签收" in notice.text  # named at the level of the group that has it
     timeline = _open(world)
     assert t("observer.events.signed") in timeline.text and "前办结" in timeline.text
 
@@ -93,8 +96,6 @@ def test_remind_before_the_deadline_is_refused_politely(world: World) -> None:
     register(world)
     _file(world)
     timeline = _open(world)
-    from handlers.callbacks import Act, Press
-
     forged = Press(Act.URGE, _report(world).id or 0).encode()
     assert world.press(OBSERVER, timeline, forged) == []
     assert world.last_answer() == t("observer.remind_not_yet")
