@@ -116,6 +116,7 @@ def test_withdraw_before_signing_closes_the_card(world: World) -> None:
     note = next(s for s in sent if s.chat_id == WATER_GROUP and s.method == "sendMessage")
     assert note.text == t("department.withdrawn", number=report.number)
     assert world.press(HANDLER, card, card.button("签收")) == []
+    assert t("observer.events.withdrawn") in _open(world).text
 
 
 def test_withdraw_after_signing_is_refused(world: World) -> None:

@@ -143,3 +143,15 @@ def test_messages_in_quick_succession_still_make_one_draft(world: World) -> None
     world.now += dt.timedelta(minutes=5)
     preview = world.message(OBSERVER, "已经三天了")[0]
     assert "路灯坏了\n已经三天了" in preview.text
+
+
+def test_a_sentiment_record_is_worded_as_one(world: World) -> None:
+    register(world)
+    preview = world.message(OBSERVER, "居民普遍反映菜价涨得厉害，希望领导关注")[0]
+    menu = world.press(OBSERVER, preview, preview.button("问题/建议/民意"))[0]
+    preview = world.press(OBSERVER, menu, menu.button("社情民意"))[0]
+    assert t("observer.preview_sentiment") in preview.text
+    assert "将转交" not in preview.text and "签收" not in preview.text
+    sent = world.press(OBSERVER, preview, preview.button("提交"))
+    ack = next(s for s in sent if s.chat_id == OBSERVER)
+    assert t("observer.submitted_sentiment") in ack.text and "进展" not in ack.text
