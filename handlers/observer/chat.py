@@ -11,7 +11,8 @@ from handlers.events import Event
 from handlers.observer.drafts import compose, on_draft_press
 from handlers.observer.guided import on_guided_input, on_guided_press, start_guided
 from handlers.observer.mine import list_reports, on_report_press
-from handlers.observer.rows import draft_of, menu, menu_choice, observer_of
+from handlers.observer.preview import preview
+from handlers.observer.rows import draft_of, has_content, menu, menu_choice, observer_of
 from handlers.observer.signup import on_contact, on_start
 from handlers.observer.steps import follow_up, rating_reason
 from storage import reports as report_queries
@@ -77,6 +78,8 @@ def on_private_message(event: Event, ctx: Ctx) -> None:
         key = {SmallTalk.GREETING: "greeting", SmallTalk.THANKS: "thanks"}.get(talk)
         text = t(f"observer.smalltalk_{key}") if key else t("observer.help")
         ctx.out.send(event.chat_id, text, markup=menu())
+        if draft is not None and has_content(draft.data) and not ctx.followed:
+            preview(ctx, observer, draft)  # a draft stays in view (a batch may have just made it)
         return
     if draft is not None and draft.step.startswith("followup:"):
         follow_up(event, ctx, observer, draft)

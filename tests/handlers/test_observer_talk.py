@@ -155,3 +155,12 @@ def test_a_sentiment_record_is_worded_as_one(world: World) -> None:
     sent = world.press(OBSERVER, preview, preview.button("提交"))
     ack = next(s for s in sent if s.chat_id == OBSERVER)
     assert t("observer.submitted_sentiment") in ack.text and "进展" not in ack.text
+
+
+def test_thanks_after_a_report_in_one_batch_still_shows_its_preview(world: World) -> None:
+    register(world)
+    sent = world.backlog(OBSERVER, ["北京路的路灯坏了", "谢谢"])
+    assert [s.text for s in sent][0] == t("observer.smalltalk_thanks")
+    assert "反映预览" in sent[-1].text and "路灯坏了" in sent[-1].text
+    (draft,) = _drafts(world)
+    assert draft.data["texts"] == ["北京路的路灯坏了"]
