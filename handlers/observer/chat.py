@@ -66,20 +66,20 @@ def on_private_message(event: Event, ctx: Ctx) -> None:
     if event.unsupported:
         ctx.out.send(event.chat_id, t("observer.unsupported", what=event.unsupported))
         return
-    choice = menu_choice(event.text) if not (event.attachments or event.location) else None
-    if choice is not None:
-        _menu(event, ctx, observer, choice)
-        return
     draft = draft_of(ctx, observer)
-    talk = None
-    if (draft is None or draft.step == "compose") and not (event.attachments or event.location):
-        talk = classify(event.text)
-    if talk is not None:  # a greeting, thanks or a question: answered, never a draft
-        key = {SmallTalk.GREETING: "greeting", SmallTalk.THANKS: "thanks"}.get(talk)
-        text = t(f"observer.smalltalk_{key}") if key else t("observer.help")
-        ctx.out.send(event.chat_id, text, markup=menu())
-        if draft is not None and has_content(draft.data) and not ctx.followed:
-            preview(ctx, observer, draft)  # a draft stays in view (a batch may have just made it)
+    composing = draft is None or draft.step == "compose"
+    words_only = not (event.attachments or event.location)
+    choice = menu_choice(event.text) if words_only else None
+    talk = classify(event.text) if words_only and composing else None
+    if choice is not None or talk is not None:  # a button of the menu, or small talk: no draft
+        if choice is not None:
+            _menu(event, ctx, observer, choice)
+        else:
+            key = "help" if talk == SmallTalk.QUESTION else f"smalltalk_{talk}"
+            text = t(f"observer.{key}")
+            ctx.out.send(event.chat_id, text, markup=menu())
+        if draft is not None and composing and has_content(draft.data) and not ctx.followed:
+            preview(ctx, observer, draft)  # the draft stays in view (a batch may have just made it)
         return
     if draft is not None and draft.step.startswith("followup:"):
         follow_up(event, ctx, observer, draft)
