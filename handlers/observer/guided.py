@@ -136,7 +136,7 @@ def on_guided_input(event: Event, ctx: Ctx, observer: Observer, draft: Draft) ->
             data["location"] = {"address": event.text.strip()[:200]}
         draft.data = data
         _advance(ctx, observer, draft)
-    elif step == "description" and event.text.strip():
+    elif step == "description" and (event.text.strip() or event.attachments):  # words or a voice
         draft.data = absorb(event, data)
         _advance(ctx, observer, draft)
     elif step == "photos" and event.attachments:

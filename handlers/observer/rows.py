@@ -133,15 +133,16 @@ def draft_text(data: dict[str, Any]) -> str:
 
 
 def report_text(data: dict[str, Any]) -> str:
-    """Return a report's text: the observer's words, or a plain note of what they sent alone."""
+    """Return a report's text: the observer's words, or a plain note of what they sent alone
+    (after a typed address, if the guided form has one)."""
     text = draft_text(data)
     kinds = [item["kind"] for item in attachment_items(data)]
-    if text or not kinds:
+    if data.get("texts") or not kinds:
         return text
     sent = "、".join(
         f"{NAMES[kind]}{kinds.count(kind)}{UNITS[kind]}" for kind in dict.fromkeys(kinds)
     )
-    return t("observer.no_text", what=sent)
+    return "\n".join(filter(None, [text, t("observer.no_text", what=sent)]))
 
 
 def attachment_items(data: dict[str, Any]) -> list[dict[str, Any]]:

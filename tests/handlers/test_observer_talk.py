@@ -164,3 +164,21 @@ def test_thanks_after_a_report_in_one_batch_still_shows_its_preview(world: World
     assert "反映预览" in sent[-1].text and "路灯坏了" in sent[-1].text
     (draft,) = _drafts(world)
     assert draft.data["texts"] == ["北京路的路灯坏了"]
+
+
+def test_the_guided_form_takes_a_voice_for_the_description(world: World) -> None:
+    register(world)
+    kind = world.message(OBSERVER, "/new")[0]
+    category = world.press(OBSERVER, kind, kind.button("问题反映"))[0]
+    location = world.press(OBSERVER, category, category.buttons()[0][1])[0]
+    description = world.press(OBSERVER, location, location.button("使用站点位置"))[0]
+    assert "语音" in description.text
+    photos = world.message(OBSERVER, voice={"file_id": "v9", "duration": 8})[0]
+    urgency = world.press(OBSERVER, photos, photos.button("下一步"))[0]
+    preview = world.press(OBSERVER, urgency, urgency.button("一般"))[0]
+    placeholder = t("observer.no_text", what="语音1条")
+    assert "地点：" in preview.text and placeholder in preview.text
+    world.press(OBSERVER, preview, preview.button("提交"))
+    (report,) = _reports(world)
+    assert report.text.startswith("地点：") and report.text.endswith(placeholder)
+    assert report.attachments == [{"kind": "voice", "file_id": "v9"}]
