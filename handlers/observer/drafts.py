@@ -110,7 +110,9 @@ def _settle(event: Event, press: Press, ctx: Ctx, observer: Observer, draft: Dra
         return
     draft.data = earlier
     if press.act == Act.APART:
-        submit(event, ctx, observer, draft)  # the earlier draft, as its preview showed it
+        if submit(event, ctx, observer, draft) is None:  # the earlier draft, as previewed
+            draft.data = {**earlier, LATER: later}  # not filed (answered why): nothing changes
+            return
     else:
         ctx.session.delete(draft)
         ctx.session.flush()

@@ -18,7 +18,7 @@ from handlers.context import Ctx
 from handlers.events import Event
 from handlers.notify import office_name, post_card
 from handlers.observer.rows import attachment_items, draft_text, has_content, report_text
-from storage.models import Draft, Observer, ReportKind, ReportStatus, Station
+from storage.models import Draft, Observer, Report, ReportKind, ReportStatus, Station
 
 
 def decide(ctx: Ctx, observer: Observer, draft: Draft) -> tuple[Decision, Station | None]:
@@ -95,15 +95,18 @@ def _where(ctx: Ctx, decision: Decision, kind: str, urgent: bool, station: Stati
     )
 
 
-def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
-    """Commits the draft as a report, acknowledges it with its number and sends the card."""
+def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> Report | None:
+    """Commits the draft as a report, acknowledges it with its number and sends the card.
+
+    Returns the report, or None when the draft cannot be filed (the presser is told why).
+    """
     if not has_content(draft.data):
         ctx.out.reply_answer(t("observer.empty_text"), alert=True)
-        return
+        return None
     decision, station = decide(ctx, observer, draft)
     if station is None:
         ctx.out.reply_answer(t("common.error"), alert=True)
-        return
+        return None
     report = flows.create_report(
         ctx.session,
         ctx.services,
@@ -146,3 +149,4 @@ def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
         purpose="ack",
         report_id=report.id,
     )
+    return report
