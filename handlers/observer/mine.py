@@ -3,6 +3,8 @@ words with what the observer can do next (补充, 催办 once a deadline has pas
 
 from __future__ import annotations
 
+from bot.core import lifecycle
+from bot.core.lifecycle import Action
 from bot.core.messages import catalogue, t
 from bot.services.observer_steps import overdue
 from handlers.actions import Button, Keyboard
@@ -42,7 +44,7 @@ def _page(ctx: Ctx, observer: Observer, page: int) -> tuple[str, Keyboard | None
                     "observer.my_line",
                     number=r.number,
                     kind=t(f"kind.{r.kind}"),
-                    status=t(f"status.{r.status}"),
+                    status=_status(ctx, r),
                 ),
                 Press(Act.OPEN, r.id or 0).encode(),
             )
@@ -103,7 +105,7 @@ def timeline(ctx: Ctx, report: Report) -> str:
             "observer.timeline_header",
             number=report.number,
             kind=t(f"kind.{report.kind}"),
-            status=t(f"status.{report.status}"),
+            status=_status(ctx, report),
             department=holder,
             text=report.text[:500],
         )
@@ -126,6 +128,17 @@ def timeline(ctx: Ctx, report: Report) -> str:
             what += t("observer.events_to", department=ctx.department_name(str(moved_to)))
         lines.append(t("observer.timeline_line", time=ctx.local(item.at), what=what))
     return "\n".join(lines)
+
+
+def _status(ctx: Ctx, report: Report) -> str:
+    """Returns the report's status in words; a withdrawn report reads as such, not 已办结."""
+    withdrawn = lifecycle.step(Action.WITHDRAW).event
+    if report.status == ReportStatus.CLOSED and any(
+        e.action == withdrawn
+        for e in report_queries.events_of(session=ctx.session, report_id=report.id or 0)
+    ):
+        return t("observer.status_withdrawn")
+    return t(f"status.{report.status}")
 
 
 def _due_line(ctx: Ctx, report: Report) -> str:

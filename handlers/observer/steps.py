@@ -12,8 +12,9 @@ from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text
 from handlers.context import Ctx
 from handlers.events import Event
-from handlers.notify import office_name, redraw_card
+from handlers.notify import office_name
 from handlers.observer.rows import end_step, set_step
+from storage import outbox
 from storage import reports as report_queries
 from storage.models import OPEN_STATUSES, Draft, Observer, Report, ReportStatus
 
@@ -110,7 +111,7 @@ def _withdraw(event: Event, press: Press, ctx: Ctx, observer: Observer, report: 
             ],
         )
         return
-    holder = access.holder_chat(ctx.session, ctx.services, report)
+    chat = outbox.card_chat(session=ctx.session, report=report)  # its card, sent or queued
     try:
         report = observer_steps.withdraw(
             ctx.session, ctx.services, report_id=report.id or 0, observer=observer, now=ctx.now
@@ -118,14 +119,13 @@ def _withdraw(event: Event, press: Press, ctx: Ctx, observer: Observer, report: 
     except Refused as refused:
         ctx.out.reply_answer(_refusal(refused), alert=True)
         return
-    redraw_card(ctx, report)
-    if holder is not None:
-        ctx.out.send(
-            holder,
-            t("department.withdrawn", number=report.number),
-            reply_to=card_of(report.id or 0),
-            report_id=report.id,
-        )
+    if chat is not None:  # the card gives way to a short note, and the group is told
+        rid = report.id or 0
+        text = report.text if len(report.text) <= 60 else report.text[:60] + "…"
+        closed = t("department.withdrawn_card", number=report.number, text=text)
+        ctx.out.edit(chat, card_of(rid), closed, report_id=rid)
+        note = t("department.withdrawn", number=report.number)
+        ctx.out.send(chat, note, reply_to=card_of(rid), report_id=rid)
     ctx.out.reply_answer(t("observer.withdrawn", number=report.number))
     ctx.out.edit(
         event.chat_id, event.message_id or 0, t("observer.withdrawn", number=report.number)

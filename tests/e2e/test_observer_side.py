@@ -60,7 +60,7 @@ async def test_menu_help_voice_only_and_withdraw(
         await control.press(me, me, ask["message_id"], data=_button(ask, "确定撤回"))
         await stage.message_when(me, ask["message_id"], "已撤回")
         await stage.message_containing(dispatch, t("department.withdrawn", number=report.number))
-        closed = await stage.message_when(dispatch, card["message_id"], t("status.closed"))
+        closed = await stage.message_when(dispatch, card["message_id"], "【已撤回】")
         assert not (closed.get("reply_markup") or {}).get("inline_keyboard")
         with Session(stage.services.engine) as session:
             assert session.exec(select(Report)).one().status == ReportStatus.CLOSED

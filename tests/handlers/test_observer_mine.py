@@ -112,11 +112,14 @@ def test_withdraw_before_signing_closes_the_card(world: World) -> None:
     report = _report(world)
     assert report.status == ReportStatus.CLOSED
     redraw = next(s for s in sent if s.chat_id == WATER_GROUP and s.method == "editMessageText")
-    assert redraw.buttons() == []  # nothing left to do on the card
+    assert redraw.buttons() == [] and "已撤回" in redraw.text  # the card is a short note now
+    assert redraw.message_id == card.message_id
     note = next(s for s in sent if s.chat_id == WATER_GROUP and s.method == "sendMessage")
     assert note.text == t("department.withdrawn", number=report.number)
     assert world.press(HANDLER, card, card.button("签收")) == []
-    assert t("observer.events.withdrawn") in _open(world).text
+    timeline = _open(world)
+    assert t("observer.events.withdrawn") in timeline.text and "现在：已撤回" in timeline.text
+    assert "已撤回" in world.message(OBSERVER, "/my")[0].buttons()[0][0]
 
 
 def test_withdraw_after_signing_is_refused(world: World) -> None:
