@@ -12,11 +12,15 @@ Every state is a row, so a restart resumes exactly where the observer was.
 
     chat      where each message and press goes
     signup    /start, invite codes, the shared phone number
-    drafts    free text extending the draft; the preview's buttons
+    drafts    free text extending the draft (an idle draft is asked about); the preview's buttons
     preview   the preview and the submission (a draft becomes a report only in ``submit``)
     guided    the guided form (/new)
-    mine      /my, timelines, follow-ups, rating
-    rows      the observer and draft rows and what a draft holds
+    mine      我的反映 (/my): pages, timelines
+    steps     on a filed report: 补充, rating, 催办, 撤回
+    rows      the observer and draft rows, what a draft holds, the menu keyboard
+
+Small talk (a greeting, thanks, a question) and the menu's buttons are answered in ``chat``
+and never become a draft.
 """
 
 from handlers.observer.chat import on_press, on_private_message
