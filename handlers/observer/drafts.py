@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from handlers import limits
 from handlers.actions import Button
@@ -86,7 +87,7 @@ def _hold(event: Event, ctx: Ctx, draft: Draft) -> None:
 
 def _gist(data: dict[str, Any]) -> str:
     """Returns the first words of draft data (or what was sent), short enough to read aloud."""
-    text = report_text(data)
+    text = mask_personal_numbers(report_text(data))  # before the cut: no half number is left
     return text if len(text) <= 30 else text[:30] + "…"
 
 

@@ -3,6 +3,7 @@ department once a deadline has passed (催办), take it back before it is signed
 
 from __future__ import annotations
 
+from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import access, observer_steps
 from bot.services import reports as flows
@@ -121,7 +122,8 @@ def _withdraw(event: Event, press: Press, ctx: Ctx, observer: Observer, report: 
         return
     if chat is not None:  # the card gives way to a short note, and the group is told
         rid = report.id or 0
-        text = report.text if len(report.text) <= 60 else report.text[:60] + "…"
+        text = mask_personal_numbers(report.text)  # before the cut: no half number is left
+        text = text if len(text) <= 60 else text[:60] + "…"
         closed = t("department.withdrawn_card", number=report.number, text=text)
         ctx.out.edit(chat, card_of(rid), closed, report_id=rid)
         note = t("department.withdrawn", number=report.number)

@@ -122,6 +122,17 @@ def test_withdraw_before_signing_closes_the_card(world: World) -> None:
     assert "已撤回" in world.message(OBSERVER, "/my")[0].buttons()[0][0]
 
 
+def test_a_withdrawn_card_keeps_personal_numbers_masked(world: World) -> None:
+    register(world)
+    text = "河涌发臭" + "，水面漂着垃圾" * 6 + "，联系人：是13912345678"  # the cut (60) halves it
+    _file(world, text)
+    timeline = _open(world)
+    ask = world.press(OBSERVER, timeline, timeline.button("撤回"))[0]
+    sent = world.press(OBSERVER, ask, ask.button("确定撤回"))
+    closed = next(s for s in sent if s.chat_id == WATER_GROUP and s.method == "editMessageText")
+    assert "【已撤回】" in closed.text and "13912345" not in closed.text
+
+
 def test_withdraw_after_signing_is_refused(world: World) -> None:
     register(world)
     card = _file(world)
