@@ -57,6 +57,15 @@ def contact_keyboard(label: str) -> dict[str, Any]:
     }
 
 
+def menu_keyboard(rows: list[list[str]]) -> dict[str, Any]:
+    """Return a reply keyboard that stays under the input field: each button sends its label."""
+    return {
+        "keyboard": [[{"text": label} for label in row] for row in rows],
+        "resize_keyboard": True,
+        "is_persistent": True,
+    }
+
+
 REMOVE_KEYBOARD: dict[str, Any] = {"remove_keyboard": True}
 
 # A reference to the message that holds a report's card, resolved by the delivery worker once

@@ -29,12 +29,19 @@ class Act(StrEnum):
     CHANGE_CATEGORY = "cat"  # arg: revision; then SET_CATEGORY
     SET_CATEGORY = "setc"  # arg: a tag id of the rules
     CANCEL = "cnl"
+    # observer, when a message arrives for a draft left idle (target: draft id, arg: revision)
+    JOIN = "join"  # it belongs to the draft
+    APART = "apart"  # another matter: submit the draft first
+    DROP_FIRST = "drop"  # another matter: drop the draft
     # observer, guided form (target: draft id, arg: choice)
     GUIDE = "g"
     # observer, on a report (target: report id)
     OPEN = "open"
     FOLLOW_UP = "more"
     RATE = "rate"  # arg: satisfied|basic|unsatisfied
+    WITHDRAW = "wd"  # 撤回 before it is signed for; arg: "yes" once confirmed
+    # URGE (below) in the private chat: the observer presses the department (催办)
+    MY_PAGE = "myp"  # target: the page of /my, from 1
     # department, on a card (target: report id)
     SIGN = "sign"
     TRANSFER = "xfer"  # shows the departments

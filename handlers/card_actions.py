@@ -163,7 +163,7 @@ def move(
     note = t(key, number=report.number, department=name, who=who)
     close_card(ctx, chat, message_id, rid, note, was_current)
     if post_card(ctx, report).status != Status.DISPATCH:  # it reached the department's group
-        tell_observer(ctx, report, notice, department=name)
+        tell_observer(ctx, report, notice)
     return note
 
 
@@ -199,7 +199,7 @@ def sign(
     edit_card(
         ctx, chat, message_id, report, card_text(ctx, report, actor=who), card_keyboard(ctx, report)
     )
-    tell_observer(ctx, report, "signed", department=ctx.department_name(report.department))
+    tell_observer(ctx, report, "signed")
     return report
 
 

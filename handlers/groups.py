@@ -284,9 +284,7 @@ def _bring_back(ctx: Ctx, binding: GroupBinding) -> list[Report]:
         except Refused:
             continue  # dispatch acted on it meanwhile
         retire_card(ctx, report, t("groups.back_note", number=report.number), card=card)
-        tell_observer(
-            ctx, report, "routed_by_dispatch", department=ctx.department_name(report.department)
-        )
+        tell_observer(ctx, report, "routed_by_dispatch")
         back.append(report)
     return back
 

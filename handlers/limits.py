@@ -47,6 +47,12 @@ def refusal(data: dict[str, Any], event: Event) -> str | None:
     return None
 
 
+def over(data: dict[str, Any]) -> bool:
+    """Return True if draft data is over one of the limits (two drafts joined can be)."""
+    chars, attachments, messages = usage(data)
+    return chars > TEXT_CHARS or attachments > ATTACHMENTS or messages > MESSAGES
+
+
 def notice(data: dict[str, Any]) -> str:
     """Return the preview's warning when the draft is close to a limit, else ``""``."""
     chars, attachments, merged = usage(data)

@@ -7,6 +7,7 @@ import logging
 from sqlmodel import select
 
 from bot.core.messages import t
+from bot.core.regions import name_of
 from bot.services import reports as flows
 from bot.services.reports import find_binding
 from handlers.actions import TEXT_LIMIT, Keyboard, card_of, fit, split_text
@@ -76,10 +77,16 @@ def post_card(ctx: Ctx, report: Report) -> Report:
 
 
 def tell_observer(ctx: Ctx, report: Report, key: str, **values: str) -> None:
-    """Send the observer who filed ``report`` a notice from the catalogue."""
+    """Send the observer who filed ``report`` a notice from the catalogue.
+
+    ``{department}`` in the notice is the report's department as the observer should read it,
+    at the level of the group that has it ("越秀区水务局"), unless the caller names another.
+    """
     observer = ctx.session.get(Observer, report.observer_id)
     if observer is None or observer.telegram_user_id is None:
         return
+    if "department" not in values:
+        values["department"] = office_name(ctx, report.department, report.target_region)
     text = t(f"observer.{key}", number=report.number, **values)
     ctx.out.send(observer.telegram_user_id, text, purpose=f"notice:{key}", report_id=report.id)
 
@@ -201,3 +208,15 @@ def send_full_text(event: Event, press: Press, ctx: Ctx) -> None:
         key=f"full_text:{report.id}:{event.chat_id}",
     )
     ctx.out.reply_answer(t("department.full_text_sent"))
+
+
+def office_name(ctx: Ctx, department: str, region: str | None, *, bound: bool = False) -> str:
+    """Return a department as Chinese convention names it, at the level of the group that gets
+    it: "越秀区水务局" (a group bound for the city: "广州市水务局").
+
+    With no group bound for it at any level: its bare name, or "" when ``bound`` is asked.
+    """
+    group = find_binding(ctx.session, department=department, region=region) if region else None
+    if group is None:
+        return "" if bound else ctx.department_name(department)
+    return f"{name_of(group.region_code) or ''}{ctx.department_name(department)}"

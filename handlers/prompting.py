@@ -177,9 +177,7 @@ def answer_observer(
     flows.answer_observer(
         ctx.session, ctx.services, report_id=report.id or 0, text=text, by=by, now=ctx.now
     )
-    tell_observer(
-        ctx, report, "replied", department=ctx.department_name(report.department), text=text
-    )
+    tell_observer(ctx, report, "replied", text=text)
     ctx.out.send(
         chat,
         t("department.answer_sent", number=report.number),

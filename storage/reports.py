@@ -105,14 +105,24 @@ def open_reports_of_department(
     return session.exec(query.order_by(col(Report.sign_due_at), col(Report.id))).all()
 
 
-def reports_of_observer(*, session: Session, observer_id: int, limit: int = 10) -> Sequence[Report]:
-    """Return an observer's most recent reports, newest first."""
+def reports_of_observer(
+    *, session: Session, observer_id: int, limit: int = 10, offset: int = 0
+) -> Sequence[Report]:
+    """Return an observer's reports, newest first: ``limit`` of them after the first ``offset``."""
     return session.exec(
         select(Report)
         .where(Report.observer_id == observer_id)
         .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        .offset(offset)
         .limit(limit)
     ).all()
+
+
+def count_reports_of_observer(*, session: Session, observer_id: int) -> int:
+    """Return how many reports an observer has filed."""
+    return session.exec(
+        select(func.count()).select_from(Report).where(Report.observer_id == observer_id)
+    ).one()
 
 
 def count_reports_by_status(*, session: Session) -> dict[str, int]:

@@ -11,6 +11,7 @@ buttons, the authority policy — reads this table and nothing else. ::
        │                     ▼     ▼ return
        ├─────────────────► dispatch ──route──► routed
        │                     └──close──► closed
+       │   routed, dispatch ──withdraw (the observer, before signing)──► closed
        └─ sentiment ──► recorded
 
 A suggestion is answered rather than resolved: ``resolve`` closes it at once. Actions that do
@@ -56,6 +57,8 @@ class Action(StrEnum):
     FOLLOW_UP = "follow_up"  # the observer adds to it (补充)
     FALL_BACK = "fall_back"  # no group is bound for its department: dispatch takes it
     URGE = "urge"  # dispatch or a supervisor presses the department (催办) on an overdue report
+    REMIND = "remind"  # the observer presses (催办) once a deadline has passed, once per deadline
+    WITHDRAW = "withdraw"  # the observer takes it back (撤回) before anyone has signed for it
     GROUP_LOST = "group_lost"  # the bot is out of the holding group: dispatch takes it
     GROUP_BACK = "group_back"  # that group is bound again: it goes back there
 
@@ -106,6 +109,10 @@ STEPS: dict[Action, Step] = {
     Action.FOLLOW_UP: Step(OPEN | frozenset({Status.RESOLVED}), None, Role.OBSERVER, "follow_up"),
     Action.FALL_BACK: Step(frozenset({Status.ROUTED}), Status.DISPATCH, Role.SYSTEM, "no_group"),
     Action.URGE: Step(WITH_DEPARTMENT, None, Role.OVERSEER, "urged"),
+    Action.REMIND: Step(WITH_DEPARTMENT, None, Role.OBSERVER, "reminded_by_observer"),
+    Action.WITHDRAW: Step(
+        frozenset({Status.ROUTED, Status.DISPATCH}), Status.CLOSED, Role.OBSERVER, "withdrawn"
+    ),
     # Recorded as a return and a routing, so deadlines pause and resume as for those.
     Action.GROUP_LOST: Step(WITH_DEPARTMENT, Status.DISPATCH, Role.SYSTEM, "returned"),
     Action.GROUP_BACK: Step(
@@ -141,6 +148,11 @@ def next_status(status: str, action: Action, *, kind: str) -> str:
     if action == Action.RESOLVE and kind == "suggestion":
         return Status.CLOSED
     return declared.target or status
+
+
+def running_deadline(status: str) -> str | None:
+    """Return which deadline runs in ``status``: "sign" (签收), "resolve" (办结), or None."""
+    return {Status.ROUTED: "sign", Status.SIGNED: "resolve"}.get(Status(status))
 
 
 def initial_status(*, kind: str, dispatched: bool) -> Status:

@@ -113,6 +113,7 @@ def test_statuses_and_events_keep_their_stored_names() -> None:
         "note": "note", "route": "routed_by_dispatch", "close": "closed_by_dispatch",
         "decide_extension": "extension_decided", "rate": "rated", "reopen": "reopened",
         "follow_up": "follow_up", "fall_back": "no_group", "urge": "urged",
+        "remind": "reminded_by_observer", "withdraw": "withdrawn",
         "group_lost": "returned", "group_back": "routed_by_dispatch",
     }  # fmt: skip
 

@@ -45,7 +45,7 @@ def test_yesterdays_sentiment_goes_to_dispatch_once(world: World) -> None:
     register(world)
     for text in ("群众议论最近菜价上涨较快，13800138000反映", "群众议论菜价又涨了"):
         preview = world.message(OBSERVER, text)[0]
-        choose = world.press(OBSERVER, preview, preview.button("改类型"))[0]
+        choose = world.press(OBSERVER, preview, preview.button("问题/建议/民意"))[0]
         updated = world.press(OBSERVER, choose, choose.button("社情民意"))[0]
         world.press(OBSERVER, updated, updated.button("提交"))
     next_morning = dt.datetime(2026, 11, 27, 1, 30, tzinfo=dt.UTC)  # 09:30 in Guangzhou

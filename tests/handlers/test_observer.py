@@ -106,7 +106,7 @@ def test_free_text_preview_then_submit(world: World) -> None:
     register(world)
     preview = world.message(OBSERVER, "东濠涌这段河涌发臭，水面漂着垃圾，附近居民反映很久了")[0]
     assert "反映预览" in preview.text and "水务" in preview.text
-    assert "问题反映" in preview.text and "签收时限" in preview.text
+    assert "问题反映" in preview.text and "前签收" in preview.text
     sent = world.press(OBSERVER, preview, preview.button("提交"))
     ack = [s for s in sent if s.chat_id == OBSERVER][0]
     card = [s for s in sent if s.chat_id == WATER_GROUP][0]
@@ -166,7 +166,7 @@ def test_more_text_updates_the_draft_and_old_buttons_go_stale(world: World) -> N
 def test_change_kind_and_cancel(world: World) -> None:
     register(world)
     preview = world.message(OBSERVER, "建议在社区增设长者饭堂")[0]
-    choose = world.press(OBSERVER, preview, preview.button("改类型"))[0]
+    choose = world.press(OBSERVER, preview, preview.button("问题/建议/民意"))[0]
     updated = world.press(OBSERVER, choose, choose.button("社情民意"))[0]
     assert "类型：社情民意" in updated.text
     sent = world.press(OBSERVER, updated, updated.button("提交"))
@@ -282,7 +282,9 @@ def test_a_backlog_of_messages_gets_one_preview(world: World) -> None:
 def test_the_preview_says_in_plain_words_where_an_urgent_report_goes(world: World) -> None:
     register(world)
     preview = world.message(OBSERVER, "六岁细路下昼出去玩到而家都揾唔到")[0]
-    assert "将转交越秀区公安局办理。已按紧急事项（人员失联）处理。" in preview.text
+    # No police group is bound at any level: the report will reach dispatch, and the preview
+    # says so rather than promising a department that will never see it.
+    assert "将由广东省社会工作部分拨。已按紧急事项（人员失联）处理。" in preview.text
     for internal in ("命中", "模型", "找不到", "%"):  # nothing the observer did not write
         assert internal not in preview.text
 
@@ -294,7 +296,7 @@ def test_the_observer_can_choose_the_category_in_the_preview(world: World) -> No
     menu = world.press(OBSERVER, preview, preview.button("改类别"))[0]
     updated = world.press(OBSERVER, menu, menu.button("供水"))[0]
     # the observer reads a plain sentence, never the routing basis (观察员选择, 命中关键词 ...)
-    assert "将转交越秀区水务局办理。" in updated.text
+    assert "将转交广州市水务局办理。" in updated.text  # the group is bound for the city
     assert "观察员选择" not in updated.text and "命中" not in updated.text
     world.press(OBSERVER, updated, updated.button("提交"))
     (report,) = _reports(world)

@@ -90,6 +90,7 @@ texts = st.one_of(
 ARGS = [
     "", "1", "2", "0", "999", "problem", "suggestion", "sentiment", "water", "environment",
     "housing", "social_work", "satisfied", "basic", "unsatisfied", "text", "photo", "skip",
+    "yes",
 ]  # fmt: skip
 presses = st.builds(
     lambda act, target, arg: Press(act, target, arg).encode(),
