@@ -1,9 +1,8 @@
 """The demo's workbench scenes: what each person does at the desk besides the report's path.
 
 A greeting, a voice note alone, a department's /list, dispatch's /queue, a 催办 on an overdue
-card and a station's invitation poster. Each scene plays what the bot does today: a greeting
-the bot takes for a draft, or a voice note it will not submit alone, is cancelled with the
-preview's own button and said so in the transcript, so the story goes on either way.
+card and a station's invitation poster: a greeting is answered with help (no draft), and a
+voice note alone is previewed and submitted like any report.
 """
 
 from __future__ import annotations
@@ -25,19 +24,6 @@ async def _last(control: ControlClient, chat_id: int) -> dict[str, Any]:
     return dict((await control.bot_messages(chat_id))[-1])
 
 
-async def _drop_draft(
-    tr: Transcript, control: ControlClient, step: Step, me: int, why: str
-) -> None:
-    """Cancel the draft the bot opened (its preview's 取消), saying why in the transcript."""
-    last = await _last(control, me)
-    if not any("取消" in label for label in buttons(last)):
-        return
-    tr.say(f"  (this version {why}; the observer cancels the draft)")
-    tr.person("观察员", "点击“取消”")
-    await control.press(me, me, last["message_id"], data=button(last, "取消"))
-    await step()
-
-
 async def greeting(tr: Transcript, control: ControlClient, step: Step, me: int) -> None:
     """The observer greets the bot and asks how it works: she should get help, not a draft."""
     tr.stage("2a. She says hello and asks how to use it")
@@ -45,25 +31,18 @@ async def greeting(tr: Transcript, control: ControlClient, step: Step, me: int) 
     tr.person("观察员", text)
     await control.send_text(me, text)
     await step()
-    await _drop_draft(tr, control, step, me, "takes a greeting for a report")
 
 
 async def voice_only(tr: Transcript, control: ControlClient, step: Step, me: int) -> None:
-    """The observer sends a voice note alone and submits it if the preview lets her."""
+    """The observer sends a voice note alone and submits it from its preview."""
     tr.stage("7a. A voice note on its own")
     tr.person("观察员", "发送一段语音（没有文字）")
     await control.send_voice(me)
     await step()
     last = await _last(control, me)
-    if any("提交" in label for label in buttons(last)):
-        tr.person("观察员", "点击“提交”")
-        await control.press(me, me, last["message_id"], data=button(last, "提交"))
-        await step()
-        return
-    if not any("取消" in label for label in buttons(last)):
-        tr.say("  (this version waits for words before a voice note alone can be submitted)")
-        return
-    await _drop_draft(tr, control, step, me, "needs words before a voice note can be submitted")
+    tr.person("观察员", "点击“提交”")
+    await control.press(me, me, last["message_id"], data=button(last, "提交"))
+    await step()
 
 
 async def group_command(

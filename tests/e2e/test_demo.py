@@ -37,6 +37,10 @@ def test_demo_runs_offline_and_writes_its_transcript(
         "11. An invitation poster",
     ):
         assert heading in transcript
+    greeting = transcript.split("2a. She says hello")[1].split("\n===")[0]
+    assert "◀" in greeting and "反映预览" not in greeting  # help, not a draft
+    voice = transcript.split("7a. A voice note on its own")[1].split("\n===")[0]
+    assert "反映预览" in voice and "已提交" in voice  # a voice note alone becomes a report
     assert "核验成功" in transcript and "✎ (edited) [水务群]" in transcript
     assert "problem/closed" in transcript and "sentiment/recorded" in transcript
     assert "签收提醒" in transcript and "已超时" in transcript and "黄牌" in transcript
