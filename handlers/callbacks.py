@@ -42,6 +42,8 @@ class Act(StrEnum):
     WITHDRAW = "wd"  # 撤回 before it is signed for; arg: "yes" once confirmed
     # URGE (below) in the private chat: the observer presses the department (催办)
     MY_PAGE = "myp"  # target: the page of /my, from 1
+    # observer, on a preview that found a similar report (target: draft id, arg: REV_REPORTID)
+    JOIN_ISSUE = "join"
     # department, on a card (target: report id)
     SIGN = "sign"
     TRANSFER = "xfer"  # shows the departments
@@ -52,6 +54,10 @@ class Act(StrEnum):
     BACK = "back"  # redraw the card's own buttons
     ANSWER = "ans"  # answer the observer (答复观察员): opens a prompt
     FULL_TEXT = "full"  # send the rest of a long report's text to the group (查看全文)
+    MERGE = "mrg"  # shows the reports this card can take in (合并)
+    MERGE_WITH = "mrgw"  # arg: the other report's id
+    SPLIT = "spl"  # shows the reports joined to this card (拆分)
+    SPLIT_OFF = "splo"  # arg: the joined report's id
     # dispatch (target: report id)
     ROUTE_TO = "rto"  # arg: department id
     CLOSE = "close"

@@ -4,7 +4,7 @@ Every press is decided by the authority policy (``bot.services.access``): only a
 the group holding the report, on the report's current card, in a status the lifecycle allows.
 Stale, forged or foreign presses change nothing, are recorded, and get a short answer; of two
 simultaneous 签收 exactly one wins. Buttons that need words (退回, 办结, 延期, 答复) open a
-prompt (``handlers.prompting``).
+prompt (``handlers.prompting``); 合并 and 拆分 are carried out by ``handlers.same_issue_cards``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bot.core.messages import t
 from bot.errors import Refused
 from bot.services import access
 from bot.services import reports as flows
+from handlers import same_issue_cards
 from handlers.actions import card_of
 from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text, transfer_keyboard
@@ -59,6 +60,10 @@ def action_of(press: Press, report: Report) -> Action:
         Act.EXTENSION_OK: Action.DECIDE_EXTENSION,
         Act.EXTENSION_NO: Action.DECIDE_EXTENSION,
         Act.URGE: Action.URGE,
+        Act.MERGE: Action.MERGE,
+        Act.MERGE_WITH: Action.MERGE,
+        Act.SPLIT: Action.SPLIT,
+        Act.SPLIT_OFF: Action.SPLIT,
     }[press.act]
 
 
@@ -114,6 +119,8 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
         _move(event, press, ctx, report, by, who)
     elif press.act == Act.URGE:
         _urge(event, ctx, report, by, who)
+    elif press.act in (Act.MERGE, Act.MERGE_WITH, Act.SPLIT, Act.SPLIT_OFF):
+        same_issue_cards.on_press(event, press, ctx, report, by, who)
     else:
         _decide_extension(event, press, ctx, by=by, who=who)
 

@@ -10,6 +10,7 @@ from bot.core.durations import time_left
 from bot.core.lifecycle import Action
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
+from bot.services import access, joining
 from handlers.actions import Button, Keyboard, fit, utf16_len
 from handlers.callbacks import Act, Press
 from handlers.context import Ctx
@@ -98,6 +99,9 @@ def card_text(ctx: Ctx, report: Report, *, actor: str = "") -> str:
         candidates = [ctx.department_name(dept) for dept in ranked]
         if candidates:
             text += "\n" + t("dispatch.card_candidates", candidates="、".join(candidates))
+    same = joining.card_line(joining.issue_of(ctx.session, report.id or 0))
+    if same:
+        text += "\n" + same
     notes = sum(1 for e in events if e.action == "note")
     if notes:
         text += "\n" + t("department.card_notes", count=notes)
@@ -191,7 +195,29 @@ def _status_keyboard(ctx: Ctx, report: Report) -> Keyboard | None:
         ]
         if row:
             rows.append(row)
+    same = same_issue_row(ctx, report)
+    if same:
+        rows.append(same)
     return rows or None
+
+
+def same_issue_row(ctx: Ctx, report: Report) -> list[Button]:
+    """Return 合并 (when the group holds other open reports it could take in) and 拆分 (when
+    reports are joined to this one), as the lifecycle allows them now."""
+    rid = report.id or 0
+    row: list[Button] = []
+    if report.duplicate_of is not None:
+        return row
+    chat = access.holder_chat(ctx.session, ctx.services, report)
+    if (
+        chat is not None
+        and lifecycle.allows(report.status, Action.MERGE)
+        and joining.merge_choices(ctx.session, report, chat_id=chat, limit=1)
+    ):
+        row.append(Button(t("joining.button_merge"), Press(Act.MERGE, rid).encode()))
+    if lifecycle.allows(report.status, Action.SPLIT) and joining.members_of(ctx.session, rid):
+        row.append(Button(t("joining.button_split"), Press(Act.SPLIT, rid).encode()))
+    return row
 
 
 def dispatch_candidates(

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from bot.core.messages import t
 from bot.core.regions import name_of
+from bot.services import joining
 from bot.services import reports as flows
 from bot.services.reports import find_binding
 from handlers.actions import TEXT_LIMIT, Keyboard, card_of, fit, split_text
@@ -31,8 +32,12 @@ def post_card(ctx: Ctx, report: Report) -> Report:
     A routed report whose department has no bound group at its level or above goes to
     dispatch instead (a lifecycle step); nothing is ever posted into an unbound group. Returns
     the report as it now stands, so the caller tells the observer where it really went.
+
+    A report joined to another (the same issue) gets no card: the primary's card counts it.
     """
     rid = report.id or 0
+    if report.duplicate_of is not None:
+        return report
     binding = None
     if report.status == ReportStatus.ROUTED:
         binding = find_binding(
@@ -76,19 +81,33 @@ def post_card(ctx: Ctx, report: Report) -> Report:
     return report
 
 
+def issue_reports(ctx: Ctx, report: Report) -> list[tuple[Report, int]]:
+    """Return the reports whose observers hear of ``report``'s progress, with their chats.
+
+    The report itself and every report joined to it (the same issue), one per observer who
+    can be reached: each observer is told under the number of their own report.
+    """
+    told: dict[int, tuple[Report, int]] = {}
+    members = joining.members_of(ctx.session, report.id) if report.id is not None else ()
+    for each in (report, *members):
+        observer = ctx.session.get(Observer, each.observer_id)
+        if observer is not None and observer.telegram_user_id is not None:
+            told.setdefault(observer.telegram_user_id, (each, observer.telegram_user_id))
+    return list(told.values())
+
+
 def tell_observer(ctx: Ctx, report: Report, key: str, **values: str) -> None:
-    """Send the observer who filed ``report`` a notice from the catalogue.
+    """Send the observers of ``report`` (and of the reports joined to it) a notice, each under
+    their own report's number.
 
     ``{department}`` in the notice is the report's department as the observer should read it,
     at the level of the group that has it ("越秀区水务局"), unless the caller names another.
     """
-    observer = ctx.session.get(Observer, report.observer_id)
-    if observer is None or observer.telegram_user_id is None:
-        return
     if "department" not in values:
         values["department"] = office_name(ctx, report.department, report.target_region)
-    text = t(f"observer.{key}", number=report.number, **values)
-    ctx.out.send(observer.telegram_user_id, text, purpose=f"notice:{key}", report_id=report.id)
+    for each, chat in issue_reports(ctx, report):
+        text = t(f"observer.{key}", number=each.number, **values)
+        ctx.out.send(chat, text, purpose=f"notice:{key}", report_id=each.id)
 
 
 def edit_card(
@@ -158,24 +177,20 @@ def close_card(
 
 
 def tell_resolved(ctx: Ctx, report: Report, result: str) -> None:
-    """Tells the observer the result; a problem asks for a rating, a suggestion is answered."""
-    observer = ctx.session.get(Observer, report.observer_id)
-    if observer is None or observer.telegram_user_id is None:
-        return
-    if report.kind == ReportKind.SUGGESTION:
+    """Tells the observers the result; a problem asks each for a rating of their own report
+    (a joined report was resolved with its primary), a suggestion is answered."""
+    for each, chat in issue_reports(ctx, report):
+        if report.kind == ReportKind.SUGGESTION:
+            text = t("observer.answered", number=each.number, result=result)
+            ctx.out.send(chat, text, report_id=each.id)
+            continue
         ctx.out.send(
-            observer.telegram_user_id,
-            t("observer.answered", number=report.number, result=result),
-            report_id=report.id,
+            chat,
+            t("observer.resolved", number=each.number, result=result),
+            keyboard=rating_keyboard(each),
+            purpose="rating",
+            report_id=each.id,
         )
-        return
-    ctx.out.send(
-        observer.telegram_user_id,
-        t("observer.resolved", number=report.number, result=result),
-        keyboard=rating_keyboard(report),
-        purpose="rating",
-        report_id=report.id,
-    )
 
 
 FULL_TEXT_PIECES = 2  # messages the rest of a text may take in the group; a report holds less

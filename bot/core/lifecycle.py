@@ -61,6 +61,10 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"  # the observer takes it back (撤回) before anyone has signed for it
     GROUP_LOST = "group_lost"  # the bot is out of the holding group: dispatch takes it
     GROUP_BACK = "group_back"  # that group is bound again: it goes back there
+    JOIN = "join"  # the observer adds a new report to a similar one (补充到该反映)
+    MERGE = "merge"  # the holding group merges another card into this one (合并)
+    SPLIT = "split"  # the holding group splits a wrongly joined report off (拆分)
+    WITH_PRIMARY = "with_primary"  # a joined report follows its primary: resolved or closed
 
 
 class Role(StrEnum):
@@ -118,6 +122,13 @@ STEPS: dict[Action, Step] = {
     Action.GROUP_BACK: Step(
         frozenset({Status.DISPATCH}), Status.ROUTED, Role.SYSTEM, "routed_by_dispatch"
     ),
+    # One problem, one card (bot.services.joining). JOIN is asked of the new report (its
+    # observer's own), MERGE of both cards (one group must hold both), SPLIT of the primary.
+    Action.JOIN: Step(OPEN, None, Role.OBSERVER, "joined"),
+    Action.MERGE: Step(OPEN, None, Role.HOLDER, "merged"),
+    Action.SPLIT: Step(OPEN | HANDLED, None, Role.HOLDER, "split"),
+    # The target is the primary's new status (resolved, or closed), set by the caller.
+    Action.WITH_PRIMARY: Step(OPEN, Status.RESOLVED, Role.SYSTEM, "with_primary"),
 }
 
 

@@ -7,28 +7,36 @@ follow-up, and every observer of the issue is told when the primary is signed fo
 resolved and closed. The primary is always a report that is not itself joined: joining into a
 joined report joins into its primary, so an issue is one level deep.
 
-- :func:`join` — an observer chose 补充到该反映 (or a service joined a submission): audited
-  ``joined`` on the report and ``follow_up_joined`` on the primary.
+- :func:`join` — an observer chose 补充到该反映 for their new report: audited ``joined`` on the
+  report and ``follow_up_joined`` on the primary. Asked of the policy as the lifecycle's
+  ``join`` on the new report (only its own observer may).
 - :func:`merge` — a handler merges two cards (合并): the other report and its follow-ups join
-  the primary; audited ``merged`` on both.
+  the primary; audited ``merged`` on both. Asked as ``merge`` of both reports: the group must
+  hold both cards (a department's group, or the region's dispatch group for what waits there).
 - :func:`split` — a handler splits a wrongly joined report (拆分): it gets its own deadlines
-  again, from now, and the caller draws its own card; audited ``split`` on both.
+  again, from now, and the caller draws its own card; audited ``split`` on both. Asked as
+  ``split`` of the primary: the group holding the primary's card.
 
 Each function changes state inside the caller's session (the caller commits). What is wrong is
-refused with :class:`bot.errors.Refused` naming the catalogue answer.
+refused with :class:`bot.errors.Refused` naming the catalogue answer; the audit trail names who
+acted (``bot.services.access.audit_name``) and their display name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
 
+from bot.core.authority import Actor
+from bot.core.lifecycle import Action
 from bot.core.messages import t
+from bot.core.similarity import fingerprint_of_key, similarity_key, similarity_of
 from bot.errors import Refused
-from bot.services import Services
+from bot.services import Services, access
+from bot.services.joined import members_of
 from bot.services.reports import plan_deadlines
 from storage import reminders
 from storage import reports as report_queries
@@ -82,16 +90,6 @@ def root_of(session: Session, report: Report) -> Report:
     return report
 
 
-def members_of(session: Session, primary_id: int) -> tuple[Report, ...]:
-    """Return the reports joined to ``primary_id``, oldest first."""
-    rows = session.exec(
-        select(Report)
-        .where(Report.duplicate_of == primary_id)
-        .order_by(col(Report.created_at), col(Report.id))
-    ).all()
-    return tuple(rows)
-
-
 def issue_of(session: Session, report_id: int) -> Issue:
     """Return the issue ``report_id`` belongs to."""
     primary = root_of(session, _get(session, report_id))
@@ -124,23 +122,23 @@ def _stop_clock(session: Session, report: Report, *, now: dt.datetime) -> None:
 
 
 def _attach(
-    session: Session, report: Report, primary: Report, *, actor: str, now: dt.datetime, how: str
+    session: Session, report: Report, primary: Report, *, by: Actor, now: dt.datetime, how: str
 ) -> None:
     """Make ``report`` a follow-up of ``primary`` and record it on both."""
     report.duplicate_of = primary.id
     _stop_clock(session, report, now=now)
-    details = {"into": primary.number, "how": how}
-    report_queries.add_event(
-        session=session, report_id=report.id, actor=actor, action="joined", at=now, details=details
-    )
-    report_queries.add_event(
-        session=session,
-        report_id=primary.id,
-        actor=actor,
-        action="follow_up_joined",
-        at=now,
-        details={"report": report.number, "how": how},
-    )
+    for subject, action, details in (
+        (report, "joined", {"into": primary.number, "how": how}),
+        (primary, "follow_up_joined", {"report": report.number, "how": how}),
+    ):
+        report_queries.add_event(
+            session=session,
+            report_id=subject.id,
+            actor=access.audit_name(by),
+            action=action,
+            at=now,
+            details=access.with_name(details, by),
+        )
 
 
 def _check_pair(report: Report, primary: Report) -> None:
@@ -153,55 +151,85 @@ def _check_pair(report: Report, primary: Report) -> None:
         raise Refused("joining.not_joinable")
 
 
-def join(session: Session, *, report_id: int, into_id: int, actor: str, now: dt.datetime) -> Issue:
-    """Join a report (and anything joined to it) to the issue of ``into_id``."""
+def join(
+    session: Session,
+    services: Services,
+    *,
+    report_id: int,
+    into_id: int,
+    by: Actor,
+    now: dt.datetime,
+) -> Issue:
+    """The observer joins their report to the issue of ``into_id`` (补充到该反映)."""
     report = _get(session, report_id)
     primary = root_of(session, _get(session, into_id))
-    _check_pair(report, primary)
     if report.duplicate_of == primary.id:
         return issue_of(session, _id(primary))  # a repeated press changes nothing
+    access.require(session, services, Action.JOIN, by, report)
+    return _join(session, report, primary, by=by, now=now)
+
+
+def _join(
+    session: Session, report: Report, primary: Report, *, by: Actor, now: dt.datetime
+) -> Issue:
+    """Join ``report`` (and anything joined to it) to ``primary``'s issue."""
+    _check_pair(report, primary)
     for member in members_of(session, _id(report)):  # its own follow-ups come along
-        _attach(session, member, primary, actor=actor, now=now, how="carried")
-    _attach(session, report, primary, actor=actor, now=now, how="joined")
+        _attach(session, member, primary, by=by, now=now, how="carried")
+    _attach(session, report, primary, by=by, now=now, how="joined")
     session.flush()
     return issue_of(session, _id(primary))
 
 
 def _audit_both(
-    session: Session, primary: Report, other: Report, *, action: str, actor: str, now: dt.datetime
+    session: Session, primary: Report, other: Report, *, action: str, by: Actor, now: dt.datetime
 ) -> None:
     """Record a hand-made ``action`` (合并 / 拆分) on both reports' audit trails."""
     for subject, partner in ((primary, other), (other, primary)):
         report_queries.add_event(
             session=session,
             report_id=subject.id,
-            actor=actor,
+            actor=access.audit_name(by),
             action=action,
             at=now,
-            details={"primary": primary.number, "with": partner.number},
+            details=access.with_name({"primary": primary.number, "with": partner.number}, by),
         )
 
 
 def merge(
-    session: Session, *, primary_id: int, other_id: int, actor: str, now: dt.datetime
+    session: Session,
+    services: Services,
+    *,
+    primary_id: int,
+    other_id: int,
+    by: Actor,
+    now: dt.datetime,
 ) -> Issue:
-    """Merge the card of ``other_id`` into the card of ``primary_id`` (合并), audited on both."""
+    """Merge the card of ``other_id`` into the card of ``primary_id`` (合并), audited on both.
+
+    ``by`` acts on the primary's card; the group must hold the other report's card too.
+    """
     primary = root_of(session, _get(session, primary_id))
     other = root_of(session, _get(session, other_id))
-    _check_pair(other, primary)
-    issue = join(session, report_id=_id(other), into_id=_id(primary), actor=actor, now=now)
-    _audit_both(session, primary, other, action="merged", actor=actor, now=now)
+    access.require(session, services, Action.MERGE, by, primary)
+    access.require(session, services, Action.MERGE, replace(by, on_card=False), other)
+    issue = _join(session, other, primary, by=by, now=now)
+    _audit_both(session, primary, other, action="merged", by=by, now=now)
     return issue
 
 
 def split(
-    session: Session, services: Services, *, report_id: int, actor: str, now: dt.datetime
+    session: Session, services: Services, *, report_id: int, by: Actor, now: dt.datetime
 ) -> Report:
-    """Split a joined report off its issue (拆分): its own deadlines again, from now."""
+    """Split a joined report off its issue (拆分): its own deadlines again, from now.
+
+    ``by`` acts on the primary's card (the group holding it).
+    """
     report = _get(session, report_id)
     if report.duplicate_of is None:
         raise Refused("joining.not_joined")
     primary = _get(session, report.duplicate_of)
+    access.require(session, services, Action.SPLIT, by, primary)
     report.duplicate_of = None
     if report.status in OPEN_STATUSES:
         deadlines = plan_deadlines(
@@ -210,9 +238,40 @@ def split(
         report.sign_due_at, report.resolve_due_at = deadlines.sign_due, deadlines.resolve_due
     report.updated_at = now
     session.add(report)
-    _audit_both(session, primary, report, action="split", actor=actor, now=now)
+    _audit_both(session, primary, report, action="split", by=by, now=now)
     session.flush()
     return report
+
+
+def merge_choices(
+    session: Session, report: Report, *, chat_id: int, limit: int = 6
+) -> list[Report]:
+    """Return the open reports the card of ``report`` in ``chat_id`` can take in (合并).
+
+    Those whose card the same group holds, of the same kind, not joined to another: the most
+    similar text first.
+    """
+    rows = session.exec(
+        select(Report)
+        .where(
+            Report.card_chat_id == chat_id,
+            col(Report.status).in_(list(OPEN_STATUSES)),
+            col(Report.duplicate_of).is_(None),
+            Report.kind == report.kind,
+            Report.id != report.id,
+        )
+        .order_by(col(Report.created_at).desc())
+        .limit(50)
+    ).all()
+    key = report.similarity_key or similarity_key(report.text)
+    mine = fingerprint_of_key(key)
+
+    def score(other: Report) -> float:
+        return similarity_of(
+            mine, fingerprint_of_key(other.similarity_key or similarity_key(other.text))
+        )
+
+    return sorted(rows, key=score, reverse=True)[:limit]
 
 
 def observers_to_tell(session: Session, report_id: int) -> list[int]:

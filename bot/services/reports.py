@@ -24,7 +24,7 @@ from bot.core.routing import Decision
 from bot.core.similarity import similarity_key
 from bot.core.windows import Window
 from bot.errors import Refused
-from bot.services import Services, access
+from bot.services import Services, access, joined
 from storage import bindings
 from storage import reports as report_queries
 from storage.models import (
@@ -401,7 +401,7 @@ def resolve(
     values: dict[str, Any] = {"resolved_at": now}
     if report.kind == ReportKind.SUGGESTION:
         values["closed_at"] = now
-    return _change(
+    report = _change(
         session,
         report,
         action=Action.RESOLVE,
@@ -410,6 +410,8 @@ def resolve(
         now=now,
         details={"result": result},
     )
+    joined.follow_primary(session, report, now=now)  # the reports joined to it: resolved too
+    return report
 
 
 def fall_back_to_dispatch(
@@ -530,7 +532,8 @@ def rate(
             details={"rating": rating},
         )
     deadlines = plan_deadlines(services, kind=report.kind, sla_class=report.sla_class, start=now)
-    return _change(
+    primary = _load(session, report.duplicate_of) if report.duplicate_of is not None else None
+    report = _change(
         session,
         report,
         action=action,
@@ -538,11 +541,23 @@ def rate(
             "rating": rating,
             "rating_reason": reason,
             "resolved_at": None,
-            "resolve_due_at": deadlines.resolve_due,
+            "resolve_due_at": None if primary is not None else deadlines.resolve_due,
         },
         by=by,
         now=now,
         details={"rating": rating, "reason": reason},
+    )
+    if primary is None or not lifecycle.allows(primary.status, Action.REOPEN):
+        return report
+    # A joined report has no card of its own: its issue is handled again on the primary's.
+    return _change(
+        session,
+        primary,
+        action=Action.REOPEN,
+        values={"resolved_at": None, "resolve_due_at": deadlines.resolve_due},
+        by=None,
+        now=now,
+        details={"rating": rating, "reason": reason, "report": report.number},
     )
 
 
@@ -655,7 +670,7 @@ def close_by_dispatch(
 ) -> Report:
     """Dispatch closes a report that needs no handling, with a reason."""
     report = _authorised(session, services, report_id, Action.CLOSE, by)
-    return _change(
+    report = _change(
         session,
         report,
         action=Action.CLOSE,
@@ -664,6 +679,8 @@ def close_by_dispatch(
         now=now,
         details={"reason": reason},
     )
+    joined.follow_primary(session, report, now=now)
+    return report
 
 
 def find_dispatch_chat(

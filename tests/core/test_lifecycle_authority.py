@@ -115,6 +115,7 @@ def test_statuses_and_events_keep_their_stored_names() -> None:
         "follow_up": "follow_up", "fall_back": "no_group", "urge": "urged",
         "remind": "reminded_by_observer", "withdraw": "withdrawn",
         "group_lost": "returned", "group_back": "routed_by_dispatch",
+        "join": "joined", "merge": "merged", "split": "split", "with_primary": "with_primary",
     }  # fmt: skip
 
 
@@ -140,9 +141,26 @@ def test_every_card_row_and_source_set_is_as_declared() -> None:
     assert lifecycle.next_status(Status.SIGNED, Action.NOTE, kind="problem") == Status.SIGNED
     for action in Action:
         step = lifecycle.step(action)
-        system = action in (Action.FALL_BACK, Action.GROUP_LOST, Action.GROUP_BACK)
+        system = action in (
+            Action.FALL_BACK,
+            Action.GROUP_LOST,
+            Action.GROUP_BACK,
+            Action.WITH_PRIMARY,
+        )
         assert system == (step.role == lifecycle.Role.SYSTEM)
         assert (action == Action.DECIDE_EXTENSION) == (step.role == lifecycle.Role.REGION_DISPATCH)
+
+
+def test_merging_and_splitting_belong_to_the_holding_group() -> None:
+    for action in (Action.MERGE, Action.SPLIT):
+        assert decide(action, _in(), _held(Status.SIGNED))
+        refused = decide(action, _in(OTHER), _held(Status.SIGNED))
+        assert not refused and refused.reason == "authority.not_your_report"
+    assert decide(Action.MERGE, _in(DISPATCH), _held(Status.DISPATCH, holder_chat=DISPATCH))
+    assert not decide(Action.MERGE, _in(), _held(Status.RESOLVED))  # a handled card takes none
+    assert decide(Action.SPLIT, _in(), _held(Status.RESOLVED))  # but a wrong join can be undone
+    assert decide(Action.JOIN, Actor(chat_id=1, observer_id=7), _held(Status.ROUTED))
+    assert not decide(Action.JOIN, Actor(chat_id=1, observer_id=8), _held(Status.ROUTED))
 
 
 def test_urging_belongs_to_the_overseers_of_the_report() -> None:
