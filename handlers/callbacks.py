@@ -43,7 +43,7 @@ class Act(StrEnum):
     # URGE (below) in the private chat: the observer presses the department (催办)
     MY_PAGE = "myp"  # target: the page of /my, from 1
     # observer, on a preview that found a similar report (target: draft id, arg: REV_REPORTID)
-    JOIN_ISSUE = "join"
+    JOIN_ISSUE = "jiss"
     # department, on a card (target: report id)
     SIGN = "sign"
     TRANSFER = "xfer"  # shows the departments

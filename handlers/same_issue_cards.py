@@ -85,19 +85,23 @@ def _menu(event: Event, ctx: Ctx, report: Report, rows: Keyboard, key: str) -> N
 
 
 def _merge(event: Event, ctx: Ctx, report: Report, other_id: int, *, by: Actor, who: str) -> None:
-    """Merges the chosen card into this one: its card closes, its observers are told."""
+    """Merges the chosen card and this one: the later report's card closes and goes, with its
+    follow-ups, under the earlier one's; its observers are told."""
     other = ctx.session.get(Report, other_id)
     if other is None:
         raise Refused("common.stale_button")
-    moving = [other, *joining.members_of(ctx.session, other_id)]
-    old_chat, old_card = other.card_chat_id, other.card_message_id
+    before = {
+        each.id: list(joining.members_of(ctx.session, each.id or 0)) for each in (report, other)
+    }
     issue = joining.merge(
         ctx.session, ctx.services, primary_id=report.id or 0, other_id=other_id, by=by, now=ctx.now
     )
     primary = issue.primary
-    note = t("joining.merged_note", other=other.number, number=primary.number, who=who)
-    if old_chat is not None:
-        close_card(ctx, old_chat, old_card, other_id, note, True)
+    gone = other if primary.id == report.id else report
+    note = t("joining.merged_note", other=gone.number, number=primary.number, who=who)
+    if gone.card_chat_id is not None:
+        close_card(ctx, gone.card_chat_id, gone.card_message_id, gone.id or 0, note, True)
+    moving = [gone, *before[gone.id]]
     relay_joined(ctx, primary, moving, who=who)
     for each in moving:
         tell_observer(ctx, each, "merged", into=primary.number)

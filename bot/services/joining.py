@@ -207,12 +207,16 @@ def merge(
 ) -> Issue:
     """Merge the card of ``other_id`` into the card of ``primary_id`` (合并), audited on both.
 
-    ``by`` acts on the primary's card; the group must hold the other report's card too.
+    ``by`` acts on the card of ``primary_id``; the group must hold the other report's card
+    too. The report filed first stays the primary (its deadline runs longest), whichever card
+    the button was pressed on.
     """
     primary = root_of(session, _get(session, primary_id))
     other = root_of(session, _get(session, other_id))
     access.require(session, services, Action.MERGE, by, primary)
     access.require(session, services, Action.MERGE, replace(by, on_card=False), other)
+    if (other.created_at, _id(other)) < (primary.created_at, _id(primary)):
+        primary, other = other, primary
     issue = _join(session, other, primary, by=by, now=now)
     _audit_both(session, primary, other, action="merged", by=by, now=now)
     return issue

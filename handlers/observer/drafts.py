@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
-from handlers import limits
+from handlers import limits, same_issue
 from handlers.actions import Button
 from handlers.callbacks import Act, Press
 from handlers.context import Ctx
@@ -145,6 +145,13 @@ def on_draft_press(event: Event, press: Press, ctx: Ctx, observer: Observer, dra
             t("observer.category_changed", category=ctx.rules.tags[press.arg].name)
         )
         preview(ctx, observer, draft)
+        return
+    if press.act == Act.JOIN_ISSUE:  # 补充到该反映: submitted and joined to a similar report
+        into = same_issue.chosen(press, draft)
+        if into is None:
+            ctx.out.reply_answer(t("common.stale_button"))
+        else:
+            submit(event, ctx, observer, draft, into=into)
         return
     if str(draft.data.get("rev", 0)) != press.arg:
         ctx.out.reply_answer(t("common.stale_button"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.core.messages import t
 from bot.core.routing import Decision
 from bot.services import reports as flows
-from handlers import limits
+from handlers import limits, same_issue
 from handlers.actions import Button
 from handlers.callbacks import Act, Press
 from handlers.cards import attachment_summary, tag_names
@@ -48,23 +48,21 @@ def preview(ctx: Ctx, observer: Observer, draft: Draft) -> None:
         text += "\n" + near
     rev = str(draft.data.get("rev", 0))
     did = draft.id or 0
-    ctx.out.send(
-        draft.chat_id,
-        text,
-        keyboard=[
-            [
-                Button(t("observer.button_submit"), Press(Act.SUBMIT, did, rev).encode()),
-                Button(t("observer.button_add"), Press(Act.ADD_MORE, did, rev).encode()),
-            ],
-            [
-                Button(t("observer.button_kind"), Press(Act.CHANGE_KIND, did, rev).encode()),
-                Button(
-                    t("observer.button_category"), Press(Act.CHANGE_CATEGORY, did, rev).encode()
-                ),
-            ],
-            [Button(t("observer.button_cancel"), Press(Act.CANCEL, did, rev).encode())],
+    keyboard = [
+        [
+            Button(t("observer.button_submit"), Press(Act.SUBMIT, did, rev).encode()),
+            Button(t("observer.button_add"), Press(Act.ADD_MORE, did, rev).encode()),
         ],
-    )
+        [
+            Button(t("observer.button_kind"), Press(Act.CHANGE_KIND, did, rev).encode()),
+            Button(t("observer.button_category"), Press(Act.CHANGE_CATEGORY, did, rev).encode()),
+        ],
+        [Button(t("observer.button_cancel"), Press(Act.CANCEL, did, rev).encode())],
+    ]
+    preview = (text, keyboard)  # a similar report already handled: offer to join it
+    body = report_text(draft.data)
+    text, keyboard = same_issue.offer(ctx, draft, decision, station, body, preview)
+    ctx.out.send(draft.chat_id, text, keyboard=keyboard)
 
 
 def _where(ctx: Ctx, decision: Decision, kind: str, urgent: bool, station: Station | None) -> str:
@@ -95,7 +93,9 @@ def _where(ctx: Ctx, decision: Decision, kind: str, urgent: bool, station: Stati
     )
 
 
-def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> Report | None:
+def submit(
+    event: Event, ctx: Ctx, observer: Observer, draft: Draft, *, into: int | None = None
+) -> Report | None:
     """Commits the draft as a report, acknowledges it with its number and sends the card.
 
     Returns the report, or None when the draft cannot be filed (the presser is told why).
@@ -125,6 +125,8 @@ def submit(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> Report |
     )
     ctx.session.delete(draft)
     ctx.session.flush()
+    if into is not None and same_issue.join_submitted(event, ctx, observer, report, into):
+        return report  # no card of its own: it went under the similar report's card
     post_card(ctx, report)
     if report.status == ReportStatus.RECORDED:
         routing = t("observer.submitted_sentiment")

@@ -1,0 +1,131 @@
+"""One problem, one card: two observers report the same flooding; joined, merged, split."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot.core.messages import t
+from storage.models import Report, ReportEvent, ReportStatus
+from tests.handlers.conftest import (
+    ENV_GROUP,
+    ENV_HANDLER,
+    HANDLER,
+    OBSERVER,
+    OTHER_OBSERVER,
+    WATER_GROUP,
+    register,
+)
+from tests.handlers.harness import Sent, World
+
+FIRST = "东濠涌河涌水浸，水面漂着垃圾，路都过不了"
+SECOND = "东濠涌条河涌水淹咗，水面啲垃圾冇人捞，行唔到路"
+
+
+def _card(sent: list[Sent]) -> Sent:
+    return next(s for s in sent if s.purpose == "card")
+
+
+def _reports(world: World) -> list[Report]:
+    with Session(world.services.engine) as session:
+        return list(session.exec(select(Report).order_by(col(Report.id))).all())
+
+
+def _first_card(world: World) -> Sent:
+    register(world)
+    preview = world.message(OBSERVER, FIRST)[0]
+    return _card(world.press(OBSERVER, preview, preview.button("提交")))
+
+
+def _second_preview(world: World) -> Sent:
+    register(world, OTHER_OBSERVER, "+8613800138002")
+    return world.message(OTHER_OBSERVER, SECOND)[0]
+
+
+def _prompt(sent: list[Sent]) -> Sent:
+    return next(s for s in sent if s.purpose == "prompt")
+
+
+def test_the_second_observer_joins_and_both_are_told_of_the_result(world: World) -> None:
+    card = _first_card(world)
+    first = _reports(world)[0]
+    preview = _second_preview(world)
+    assert f"已有相似反映 {first.number}（待签收）" in preview.text and "同站点" in preview.text
+    labels = [label for label, _ in preview.buttons()]
+    assert labels[:2] == [t("joining.button_join", number=first.number), "✅ 仍然单独提交"]
+    assert "✅ 提交" not in labels
+    sent = world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    assert not [s for s in sent if s.purpose == "card"]  # no card of its own
+    follow_up = next(s for s in sent if s.chat_id == WATER_GROUP and s.method == "sendMessage")
+    assert follow_up.payload["reply_parameters"]["message_id"] == card.message_id
+    assert SECOND[:6] in follow_up.text
+    redrawn = next(s for s in sent if s.method == "editMessageText")
+    assert "同一问题 ×2（2位观察员）" in redrawn.text
+    ack = next(s for s in sent if s.chat_id == OTHER_OBSERVER)
+    assert f"已补充到反映 {first.number}" in ack.text
+    joined = _reports(world)[1]
+    assert joined.duplicate_of == first.id and joined.sign_due_at is None
+
+    signed = world.press(HANDLER, card, card.button("签收"))
+    assert {s.chat_id for s in signed if s.purpose == "notice:signed"} == {
+        OBSERVER,
+        OTHER_OBSERVER,
+    }
+    card = next(s for s in signed if s.method == "editMessageText")
+    prompt = _prompt(world.press(HANDLER, card, card.button("办结")))
+    resolved = world.reply(HANDLER, prompt, "已清理河道垃圾，积水已排走")
+    ratings = {s.chat_id: s for s in resolved if s.purpose == "rating"}
+    assert set(ratings) == {OBSERVER, OTHER_OBSERVER}
+    assert joined.number in ratings[OTHER_OBSERVER].text
+    world.press(OTHER_OBSERVER, ratings[OTHER_OBSERVER], ratings[OTHER_OBSERVER].button("满意"))
+    first, joined = _reports(world)
+    assert (first.status, joined.status) == (ReportStatus.RESOLVED, ReportStatus.CLOSED)
+    assert joined.rating == "satisfied"
+
+
+def test_submitted_separately_then_merged_and_split_by_hand(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    other_card = _card(world.press(OTHER_OBSERVER, preview, preview.button("仍然单独提交")))
+    assert other_card.chat_id == WATER_GROUP
+    first, second = _reports(world)
+    assert "合并" not in str(card.buttons())  # nothing to merge when it was posted
+    menu = world.press(HANDLER, other_card, other_card.button("合并"))  # on the later card
+    choices = next(s for s in menu if s.method == "editMessageText")
+    sent = world.press(HANDLER, choices, choices.button(first.number))
+    # The report filed first stays the primary: the later card closes.
+    closed = next(s for s in sent if s.message_id == other_card.message_id)
+    assert f"{second.number} 已合并到 {first.number}" in closed.text
+    card = next(s for s in sent if s.message_id == card.message_id)  # the first card, redrawn
+    assert "同一问题 ×2（2位观察员）" in card.text
+    told = next(s for s in sent if s.chat_id == OTHER_OBSERVER)
+    assert told.text == t("observer.merged", number=second.number, into=first.number)
+    with Session(world.services.engine) as session:
+        merged = session.exec(select(ReportEvent).where(ReportEvent.action == "merged")).all()
+    assert {e.actor for e in merged} == {f"user:{HANDLER}"} and len(merged) == 2
+
+    menu = world.press(HANDLER, card, card.button("拆分"))
+    choices = next(s for s in menu if s.method == "editMessageText")
+    sent = world.press(HANDLER, choices, choices.button(second.number))
+    assert _card(sent).chat_id == WATER_GROUP  # its own card again
+    assert t("observer.split", number=second.number) in [s.text for s in sent]
+    assert _reports(world)[1].duplicate_of is None
+
+
+def test_another_departments_group_cannot_merge_or_split(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    world.press(OTHER_OBSERVER, preview, preview.button("仍然单独提交"))
+    first, second = _reports(world)
+    merge = f"ob1:mrgw:{first.id}:{second.id}"
+    forged = Sent(ENV_GROUP, "sendMessage", "", card.message_id, {}, "card")
+    assert world.press(ENV_HANDLER, forged, merge) == []
+    assert world.last_answer() == t("authority.not_your_report")
+    split = f"ob1:splo:{first.id}:{second.id}"
+    assert world.press(ENV_HANDLER, forged, split) == []
+    assert world.last_answer() == t("authority.not_your_report")
+    assert [r.duplicate_of for r in _reports(world)] == [None, None]
+    with Session(world.services.engine) as session:
+        refused = session.exec(
+            select(ReportEvent).where(ReportEvent.action == "press_refused")
+        ).all()
+    assert [e.details["chat"] for e in refused] == [ENV_GROUP, ENV_GROUP]
