@@ -172,4 +172,5 @@ def export(
         else:
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_text(body, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    say("export_done", err=True, count=len(rows))
+    issues = sum(1 for row in rows if row.duplicate_of is None)  # joined reports: one issue
+    say("export_done", err=True, count=len(rows), issues=issues)

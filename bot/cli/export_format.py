@@ -41,6 +41,7 @@ EXPORT_COLUMNS = (
     "resolved_at",
     "closed_at",
     "rating",
+    "same_issue",
     "text",
 )
 HEADER_KEYS = {
@@ -60,6 +61,7 @@ HEADER_KEYS = {
     "resolved_at": "digest.col_resolved",
     "closed_at": "digest.col_closed",
     "rating": "digest.col_rating",
+    "same_issue": "export.col_same_issue",
     "text": "digest.col_text",
 }
 WIDTHS = {"number": 20, "department": 16, "station_code": 14, "tags": 16, "text": 60}

@@ -125,6 +125,7 @@ class ReportFacts(Generic[R]):
         if self.new:
             tally.new += 1
             tally.new_by_kind[report.kind] = tally.new_by_kind.get(report.kind, 0) + 1
+            tally.issues += getattr(report, "duplicate_of", None) is None  # earlier weeks: all
         tally.signed += self.signed
         tally.resolved += self.resolved
         tally.open += self.open

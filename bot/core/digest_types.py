@@ -46,6 +46,8 @@ class ReportRow:
     resolved_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     rating: str | None = None
+    duplicate_of: int | None = None  # joined to another report of the same issue
+    same_issue: str = ""  # that report's number (exports)
 
 
 class LifecycleRow(NamedTuple):
@@ -102,6 +104,7 @@ class Tally:
 
     new: int = 0
     new_by_kind: dict[str, int] = field(default_factory=dict)
+    issues: int = 0  # the new reports not joined to another: one issue each
     signed: int = 0
     resolved: int = 0
     open: int = 0

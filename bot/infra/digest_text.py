@@ -120,6 +120,8 @@ def _overview(digest: Digest) -> list[str]:
             resolve_p90=duration_words(digest.resolve_hours[1]),
         ),
     ]
+    if total.issues != total.new:  # some reports were joined: the same issue counts once
+        lines.append(t("digest.same_issue", issues=total.issues, reports=total.new))
     rated = sum(digest.ratings.values())
     if rated:
         lines.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, null, or_, select
@@ -71,6 +71,7 @@ _REPORT_COLUMNS = tuple(
         "resolved_at",
         "closed_at",
         "rating",
+        "duplicate_of",
     )
 )
 
@@ -126,6 +127,7 @@ def _report_row(values: Sequence[Any]) -> ReportRow:
         resolved_at,
         closed_at,
         rating,
+        duplicate_of,
     ) = values
     return ReportRow(
         id=id_,
@@ -148,6 +150,7 @@ def _report_row(values: Sequence[Any]) -> ReportRow:
         resolved_at=resolved_at,
         closed_at=closed_at,
         rating=rating,
+        duplicate_of=duplicate_of,
     )
 
 
@@ -343,4 +346,9 @@ def export_rows(
     if status is not None:
         query = query.where(_R.status == status)
     query = query.order_by(_R.created_at, _R.id)
-    return [_report_row(values) for values in session.execute(query)]
+    rows = [_report_row(values) for values in session.execute(query)]
+    joined = {row.duplicate_of for row in rows if row.duplicate_of is not None}
+    if not joined:
+        return rows
+    numbers = dict(session.execute(select(_R.id, _R.number).where(_R.id.in_(joined))).all())
+    return [replace(row, same_issue=numbers.get(row.duplicate_of, "")) for row in rows]

@@ -179,7 +179,7 @@ def test_export_formats(database: str, tmp_path: Path) -> None:
     assert [c.value for c in sheet[2]][:3] == ["number", "kind", "status"]  # the stable ids
     assert sheet.max_row == 3 and sheet["C3"].value == "已办结（待评价）"
     assert sheet.freeze_panes == "A3" and sheet.print_title_rows == "$1:$2"
-    assert sheet.auto_filter.ref == "A2:Q3"
+    assert sheet.auto_filter.ref == "A2:R3"
     assert sheet["J3"].value == dt.datetime(2026, 11, 16, 9, 0)  # noqa: DTZ001 - wall time
     assert sheet["J3"].number_format == "yyyy-mm-dd hh:mm"
     raw_target = tmp_path / "raw.xlsx"

@@ -246,3 +246,10 @@ def test_sentiment_groups_and_suggestion_replies() -> None:
     replies = {s.number: s.reply for s in digest.suggestions}
     assert replies == {suggestion.number: "已纳入明年计划", pending.number: None}
     assert digest.region_level == "county"
+
+
+def test_reports_of_one_issue_count_once_as_an_issue() -> None:
+    first = row()
+    reports = [first, row(duplicate_of=first.id), row(), row(created_at=at(9))]
+    digest = compute_digest(scope="440000", week=WEEK, now=at(23, 9), reports=reports)
+    assert (digest.total.issues, digest.total.new) == (2, 3)  # the joined one is not an issue

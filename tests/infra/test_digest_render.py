@@ -152,3 +152,12 @@ def test_the_text_compares_with_last_week_and_ranks_departments() -> None:
     best = text.index(rules.department_name(list(rules.departments)[0]) + "：按时率 100%")
     assert worst < best and "本周无到期事项" not in text[:worst]
     assert "0.0" not in text and "本周无红牌督办" in text
+
+
+def test_the_text_counts_issues_and_reports_when_some_were_joined() -> None:
+    rules = load_rules(ROOT / "routing_rules.yaml")
+    digest = week_of_reports(rules)
+    assert "同一问题合并计算" not in render_text(digest, rules)
+    digest.total.issues -= 2
+    text = render_text(digest, rules)
+    assert f"问题 {digest.total.new - 2} 件，涉及反映 {digest.total.new} 条" in text

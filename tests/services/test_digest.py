@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core.rules import load_rules
 from bot.core.weeks import SHANGHAI, parse_week
@@ -148,6 +148,16 @@ def test_export_filters(session: Session) -> None:
         == "closed"
     )
     assert export_rows(session=session, start=at(1, 0), end=at(30, 0), department="nope") == []
+
+
+def test_export_names_the_report_a_joined_one_went_into(session: Session) -> None:
+    populate(session)
+    first, second, *_ = session.exec(select(Report).order_by(col(Report.id))).all()
+    second.duplicate_of = first.id
+    session.add(second)
+    session.commit()
+    rows = {r.id: r for r in export_rows(session=session, start=at(1, 0), end=at(30, 0))}
+    assert rows[second.id].same_issue == first.number and rows[first.id].same_issue == ""
 
 
 def test_bad_scope_is_refused() -> None:
