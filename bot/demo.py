@@ -24,6 +24,7 @@ from bot.app import build_services
 from bot.core.roster import parse_roster
 from bot.core.weeks import week_of
 from bot.demo_kit import DemoClock, Transcript, button, last_card, settle
+from bot.demo_same_issue import same_issue_scene
 from bot.infra.config import SHIPPED_RULES, Settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.digest_render import render_text, write_digest
@@ -139,6 +140,15 @@ async def play(
                 housing_handler,
                 dispatcher,
                 groups,
+            )
+            await same_issue_scene(
+                transcript,
+                control,
+                lambda: settle(engine, control),
+                button,
+                observer=observer,
+                handler=water_handler,
+                water=groups["water"]["id"],
             )
             await _time_passes(transcript, control, services, clock, delivery, dispatcher, groups)
             _weekly_digest(transcript, services, out)

@@ -126,7 +126,7 @@ STEPS: dict[Action, Step] = {
     # observer's own), MERGE of both cards (one group must hold both), SPLIT of the primary.
     Action.JOIN: Step(OPEN, None, Role.OBSERVER, "joined"),
     Action.MERGE: Step(OPEN, None, Role.HOLDER, "merged"),
-    Action.SPLIT: Step(OPEN | HANDLED, None, Role.HOLDER, "split"),
+    Action.SPLIT: Step(OPEN, None, Role.HOLDER, "split"),
     # The target is the primary's new status (resolved, or closed), set by the caller.
     Action.WITH_PRIMARY: Step(OPEN, Status.RESOLVED, Role.SYSTEM, "with_primary"),
 }

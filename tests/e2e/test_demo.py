@@ -50,6 +50,9 @@ def test_demo_runs_offline_and_writes_its_transcript(
     assert "▶ 社工部·陈姐: /queue" in transcript and "水务局退回：" in transcript
     assert "[住建群] 📣 社工部·陈姐催办：" in transcript
     assert "https://t.me/gd_observer_bot?start=" in transcript
+    same = transcript[transcript.index("8b. Two observers") : transcript.index("9. Nobody")]
+    assert "同一问题 ×2（2位观察员）" in same and "补充反映" in same
+    assert "[观察员 罗淑仪] ✅ 您的反映" in same and "[观察员 黄芳] ✅ 您的反映" in same
     out = tmp_path / "out"
     assert len(list(out.glob("digest-440000-*.png"))) == 1
     assert len(list(out.glob("digest-440000-*.xlsx"))) == 1
