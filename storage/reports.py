@@ -134,10 +134,17 @@ def count_reports_by_status(*, session: Session) -> dict[str, int]:
 def held_by_chat(
     *, session: Session, chat_id: int, statuses: Sequence[str], limit: int = 500
 ) -> Sequence[Report]:
-    """Return the reports in ``statuses`` whose current card is in ``chat_id`` (newest first)."""
+    """Return the reports in ``statuses`` whose current card is in ``chat_id`` (newest first).
+
+    A report merged into another (the same issue) is held on that report's card, not its own.
+    """
     return session.exec(
         select(Report)
-        .where(Report.card_chat_id == chat_id, col(Report.status).in_(statuses))
+        .where(
+            Report.card_chat_id == chat_id,
+            col(Report.status).in_(statuses),
+            col(Report.duplicate_of).is_(None),
+        )
         .order_by(col(Report.id).desc())
         .limit(limit)
     ).all()

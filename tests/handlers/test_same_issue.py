@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.messages import t
 from storage.models import Report, ReportEvent, ReportStatus
+from storage.reports import held_by_chat
 from tests.handlers.conftest import (
     ENV_GROUP,
     ENV_HANDLER,
@@ -102,6 +103,9 @@ def test_submitted_separately_then_merged_and_split_by_hand(world: World) -> Non
     with Session(world.services.engine) as session:
         merged = session.exec(select(ReportEvent).where(ReportEvent.action == "merged")).all()
     assert {e.actor for e in merged} == {f"user:{HANDLER}"} and len(merged) == 2
+    with Session(world.services.engine) as session:  # the group's list: one issue, one line
+        held = held_by_chat(session=session, chat_id=WATER_GROUP, statuses=["routed", "signed"])
+        assert [r.id for r in held] == [first.id]
 
     menu = world.press(HANDLER, card, card.button("拆分"))
     choices = next(s for s in menu if s.method == "editMessageText")
