@@ -133,3 +133,21 @@ def test_another_departments_group_cannot_merge_or_split(world: World) -> None:
             select(ReportEvent).where(ReportEvent.action == "press_refused")
         ).all()
     assert [e.details["chat"] for e in refused] == [ENV_GROUP, ENV_GROUP]
+
+
+def test_a_joined_observers_dissatisfaction_reopens_the_issue(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    signed = world.press(HANDLER, card, card.button("签收"))
+    card = next(s for s in signed if s.method == "editMessageText")
+    prompt = _prompt(world.press(HANDLER, card, card.button("办结")))
+    resolved = world.reply(HANDLER, prompt, "已清理")
+    rating = next(s for s in resolved if s.purpose == "rating" and s.chat_id == OTHER_OBSERVER)
+    asked = world.press(OTHER_OBSERVER, rating, rating.button("不满意"))
+    sent = world.reply(OTHER_OBSERVER, asked[-1], "积水还在，路还是过不了")
+    first, joined = _reports(world)
+    assert first.status == ReportStatus.SIGNED and first.resolve_due_at is not None
+    assert joined.status == ReportStatus.SIGNED and joined.resolve_due_at is None
+    told = next(s for s in sent if s.chat_id == WATER_GROUP and "不满意" in s.text)
+    assert first.number in told.text and "积水还在" in told.text
