@@ -7,8 +7,8 @@ submitted and joined to that report's issue: no card or deadline of its own, its
 under the existing card) or 仍然单独提交 (the preview's usual 提交).
 
 The observer conversation (``handlers.observer``) calls :func:`offer` where it builds the
-preview, :func:`chosen` when 补充到该反映 is pressed, and :func:`join_submitted` once the
-report exists.
+preview, :func:`chosen` when 补充到该反映 is pressed, :func:`join_submitted` once the report
+exists, and :func:`on_card` when an observer adds to a report (补充信息) that was joined.
 """
 
 from __future__ import annotations
@@ -84,6 +84,12 @@ def offer(
     rest = [[b for b in row if b.data != submit] for row in keyboard]
     alone = Button(t("joining.button_alone"), submit)
     return text, [[join], [alone], *[row for row in rest if row]]
+
+
+def on_card(ctx: Ctx, report: Report | None) -> Report | None:
+    """Return the report whose card shows ``report``: its primary when it was joined to one
+    (an observer's 补充 to a joined report goes under that card)."""
+    return joining.root_of(ctx.session, report) if report is not None else None
 
 
 def chosen(press: Press, draft: Draft) -> int | None:

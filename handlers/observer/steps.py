@@ -8,6 +8,7 @@ from bot.core.messages import t
 from bot.services import access, observer_steps
 from bot.services import reports as flows
 from bot.services.reports import Refused
+from handlers import same_issue
 from handlers.actions import Button, card_of
 from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text
@@ -143,7 +144,7 @@ def _refusal(refused: Refused) -> str:
 
 def follow_up(event: Event, ctx: Ctx, observer: Observer, draft: Draft) -> None:
     """Relays an observer's additional information to the department, under the card."""
-    report = ctx.session.get(Report, int(draft.step.split(":", 1)[1]))
+    report = same_issue.on_card(ctx, ctx.session.get(Report, int(draft.step.split(":", 1)[1])))
     end_step(ctx, draft)
     if report is None or report.status not in OPEN_STATUSES or report.card_chat_id is None:
         ctx.out.send(event.chat_id, t("observer.follow_up_closed"))

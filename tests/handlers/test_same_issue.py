@@ -151,3 +151,16 @@ def test_a_joined_observers_dissatisfaction_reopens_the_issue(world: World) -> N
     assert joined.status == ReportStatus.SIGNED and joined.resolve_due_at is None
     told = next(s for s in sent if s.chat_id == WATER_GROUP and "不满意" in s.text)
     assert first.number in told.text and "积水还在" in told.text
+
+
+def test_a_joined_observer_adds_more_under_the_one_card(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    joined = _reports(world)[1]
+    opened = world.press(OTHER_OBSERVER, preview, f"ob1:open:{joined.id}")
+    world.press(OTHER_OBSERVER, opened[-1], opened[-1].button("补充"))
+    sent = world.message(OTHER_OBSERVER, "水已经浸到一楼商铺")
+    relayed = next(s for s in sent if s.chat_id == WATER_GROUP)
+    assert relayed.payload["reply_parameters"]["message_id"] == card.message_id
+    assert "水已经浸到一楼商铺" in relayed.text
