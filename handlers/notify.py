@@ -33,17 +33,18 @@ def post_card(ctx: Ctx, report: Report) -> Report:
     dispatch instead (a lifecycle step); nothing is ever posted into an unbound group. Returns
     the report as it now stands, so the caller tells the observer where it really went.
 
-    A report joined to another (the same issue) gets no card: the primary's card counts it.
+    A report joined to another (the same issue) gets no card: the primary's card counts it. One
+    split off an issue that was signed for gets its card, signed, in its department's group.
     """
     rid = report.id or 0
     if report.duplicate_of is not None:
         return report
     binding = None
-    if report.status == ReportStatus.ROUTED:
+    if report.status in (ReportStatus.ROUTED, ReportStatus.SIGNED):
         binding = find_binding(
             ctx.session, department=report.department, region=report.target_region
         )
-        if binding is None:
+        if binding is None and report.status == ReportStatus.ROUTED:
             note = t(
                 "dispatch.no_group",
                 number=report.number,
@@ -57,7 +58,11 @@ def post_card(ctx: Ctx, report: Report) -> Report:
         binding = find_binding(
             ctx.session, department=ctx.rules.dispatch, region=report.region_code
         )
-    if report.status not in (ReportStatus.ROUTED, ReportStatus.DISPATCH) or binding is None:
+    if binding is None or report.status not in (
+        ReportStatus.ROUTED,
+        ReportStatus.SIGNED,  # a report split off an issue its group had signed for
+        ReportStatus.DISPATCH,
+    ):
         if report.status == ReportStatus.DISPATCH:
             log.warning(
                 "no dispatch group bound report=%s region=%s", report.number, report.region_code

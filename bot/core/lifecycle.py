@@ -127,7 +127,7 @@ STEPS: dict[Action, Step] = {
     Action.JOIN: Step(OPEN, None, Role.OBSERVER, "joined"),
     Action.MERGE: Step(OPEN, None, Role.HOLDER, "merged"),
     Action.SPLIT: Step(OPEN, None, Role.HOLDER, "split"),
-    # The target is the primary's new status (resolved, or closed), set by the caller.
+    # The target is the primary's new status (signed, resolved or closed), set by the caller.
     Action.WITH_PRIMARY: Step(OPEN, Status.RESOLVED, Role.SYSTEM, "with_primary"),
 }
 

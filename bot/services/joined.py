@@ -2,8 +2,9 @@
 
 A joined report (``Report.duplicate_of``) has no card and no deadline of its own; its observer
 is told what happens to the primary report and rates it like their own. So when the primary is
-resolved (办结) or closed, each joined report still open takes the same status through the
-lifecycle's ``with_primary`` step, recorded on its audit trail; its observer can then rate it.
+signed for (签收), resolved (办结) or closed, each joined report still open takes the same status
+through the lifecycle's ``with_primary`` step, recorded on its audit trail: its observer's /my
+shows where the issue stands, and once it is resolved they can rate it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from bot.core.lifecycle import Action, Status
 from storage import reports as report_queries
 from storage.models import Report
 
+FOLLOWED = (Status.SIGNED, Status.RESOLVED, Status.CLOSED)  # the primary's steps its members take
+
 
 def members_of(session: Session, primary_id: int) -> tuple[Report, ...]:
     """Return the reports joined to ``primary_id``, oldest first."""
@@ -29,19 +32,23 @@ def members_of(session: Session, primary_id: int) -> tuple[Report, ...]:
 
 
 def follow_primary(session: Session, primary: Report, *, now: dt.datetime) -> list[Report]:
-    """Give the open reports joined to ``primary`` its resolved or closed status; return them."""
-    if primary.id is None or primary.status not in (Status.RESOLVED, Status.CLOSED):
+    """Give the open reports joined to ``primary`` its signed, resolved or closed status;
+    return those that moved."""
+    if primary.id is None or primary.status not in FOLLOWED:
         return []
     moved: list[Report] = []
     for member in members_of(session, primary.id):
-        if not lifecycle.allows(member.status, Action.WITH_PRIMARY):
+        if member.status == primary.status or not lifecycle.allows(
+            member.status, Action.WITH_PRIMARY
+        ):
             continue
         values = {
             "status": primary.status,
-            "resolved_at": primary.resolved_at or now,
-            "closed_at": primary.closed_at,
+            "signed_at": member.signed_at or primary.signed_at or now,
             "updated_at": now,
         }
+        if primary.status != Status.SIGNED:
+            values.update(resolved_at=primary.resolved_at or now, closed_at=primary.closed_at)
         if report_queries.transition(
             session=session,
             report_id=member.id or 0,

@@ -286,7 +286,7 @@ def sign(
 ) -> Report:
     """Sign for a report (签收)."""
     report = _authorised(session, services, report_id, Action.SIGN, by)
-    return _change(
+    report = _change(
         session,
         report,
         action=Action.SIGN,
@@ -294,6 +294,8 @@ def sign(
         by=by,
         now=now,
     )
+    joined.follow_primary(session, report, now=now)  # the reports joined to it: signed too
+    return report
 
 
 def transfer(

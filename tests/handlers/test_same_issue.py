@@ -71,6 +71,7 @@ def test_the_second_observer_joins_and_both_are_told_of_the_result(world: World)
         OBSERVER,
         OTHER_OBSERVER,
     }
+    assert _reports(world)[1].status == ReportStatus.SIGNED  # its /my says 办理中 too
     card = next(s for s in signed if s.method == "editMessageText")
     prompt = _prompt(world.press(HANDLER, card, card.button("办结")))
     resolved = world.reply(HANDLER, prompt, "已清理河道垃圾，积水已排走")
@@ -164,3 +165,19 @@ def test_a_joined_observer_adds_more_under_the_one_card(world: World) -> None:
     relayed = next(s for s in sent if s.chat_id == WATER_GROUP)
     assert relayed.payload["reply_parameters"]["message_id"] == card.message_id
     assert "水已经浸到一楼商铺" in relayed.text
+
+
+def test_split_after_signing_gives_a_signed_card_of_its_own(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    signed = world.press(HANDLER, card, card.button("签收"))
+    card = next(s for s in signed if s.method == "editMessageText")
+    joined = _reports(world)[1]
+    menu = world.press(HANDLER, card, card.button("拆分"))
+    choices = next(s for s in menu if s.method == "editMessageText")
+    own = _card(world.press(HANDLER, choices, choices.button(joined.number)))
+    assert own.chat_id == WATER_GROUP and "办理中" in own.text
+    assert "✅ 办结" in [label for label, _ in own.buttons()]
+    split = _reports(world)[1]
+    assert split.duplicate_of is None and split.resolve_due_at is not None
