@@ -136,12 +136,17 @@ def test_another_departments_group_cannot_merge_or_split(world: World) -> None:
     assert [e.details["chat"] for e in refused] == [ENV_GROUP, ENV_GROUP]
 
 
-def test_a_joined_observers_dissatisfaction_reopens_the_issue(world: World) -> None:
+def _joined_and_signed(world: World) -> Sent:
+    """The second observer joins the first's report, the group signs: the card as redrawn."""
     card = _first_card(world)
     preview = _second_preview(world)
     world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
     signed = world.press(HANDLER, card, card.button("签收"))
-    card = next(s for s in signed if s.method == "editMessageText")
+    return next(s for s in signed if s.method == "editMessageText")
+
+
+def test_a_joined_observers_dissatisfaction_reopens_the_issue(world: World) -> None:
+    card = _joined_and_signed(world)
     prompt = _prompt(world.press(HANDLER, card, card.button("办结")))
     resolved = world.reply(HANDLER, prompt, "已清理")
     rating = next(s for s in resolved if s.purpose == "rating" and s.chat_id == OTHER_OBSERVER)
@@ -168,11 +173,7 @@ def test_a_joined_observer_adds_more_under_the_one_card(world: World) -> None:
 
 
 def test_split_after_signing_gives_a_signed_card_of_its_own(world: World) -> None:
-    card = _first_card(world)
-    preview = _second_preview(world)
-    world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
-    signed = world.press(HANDLER, card, card.button("签收"))
-    card = next(s for s in signed if s.method == "editMessageText")
+    card = _joined_and_signed(world)
     joined = _reports(world)[1]
     menu = world.press(HANDLER, card, card.button("拆分"))
     choices = next(s for s in menu if s.method == "editMessageText")
