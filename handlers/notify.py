@@ -74,16 +74,21 @@ def post_card(ctx: Ctx, report: Report) -> Report:
     ctx.out.send(
         binding.chat_id, text, keyboard=card_keyboard(ctx, report), purpose="card", report_id=rid
     )
-    for item in report.attachments:
+    send_attachments(ctx, binding.chat_id, report.attachments, card=rid)
+    return report
+
+
+def send_attachments(ctx: Ctx, chat_id: int, attachments: list[dict], *, card: int) -> None:
+    """Send a report's photos, voice, files and place under the card of report ``card``."""
+    for item in attachments:
         if item.get("kind") == "location":
             ctx.out.location(
-                binding.chat_id, item["lat"], item["lon"], reply_to=card_of(rid), report_id=rid
+                chat_id, item["lat"], item["lon"], reply_to=card_of(card), report_id=card
             )
         else:
             ctx.out.media(
-                binding.chat_id, item["kind"], item["file_id"], reply_to=card_of(rid), report_id=rid
+                chat_id, item["kind"], item["file_id"], reply_to=card_of(card), report_id=card
             )
-    return report
 
 
 def issue_reports(ctx: Ctx, report: Report) -> list[tuple[Report, int]]:

@@ -19,7 +19,14 @@ from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text
 from handlers.context import Ctx
 from handlers.events import Event
-from handlers.notify import close_card, edit_card, post_card, redraw_card, tell_observer
+from handlers.notify import (
+    close_card,
+    edit_card,
+    post_card,
+    redraw_card,
+    send_attachments,
+    tell_observer,
+)
 from storage import outbox
 from storage.models import Report
 
@@ -38,6 +45,7 @@ def relay_joined(ctx: Ctx, primary: Report, joined: list[Report], *, who: str = 
             reply_to=card_of(primary.id or 0),
             report_id=primary.id,
         )
+        send_attachments(ctx, chat, each.attachments, card=primary.id or 0)
     redraw_card(ctx, primary, who=who)
 
 

@@ -182,3 +182,14 @@ def test_split_after_signing_gives_a_signed_card_of_its_own(world: World) -> Non
     assert "✅ 办结" in [label for label, _ in own.buttons()]
     split = _reports(world)[1]
     assert split.duplicate_of is None and split.resolve_due_at is not None
+
+
+def test_a_joined_reports_photo_goes_under_the_one_card(world: World) -> None:
+    card = _first_card(world)
+    register(world, OTHER_OBSERVER, "+8613800138002")
+    world.message(OTHER_OBSERVER, photo=[{"file_id": "flood", "width": 800, "height": 600}])
+    preview = world.message(OTHER_OBSERVER, SECOND)[0]
+    sent = world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    photo = next(s for s in sent if s.method == "sendPhoto")
+    assert photo.chat_id == WATER_GROUP and photo.payload["photo"] == "flood"
+    assert photo.payload["reply_parameters"]["message_id"] == card.message_id
