@@ -26,7 +26,7 @@ from handlers.callbacks import Act, Press
 from handlers.context import Ctx
 from handlers.events import Event
 from handlers.same_issue_cards import relay_joined
-from storage.models import Draft, Observer, Report, ReportKind, Station
+from storage.models import OPEN_STATUSES, Draft, Observer, Report, ReportKind, Station
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def similar_open(
         if found is None:
             continue
         primary = joining.root_of(ctx.session, found)
-        if primary.kind == kind and primary.status in joining.JOINABLE_INTO:
+        if primary.kind == kind and primary.status in OPEN_STATUSES:  # still being handled
             return primary, match.reason
     return None
 

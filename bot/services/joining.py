@@ -36,7 +36,7 @@ from bot.core.messages import t
 from bot.core.similarity import fingerprint_of_key, similarity_key, similarity_of
 from bot.errors import Refused
 from bot.services import Services, access
-from bot.services.joined import members_of
+from bot.services.joined import follow_primary, members_of
 from bot.services.reports import plan_deadlines
 from storage import reminders
 from storage import reports as report_queries
@@ -160,12 +160,15 @@ def join(
     by: Actor,
     now: dt.datetime,
 ) -> Issue:
-    """The observer joins their report to the issue of ``into_id`` (补充到该反映)."""
+    """The observer joins their report to the issue of ``into_id`` (补充到该反映), while that
+    issue is still being handled (one resolved meanwhile is refused: submit it on its own)."""
     report = _get(session, report_id)
     primary = root_of(session, _get(session, into_id))
     if report.duplicate_of == primary.id:
         return issue_of(session, _id(primary))  # a repeated press changes nothing
     access.require(session, services, Action.JOIN, by, report)
+    if primary.status not in OPEN_STATUSES:
+        raise Refused("joining.not_joinable")
     return _join(session, report, primary, by=by, now=now)
 
 
@@ -178,6 +181,7 @@ def _join(
         _attach(session, member, primary, by=by, now=now, how="carried")
     _attach(session, report, primary, by=by, now=now, how="joined")
     session.flush()
+    follow_primary(session, primary, now=now)  # joined to a signed issue: signed too
     return issue_of(session, _id(primary))
 
 

@@ -189,3 +189,15 @@ def test_the_digest_counts_issues_and_reports(world: World, session: Session) ->
     _join(world, session, b, a)
     assert joining.issue_counts([a, b, c]) == (2, 3)
     assert joining.digest_line([a, b, c]) == "问题 2 件，涉及反映 3 条"
+
+
+def test_joining_a_signed_issue_signs_and_a_resolved_one_is_refused(
+    world: World, session: Session
+) -> None:
+    a, b = _report(session, 0, status=ReportStatus.SIGNED), _report(session, 1)
+    _join(world, session, b, a)
+    assert b.status == ReportStatus.SIGNED
+    done, c = _report(session, 0, status=ReportStatus.RESOLVED), _report(session, 2)
+    with pytest.raises(Refused) as refused:
+        _join(world, session, c, done)
+    assert refused.value.key == "joining.not_joinable" and c.duplicate_of is None
