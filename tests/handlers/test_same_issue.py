@@ -193,3 +193,15 @@ def test_a_joined_reports_photo_goes_under_the_one_card(world: World) -> None:
     photo = next(s for s in sent if s.method == "sendPhoto")
     assert photo.chat_id == WATER_GROUP and photo.payload["photo"] == "flood"
     assert photo.payload["reply_parameters"]["message_id"] == card.message_id
+
+
+def test_an_issue_resolved_meanwhile_is_not_joined_the_report_goes_alone(world: World) -> None:
+    card = _first_card(world)
+    preview = _second_preview(world)
+    signed = world.press(HANDLER, card, card.button("签收"))
+    card = next(s for s in signed if s.method == "editMessageText")
+    world.reply(HANDLER, _prompt(world.press(HANDLER, card, card.button("办结"))), "已处理")
+    sent = world.press(OTHER_OBSERVER, preview, preview.button("补充到该反映"))
+    assert _card(sent).chat_id == WATER_GROUP  # a card of its own
+    assert any("已提交" in s.text for s in sent if s.chat_id == OTHER_OBSERVER)
+    assert _reports(world)[1].duplicate_of is None
