@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from bot.demo_kit import last_card
 from bot.telegram.loopback import ControlClient
 
 SECOND_PHONE = "+8613800138007"  # 黄芳, 越秀区北京街社会工作观察站 in the sample roster
@@ -65,7 +66,7 @@ async def same_issue_scene(
     preview = await newest(me)
     await control.press(me, me, preview["message_id"], data=button(preview, "提交"))
     await step()
-    card = await newest(water)
+    card = last_card(await control.bot_messages(water), "水务群")
     tr.person("观察员 黄芳", SECOND_TEXT)
     await control.send_text(second["id"], SECOND_TEXT)
     await step()
