@@ -82,7 +82,7 @@ def _free_port() -> int:
 
 async def world_main(observers: int, seed: int) -> None:
     """Serve the Bot API; on "go", play every observer; on "stop", print what happened."""
-    from bot.telegram.loopback import LoopbackServer, RateLimits
+    from sandbox import LoopbackServer, RateLimits
 
     limits = RateLimits(
         global_rate=GLOBAL_RATE,

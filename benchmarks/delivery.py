@@ -29,7 +29,7 @@ from sqlmodel import Session, func, select
 
 from bot.infra.delivery import DeliveryWorker, Limits
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import LoopbackServer, RateLimits
+from sandbox import LoopbackServer, RateLimits
 from storage import outbox
 from storage.db import create_all, make_engine, session_scope
 from storage.models import Observer, OutboxMessage, OutboxStatus, Report, Station

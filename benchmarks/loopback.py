@@ -24,7 +24,7 @@ import time
 import aiohttp
 from aiohttp import web
 
-from bot.telegram.loopback import LoopbackServer
+from sandbox import LoopbackServer
 
 MARKUP = json.dumps({"inline_keyboard": [[{"text": "签收", "callback_data": "v1:sign:1"}]]})
 

@@ -50,10 +50,10 @@ from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.infra.handling import HandlingProcess
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import LoopbackServer
-from bot.telegram.loopback.world import Person
 from bot.telegram.runtime import BotRuntime
 from bot.telegram.transport import BotApi
+from sandbox import LoopbackServer
+from sandbox.world import Person
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer, OutboxMessage, OutboxStatus, Report, Station
 

@@ -31,9 +31,9 @@ from bot.infra.digest_render import render_text, write_digest
 from bot.services import Services
 from bot.services.digest import build_digest
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime
 from handlers.sweeps import sweep
+from sandbox import ControlClient, LoopbackServer
 from storage.db import make_engine, upgrade
 from storage.models import Report
 from storage.roster import import_roster

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.telegram.loopback import ControlClient
+from sandbox import ControlClient
 from storage.models import InboxUpdate, OutboxMessage
 
 

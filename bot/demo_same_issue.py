@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from bot.demo_kit import last_card
-from bot.telegram.loopback import ControlClient
+from sandbox import ControlClient
 
 SECOND_PHONE = "+8613800138007"  # 黄芳, 越秀区北京街社会工作观察站 in the sample roster
 FIRST_TEXT = "东濠涌河涌水浸，水面漂着垃圾，路都过不了"

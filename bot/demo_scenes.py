@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.demo_kit import Transcript, button, buttons
-from bot.telegram.loopback import ControlClient
+from sandbox import ControlClient
 
 Step = Callable[[], Awaitable[None]]
 

@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("bot.cli.db:db", "创建或升级数据库（db upgrade / db status）"),
     "run": ("bot.cli.run:run", "运行机器人（长轮询，或 --webhook）"),
     "demo": ("bot.cli.demo:demo", "离线演示全流程，打印每个人看到的消息"),
-    "sandbox": ("bot.cli.sandbox:sandbox", "在本机 127.0.0.1 运行模拟的 Telegram 接口"),
+    "sandbox": ("sandbox.cli:sandbox", "在本机 127.0.0.1 运行模拟的 Telegram 接口"),
     "deadline": ("bot.cli.deadline:deadline", "计算时限的到期时间（ISO 8601）"),
     "roster": ("bot.cli.roster:roster", "导入观察站和观察员名册（CSV 或 XLSX）"),
     "invite": (

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from bot.telegram.loopback import LoopbackServer
+from sandbox import LoopbackServer
 from tests.cli.test_roster_cli import EXAMPLES, database, obsbot
 
 __all__ = ["database"]  # the fixture, shared with the roster tests

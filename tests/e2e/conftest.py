@@ -20,9 +20,9 @@ from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, Limits, RetryPolicy
 from bot.services import Services
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.runtime import BotRuntime, Webhook
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer
+from sandbox import ControlClient, LoopbackServer
 from storage.db import create_all, make_engine
 from storage.models import GroupBinding, Observer
 from tests import factories

@@ -30,8 +30,8 @@ from bot.infra.delivery import (
     resolve_cards,
 )
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.transport import BotApi
+from sandbox import ControlClient, LoopbackServer
 from storage import outbox
 from storage.db import session_scope
 from storage.models import (

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.services.reports import find_binding
-from bot.telegram.loopback import ControlClient
 from bot.telegram.transport import BotApi
+from sandbox import ControlClient
 from storage.models import GroupBinding, OutboxStatus, Report, ReportEvent, ReportStatus
 from tests.handlers.conftest import (
     ADMIN,

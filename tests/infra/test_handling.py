@@ -95,7 +95,7 @@ async def test_a_reload_on_either_side_is_followed_by_the_other(
 async def test_given_the_token_the_worker_answers_presses_itself(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from bot.telegram.loopback import LoopbackServer
+    from sandbox import LoopbackServer
 
     world = _world(engine, tmp_path)
     async with LoopbackServer(enforce_limits=False) as server:

@@ -19,8 +19,8 @@ from bot.infra.instance import AlreadyRunning, hold_instance_lock, lock_path
 from bot.infra.scheduler import SweepScheduler
 from bot.services import Services
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import LoopbackServer
 from bot.telegram.runtime import BotRuntime
+from sandbox import LoopbackServer
 from storage.db import create_all, make_engine, upgrade
 from storage.models import GroupBinding, OutboxMessage
 from tests import factories

@@ -40,7 +40,7 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-from bot.telegram.loopback import LoopbackServer
+from sandbox import LoopbackServer
 from storage import outbox
 from storage.db import make_engine
 from storage.models import (

@@ -28,8 +28,8 @@ from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, RetryPolicy
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import LoopbackServer
 from bot.telegram.runtime import BotRuntime
+from sandbox import LoopbackServer
 from storage.db import create_all, make_engine
 from storage.models import OutboxMessage, OutboxStatus, Report
 from tests.e2e.conftest import FAST

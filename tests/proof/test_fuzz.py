@@ -33,11 +33,11 @@ from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.infra.delivery import DeliveryWorker, RetryPolicy
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import LoopbackServer, SyncControlClient
-from bot.telegram.loopback.validation import ApiError, check_reply_markup, parse_text
 from bot.telegram.runtime import BotRuntime
 from handlers.actions import TEXT_LIMIT, split_text, utf16_len
 from handlers.callbacks import Act, Press, parse
+from sandbox import LoopbackServer, SyncControlClient
+from sandbox.validation import ApiError, check_reply_markup, parse_text
 from storage.db import create_all, make_engine
 from storage.models import (
     Draft,

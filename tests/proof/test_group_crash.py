@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.telegram.loopback import LoopbackServer
+from sandbox import LoopbackServer
 from storage.db import make_engine
 from storage.models import (
     GroupBinding,

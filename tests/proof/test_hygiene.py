@@ -124,7 +124,7 @@ async def test_transports_upload_only_from_the_digest_directory(
     outside = tmp_path / "secret.txt"
     outside.write_bytes(SECRET)
     (digests / "link.txt").symlink_to(outside)
-    from bot.telegram.loopback import LoopbackServer
+    from sandbox import LoopbackServer
 
     async with LoopbackServer(enforce_limits=False) as server:
         user = await server.control.create_user("领导", started=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.loopback import LoopbackServer
+from sandbox import LoopbackServer
 from tests.proof.process import BotProcess, base_env, prepare_database
 from tests.proof.test_crash import Watch, acks, preview_with, submit_data
 

@@ -11,7 +11,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from telegram import Bot as PtbBot
 from telegram.request import HTTPXRequest
 
-from bot.telegram.loopback import ControlClient, LoopbackServer
+from sandbox import ControlClient, LoopbackServer
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
 
-from bot.telegram.loopback import ControlClient, LoopbackServer
+from sandbox import ControlClient, LoopbackServer
 
 PNG = (
     bytes.fromhex("89504e470d0a1a0a0000000d49484452000000020000000308060000009db1d3a4")

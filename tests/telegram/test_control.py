@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot as PtbBot
 from telegram import Update
 
-from bot.telegram.loopback import ControlClient, LoopbackServer, WaitTimeout
+from sandbox import ControlClient, LoopbackServer, WaitTimeout
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram.loopback.entities import (
+from sandbox.entities import (
     EntityParseError,
     find_auto_entities,
     parse_html,
@@ -12,7 +12,7 @@ from bot.telegram.loopback.entities import (
     parse_markdown_v2,
     utf16_len,
 )
-from bot.telegram.loopback.validation import ApiError, parse_text
+from sandbox.validation import ApiError, parse_text
 
 
 def test_html_entities_count_utf16_code_units() -> None:

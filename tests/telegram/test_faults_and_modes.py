@@ -13,7 +13,7 @@ from aiohttp import web
 from telegram import Bot as PtbBot
 from telegram.error import ChatMigrated, NetworkError, RetryAfter, TimedOut
 
-from bot.telegram.loopback import ControlClient, LoopbackServer, RateLimits
+from sandbox import ControlClient, LoopbackServer, RateLimits
 
 pytestmark = pytest.mark.e2e
 

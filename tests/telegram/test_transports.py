@@ -9,7 +9,6 @@ import pytest
 
 from bot.telegram.aiogram_transport import AiogramBotApi
 from bot.telegram.bot_api import open_bot_api
-from bot.telegram.loopback import ControlClient, LoopbackServer
 from bot.telegram.ptb_transport import PtbBotApi
 from bot.telegram.transport import (
     BotApi,
@@ -21,6 +20,7 @@ from bot.telegram.transport import (
     TransientError,
     Unauthorized,
 )
+from sandbox import ControlClient, LoopbackServer
 
 pytestmark = pytest.mark.e2e
 

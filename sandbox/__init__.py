@@ -11,18 +11,18 @@ world (simulated people, chats, messages, files, update queue), validation (Tele
 and errors), entities (HTML/Markdown parsing), limits (flood limits), faults, control.
 """
 
-from bot.telegram.loopback.control import (
+from sandbox.control import (
     ControlClient,
     ControlError,
     Controller,
     SyncControlClient,
     WaitTimeout,
 )
-from bot.telegram.loopback.faults import Fault, FaultPlan
-from bot.telegram.loopback.limits import RateLimiter, RateLimits
-from bot.telegram.loopback.server import DEFAULT_TOKEN, LoopbackServer, ThreadedLoopback
-from bot.telegram.loopback.validation import ApiError
-from bot.telegram.loopback.world import World
+from sandbox.faults import Fault, FaultPlan
+from sandbox.limits import RateLimiter, RateLimits
+from sandbox.server import DEFAULT_TOKEN, LoopbackServer, ThreadedLoopback
+from sandbox.validation import ApiError
+from sandbox.world import World
 
 __all__ = [
     "DEFAULT_TOKEN",

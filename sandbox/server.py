@@ -28,11 +28,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.telegram.loopback.control import ControlClient, Controller, SyncControlClient
-from bot.telegram.loopback.faults import Fault, FaultPlan
-from bot.telegram.loopback.limits import RateLimiter, RateLimits
-from bot.telegram.loopback.methods import BotMethods
-from bot.telegram.loopback.validation import (
+from sandbox.control import ControlClient, Controller, SyncControlClient
+from sandbox.faults import Fault, FaultPlan
+from sandbox.limits import RateLimiter, RateLimits
+from sandbox.methods import BotMethods
+from sandbox.validation import (
     NOT_FOUND,
     UNAUTHORIZED,
     ApiError,
@@ -42,7 +42,7 @@ from bot.telegram.loopback.validation import (
     migrated,
     too_many_requests,
 )
-from bot.telegram.loopback.world import World
+from sandbox.world import World
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.telegram.loopback.entities import (
+from sandbox.entities import (
     PARSERS,
     Entity,
     EntityParseError,

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.telegram.loopback.entities import find_auto_entities
-from bot.telegram.loopback.validation import bad_request, forbidden, migrated
+from sandbox.entities import find_auto_entities
+from sandbox.validation import bad_request, forbidden, migrated
 
 ANONYMOUS_ADMIN = {
     "id": 1087968824,

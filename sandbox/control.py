@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from aiohttp import web
 
-from bot.telegram.loopback.faults import Fault
-from bot.telegram.loopback.world import TINY_PNG
+from sandbox.faults import Fault
+from sandbox.world import TINY_PNG
 
 if TYPE_CHECKING:
-    from bot.telegram.loopback.server import LoopbackServer
+    from sandbox.server import LoopbackServer
 
 Action = Callable[[dict[str, Any]], Awaitable[Any]]
 _MEDIA_KINDS = ("photo", "voice", "document", "sticker", "animation")

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.telegram.loopback.limits import RateLimiter
-from bot.telegram.loopback.validation import (
+from sandbox.limits import RateLimiter
+from sandbox.validation import (
     MAX_CALLBACK_ANSWER,
     ApiError,
     Params,
@@ -26,7 +26,7 @@ from bot.telegram.loopback.validation import (
     parse_text,
     too_many_requests,
 )
-from bot.telegram.loopback.world import ADMIN_RIGHTS, CALLBACK_TTL, Chat, StoredFile, World
+from sandbox.world import ADMIN_RIGHTS, CALLBACK_TTL, Chat, StoredFile, World
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "

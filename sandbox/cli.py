@@ -11,7 +11,7 @@ from bot.cli.common import say, text
 
 
 async def _serve(port: int, token: str, latency_ms: float, limits: bool, privacy: bool) -> None:
-    from bot.telegram.loopback import LoopbackServer
+    from sandbox import LoopbackServer
 
     server = LoopbackServer(
         token=token,
@@ -62,7 +62,7 @@ async def _serve(port: int, token: str, latency_ms: float, limits: bool, privacy
 )
 def sandbox(port: int, token: str | None, latency_ms: float, limits: bool, privacy: bool) -> None:
     """Run the loopback Bot API server on 127.0.0.1 until Ctrl-C."""
-    from bot.telegram.loopback import DEFAULT_TOKEN
+    from sandbox import DEFAULT_TOKEN
 
     if port < 0 or port > 65535:
         raise click.BadParameter(text("sandbox_port_range"), param_hint="--port")
