@@ -46,7 +46,7 @@ from sqlmodel import Session
 from bot.app import build_services
 from bot.infra.config import load_settings
 from bot.services import Services
-from bot.services.reports import plan_deadlines
+from bot.services.clocks import plan_deadlines
 from handlers.sweeps import sweep
 from storage import outbox, reminders
 from storage.db import make_engine, session_scope, upgrade

@@ -14,7 +14,7 @@ from bot.core.durations import time_left
 from bot.core.lifecycle import Action, Status
 from bot.core.messages import t
 from bot.errors import Refused
-from bot.services import access
+from bot.services import access, dispatching, extensions
 from bot.services import reports as flows
 from handlers import same_issue_cards
 from handlers.actions import card_of
@@ -102,7 +102,7 @@ def _act(event: Event, press: Press, ctx: Ctx, report: Report, by: Actor) -> Non
     who = event.user_name or str(event.user_id)
     rid, chat = report.id or 0, event.chat_id
     if press.act in PROMPTED:
-        if press.act == Act.EXTEND and flows.pending_extension(ctx.session, report_id=rid):
+        if press.act == Act.EXTEND and extensions.pending_extension(ctx.session, report_id=rid):
             raise Refused("extension.already_pending")
         ask_for_text(event, ctx, report, PROMPTED[press.act], who)
     elif press.act == Act.SIGN:
@@ -162,7 +162,7 @@ def move(
         )
         key, notice = "department.transferred_note", "transferred"
     else:
-        report = flows.route_from_dispatch(
+        report = dispatching.route_from_dispatch(
             ctx.session, ctx.services, report_id=rid, department=department, by=by, now=ctx.now
         )
         key, notice = "dispatch.routed_note", "routed_by_dispatch"
@@ -255,7 +255,7 @@ def decide_extension(
     The request's message ``message_id`` in ``chat`` becomes the decision (None: the decision
     is sent to ``chat`` instead). Returns the decision's note.
     """
-    report, request = flows.decide_extension(
+    report, request = extensions.decide_extension(
         ctx.session,
         ctx.services,
         report_id=report_id,

@@ -34,9 +34,10 @@ from sqlmodel import Session, col, select
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.errors import Refused
-from bot.services import Services
+from bot.services import Services, dispatching
 from bot.services import reports as flows
-from bot.services.reports import find_binding, find_dispatch_chat
+from bot.services.dispatching import find_dispatch_chat
+from bot.services.reports import find_binding
 from handlers.actions import card_of, utf16_len
 from handlers.cards import CARD_TEXT_LIMIT, card_keyboard, card_text
 from handlers.context import Ctx
@@ -274,7 +275,7 @@ def _bring_back(ctx: Ctx, binding: GroupBinding) -> list[Report]:
             continue
         card = (report.card_chat_id, report.card_message_id)
         try:
-            report = flows.route_back(
+            report = dispatching.route_back(
                 ctx.session,
                 ctx.services,
                 report_id=report.id or 0,

@@ -15,7 +15,7 @@ from bot.core.authority import Actor
 from bot.core.lifecycle import Action
 from bot.core.messages import mention, t
 from bot.errors import Refused
-from bot.services import prompts
+from bot.services import dispatching, extensions, prompts
 from bot.services import reports as flows
 from bot.services.reports import find_binding
 from handlers.actions import Button
@@ -217,7 +217,7 @@ def finish(
         note = t("department.resolved_note", number=report.number, who=who, result=text)
         tell_resolved(ctx, report, text)
     else:
-        report = flows.close_by_dispatch(
+        report = dispatching.close_by_dispatch(
             ctx.session, ctx.services, report_id=rid, reason=text, by=by, now=ctx.now
         )
         note = t("dispatch.closed_note", number=report.number, who=who, reason=text)
@@ -255,7 +255,7 @@ def request_extension(
     if dispatch is None:
         raise Refused("extension.no_dispatch")
     days, reason = int(match.group(1)), match.group(2).strip()
-    request = flows.request_extension(
+    request = extensions.request_extension(
         ctx.session,
         ctx.services,
         report_id=report.id or 0,

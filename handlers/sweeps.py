@@ -55,7 +55,8 @@ from bot.core.durations import time_left
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import t
 from bot.services import Services, access
-from bot.services.reports import deadline_clock, deadline_window, find_binding
+from bot.services.clocks import deadline_clock, deadline_window
+from bot.services.reports import find_binding
 from handlers.actions import Button, Outbox, card_of
 from handlers.callbacks import Act, Press
 from handlers.cards import card_keyboard, card_text

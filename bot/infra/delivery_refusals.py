@@ -25,7 +25,7 @@ from bot.core.messages import t
 from bot.infra.delivery_plan import Claimed
 from bot.infra.pacing import is_private
 from bot.services import Services
-from bot.services.reports import find_dispatch_chat
+from bot.services.dispatching import find_dispatch_chat
 from handlers import groups
 from storage import groups as group_queries
 from storage import outbox

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import mention, t
 from bot.services import Services, prompts
-from bot.services.reports import find_dispatch_chat
+from bot.services.dispatching import find_dispatch_chat
 from storage import outbox, reminders
 from storage import reports as report_queries
 from storage.models import GroupBinding, KnownGroup, Report, ReportKind

@@ -36,8 +36,8 @@ from bot.core.messages import t
 from bot.core.similarity import fingerprint_of_key, similarity_key, similarity_of
 from bot.errors import Refused
 from bot.services import Services, access
+from bot.services.clocks import plan_deadlines
 from bot.services.joined import follow_primary, members_of
-from bot.services.reports import plan_deadlines
 from storage import reminders
 from storage import reports as report_queries
 from storage.models import OPEN_STATUSES, Report, ReportKind, ReportStatus

@@ -16,7 +16,8 @@ from bot.core.authority import Actor
 from bot.core.lifecycle import Action
 from bot.errors import Refused
 from bot.services import Services, access
-from bot.services.reports import _change, _load
+from bot.services.steps import change as _change
+from bot.services.steps import load_report as _load
 from storage import reports as report_queries
 from storage.models import Observer, Report
 

@@ -18,7 +18,8 @@ from bot.core.authority import Actor
 from bot.core.lifecycle import Action
 from bot.errors import Refused
 from bot.services import Services
-from bot.services.reports import add_note, pending_extension
+from bot.services.extensions import pending_extension
+from bot.services.reports import add_note
 from bot.services.viewers import Viewer, actor_for, can_see, viewer_of
 from bot.web.auth import Signed
 from handlers.card_actions import decide_extension, move, sign

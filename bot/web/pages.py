@@ -16,7 +16,7 @@ from bot.core.lifecycle import Status
 from bot.core.masking import mask_personal_numbers
 from bot.core.messages import catalogue, t
 from bot.services import Services, access
-from bot.services.reports import pending_extension
+from bot.services.extensions import pending_extension
 from bot.services.viewers import Viewer, actor_for, can_see, visible
 from bot.web import queries
 from bot.web.actions import ACTIONS, DECISIONS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.core.messages import t
 from bot.core.routing import Decision
+from bot.services import clocks
 from bot.services import reports as flows
 from handlers import limits, same_issue
 from handlers.actions import Button
@@ -80,7 +81,7 @@ def _where(ctx: Ctx, decision: Decision, kind: str, urgent: bool, station: Stati
         dispatched, office = True, office_name(ctx, ctx.rules.dispatch, region)
     note = decision.observer_note("", office, dispatched=dispatched)
     sla = "urgent" if urgent else decision.sla_class
-    due = flows.plan_deadlines(ctx.services, kind=kind, sla_class=sla, start=ctx.now)
+    due = clocks.plan_deadlines(ctx.services, kind=kind, sla_class=sla, start=ctx.now)
     key = "suggestion" if kind == ReportKind.SUGGESTION else "problem"
     return (
         note

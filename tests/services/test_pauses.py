@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot.core.authority import Actor
-from bot.services import reports as flows
-from bot.services.reports import Clock, deadline_clock
+from bot.services import dispatching, extensions
+from bot.services.clocks import Clock, deadline_clock
 from storage import reminders
 from storage.models import Report, ReportEvent, ReportStatus
 from tests import factories
@@ -95,7 +95,7 @@ def test_an_unrouted_report_starts_both_clocks_when_dispatch_routes_it(world: Wo
             sign_due_at=local(27, 18),
             resolve_due_at=local(3, 18, month=12),
         )
-        flows.route_from_dispatch(
+        dispatching.route_from_dispatch(
             session,
             world.services,
             report_id=report.id or 0,
@@ -130,7 +130,7 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
     _, sent = sweep_at(world, local(3, 10, month=12))  # past 80 % (Wed 2 Dec 18:00)
     assert [s.purpose for s in sent] == ["reminder"] and "还剩" in sent[0].text
     with Session(world.services.engine) as session:
-        request = flows.request_extension(
+        request = extensions.request_extension(
             session,
             world.services,
             report_id=report_id,
@@ -139,7 +139,7 @@ def test_an_extension_does_not_repeat_thresholds_that_passed_before_it(world: Wo
             by=Actor(chat_id=WATER_GROUP, user_id=HANDLER),
             now=local(3, 10, month=12),
         )
-        flows.decide_extension(
+        extensions.decide_extension(
             session,
             world.services,
             report_id=report_id,
