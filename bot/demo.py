@@ -103,7 +103,7 @@ async def play(
             bot_runtime=runtime_name,  # type: ignore[arg-type]  # the CLI allows ptb/aiogram only
             admin_user_ids=[admin["id"]],
             digest_dir=workdir / "digests",
-        )  # type: ignore[arg-type]
+        )
         clock = DemoClock()
         services = build_services(settings, engine=engine, clock=clock)
         api = open_bot_api(

@@ -189,7 +189,7 @@ class LeaderInvite(SQLModel, table=True):
     scope_region: str = Field(max_length=12)
     supervises: bool = Field(default=False)
     created_at: datetime = _created()
-    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)  # type: ignore[call-overload]
+    expires_at: datetime = Field(sa_type=UTCDateTime(), nullable=False)
     used_at: datetime | None = _ts()
     used_by: int | None = _bigint(nullable=True)  # the Telegram user who became the leader
 

@@ -40,8 +40,8 @@ def deadline_window(
     """Return the window of a report's ``sign`` or ``resolve`` deadline (a suggestion's reply)."""
     sla = _sla(services, sla_class)
     if deadline == "sign":
-        return sla.sign_for  # type: ignore[no-any-return]
-    return sla.reply if kind == ReportKind.SUGGESTION else sla.resolve  # type: ignore[no-any-return]
+        return sla.sign_for
+    return sla.reply if kind == ReportKind.SUGGESTION else sla.resolve
 
 
 def plan_deadlines(
