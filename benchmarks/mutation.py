@@ -77,10 +77,9 @@ TARGETS = (
         (("tests/core/test_deadlines.py",),),
     ),
     Target(
-        "bot/core/routing.py",
-        (("tests/core/test_routing.py",),),
-        scope=("Router.route", "Router._dispatch"),
-        scope_from='sep = _text("separator")',  # the explanation, once the scores are known
+        "bot/core/decision.py",  # the routing explanation a department reads on the card
+        (("tests/core/test_decision.py", "tests/core/test_routing.py"),),
+        scope=("explain", "urgency_reason", "rule_name"),
     ),
 )
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from telegram import Bot as PtbBot
 from telegram.error import ChatMigrated, NetworkError, RetryAfter, TimedOut
 
+from bot.core.messages import t
 from sandbox import ControlClient, LoopbackServer, RateLimits
 
 pytestmark = pytest.mark.e2e
@@ -249,7 +250,8 @@ def test_sandbox_command_prints_where_to_connect() -> None:
         token = next(
             line.split("=", 1)[1].strip() for line in lines if "TELEGRAM_BOT_TOKEN=" in line
         )
-        assert any("Control API: " + base + "/control" in line for line in lines)
+        control = t("cli.sandbox_control", control=base + "/control")
+        assert any(control in line for line in lines)
         me = httpx.get(f"{base}/bot{token}/getMe", timeout=5).json()
         assert me["ok"] and me["result"]["is_bot"]
     finally:
