@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bot.core.digest_facts import ReportFacts, percentile, sample_line, utc_bounds
 from bot.core.digest_types import (
@@ -160,68 +161,135 @@ def compute_digest(
     start, end, utc_cut = utc_bounds(week, cut)
     facts = [ReportFacts(report, start, end, utc_cut) for report in reports]
     facts = [fact for fact in facts if fact.relevant]
-    by_id = {fact.report.id: fact for fact in facts}
+    tallies = _tallies(facts, level, week)
+    moves = _Moves.read(events, {fact.report.id for fact in facts}, start, utc_cut)
+    overdue = _overdue(facts, cut)
+    week_reports = [f.report for f in facts if f.new]
+    new_handled = [f.report for f in facts if f.new and f.report.kind in HANDLED_KINDS]
+    top_tags, top_keywords, rising = _week_topics(
+        week_reports, history, week, start, tag_name, ignore_word
+    )
+    activity = _station_activity(stations, week_reports, new_handled, moves.returns_of)
+    sign_hours = [_hours(f.report.created_at, f.report.signed_at) for f in facts if f.signed]
+    resolve_hours = [_hours(f.report.created_at, f.report.resolved_at) for f in facts if f.resolved]
+    return Digest(
+        scope=scope,
+        week=week,
+        as_of=cut,
+        total=tallies.total,
+        by_region=dict(sorted(tallies.by_region.items())),
+        region_level=level,
+        by_department=worst_first(tallies.by_department),
+        by_station=dict(sorted(tallies.by_station.items())),
+        daily=tallies.daily,
+        sign_hours=(percentile(sign_hours, 0.5), percentile(sign_hours, 0.9)),
+        resolve_hours=(percentile(resolve_hours, 0.5), percentile(resolve_hours, 0.9)),
+        ratings=moves.ratings,
+        reopened=moves.reopened,
+        transfers=moves.transfers,
+        returns=moves.returns,
+        longest_overdue=overdue[:LONGEST_OVERDUE],
+        all_overdue=overdue,
+        top_tags=top_tags,
+        top_keywords=top_keywords,
+        rising=rising,
+        stations=sorted(activity, key=lambda item: (-item.sent, item.code)),
+        silent_stations=[item for item in activity if item.sent == 0],
+        sentiment=_sentiment_groups(
+            sorted((r for r in week_reports if r.kind == "sentiment"), key=lambda r: r.number),
+            tag_name,
+        ),
+        suggestions=_suggestions(week_reports, moves.replies),
+        timeline=_timeline(facts, moves),
+    )
 
-    total = Tally()
-    by_region: dict[str, Tally] = defaultdict(Tally)
-    by_department: dict[str, Tally] = defaultdict(Tally)
-    by_station: dict[str, Tally] = defaultdict(Tally)
-    daily: dict[dt.date, Counter[str]] = {day: Counter() for day in week.days()}
+
+def _hours(begin: dt.datetime, end: dt.datetime | None) -> float:
+    """Return the hours from ``begin`` to ``end`` (a step the report is known to have taken)."""
+    assert end is not None
+    return (end - begin).total_seconds() / 3600
+
+
+@dataclass(slots=True)
+class _Tallies:
+    """The week's counts: in all, by region, department and station, and per day."""
+
+    total: Tally
+    by_region: dict[str, Tally]
+    by_department: dict[str, Tally]
+    by_station: dict[str, Tally]
+    daily: dict[dt.date, Counter[str]]
+
+
+def _tallies(facts: list[ReportFacts], level: Level | None, week: Week) -> _Tallies:
+    """Count each relevant report into the totals it belongs to."""
+    tallies = _Tallies(
+        Tally(),
+        defaultdict(Tally),
+        defaultdict(Tally),
+        defaultdict(Tally),
+        {day: Counter() for day in week.days()},
+    )
     tz = week.start.tzinfo
     for fact in facts:
         report = fact.report
-        fact.add_to(total)
-        fact.add_to(by_department[report.department])
-        fact.add_to(by_station[report.station_code])
+        fact.add_to(tallies.total)
+        fact.add_to(tallies.by_department[report.department])
+        fact.add_to(tallies.by_station[report.station_code])
         if level is not None:
-            fact.add_to(by_region[region_at(report.region_code, level) or report.region_code])
+            region = region_at(report.region_code, level) or report.region_code
+            fact.add_to(tallies.by_region[region])
         if fact.new:
-            daily[report.created_at.astimezone(tz).date()][report.status] += 1
+            tallies.daily[report.created_at.astimezone(tz).date()][report.status] += 1
+    return tallies
 
-    new_handled = [f.report for f in facts if f.new and f.report.kind in HANDLED_KINDS]
-    sign_hours = [
-        (f.report.signed_at - f.report.created_at).total_seconds() / 3600  # type: ignore[operator]
-        for f in facts
-        if f.signed
-    ]
-    resolve_hours = [
-        (f.report.resolved_at - f.report.created_at).total_seconds() / 3600  # type: ignore[operator]
-        for f in facts
-        if f.resolved
-    ]
 
-    ratings: Counter[str] = Counter()
-    reopened = 0
-    transfers: Counter[str] = Counter()
-    returns: Counter[str] = Counter()
-    transfers_of: Counter[int] = Counter()
-    returns_of: Counter[int] = Counter()
-    replies: dict[int, tuple[str, dt.datetime]] = {}
-    for event in sorted(events, key=lambda e: e.at):
-        if event.action == "returned":
-            returns_of[event.report_id] += 1
-        if event.action == "transferred":
-            transfers_of[event.report_id] += 1
-        if event.action in ("resolved", "replied"):
-            text = event.details.get("result") or event.details.get("text") or ""
-            if text and event.at <= utc_cut:
-                replies[event.report_id] = (str(text), event.at)
-        if not start <= event.at < utc_cut:
-            continue
-        if event.report_id not in by_id and event.action not in ("rated", "reopened"):
-            continue
-        if event.action == "rated":
-            rating = str(event.details.get("rating", ""))
-            if rating in RATINGS:
-                ratings[rating] += 1
-        elif event.action == "reopened":
-            reopened += 1
-            ratings["unsatisfied"] += 1
-        elif event.action == "transferred":
-            transfers[str(event.details.get("from", ""))] += 1
-        elif event.action == "returned":
-            returns[str(event.details.get("from", ""))] += 1
+@dataclass(slots=True)
+class _Moves:
+    """What the audit trail says: ratings, reopenings, transfers, returns and replies."""
 
+    ratings: Counter[str] = field(default_factory=Counter)
+    reopened: int = 0
+    transfers: Counter[str] = field(default_factory=Counter)  # in the week, by department
+    returns: Counter[str] = field(default_factory=Counter)
+    transfers_of: Counter[int] = field(default_factory=Counter)  # ever, by report
+    returns_of: Counter[int] = field(default_factory=Counter)
+    replies: dict[int, tuple[str, dt.datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def read(
+        cls, events: Iterable[EventRow], ids: set[int], start: dt.datetime, cut: dt.datetime
+    ) -> _Moves:
+        moves = cls()
+        for event in sorted(events, key=lambda e: e.at):
+            if event.action == "returned":
+                moves.returns_of[event.report_id] += 1
+            if event.action == "transferred":
+                moves.transfers_of[event.report_id] += 1
+            if event.action in ("resolved", "replied"):
+                text = event.details.get("result") or event.details.get("text") or ""
+                if text and event.at <= cut:
+                    moves.replies[event.report_id] = (str(text), event.at)
+            if not start <= event.at < cut:
+                continue
+            if event.report_id not in ids and event.action not in ("rated", "reopened"):
+                continue
+            if event.action == "rated":
+                rating = str(event.details.get("rating", ""))
+                if rating in RATINGS:
+                    moves.ratings[rating] += 1
+            elif event.action == "reopened":
+                moves.reopened += 1
+                moves.ratings["unsatisfied"] += 1
+            elif event.action == "transferred":
+                moves.transfers[str(event.details.get("from", ""))] += 1
+            elif event.action == "returned":
+                moves.returns[str(event.details.get("from", ""))] += 1
+        return moves
+
+
+def _overdue(facts: list[ReportFacts], cut: dt.datetime) -> list[Overdue]:
+    """Return the reports overdue at ``cut``, longest overdue first."""
     overdue: list[Overdue] = []
     for fact in facts:
         if fact.overdue is None:
@@ -240,9 +308,18 @@ def compute_digest(
             )
         )
     overdue.sort(key=lambda item: (-item.days, item.number))
+    return overdue
 
-    week_reports = [f.report for f in facts if f.new]
-    history = list(history)
+
+def _week_topics(
+    week_reports: list[ReportRow],
+    history: Iterable[TopicRow],
+    week: Week,
+    start: dt.datetime,
+    tag_name: Callable[[str], str],
+    ignore_word: Callable[[str], bool] | None,
+) -> tuple[list[Topic], list[Topic], list[Topic]]:
+    """Return the week's top categories, top keywords, and the topics rising against before."""
     earliest = week.shifted(-RISING_WEEKS).start.astimezone(dt.UTC)
     before = [row for row in history if earliest <= row.created_at < start]
     top_tags, rising_tags = _topics(
@@ -257,12 +334,21 @@ def compute_digest(
     rising = [Topic(tag_name(t.key), t.count, t.baseline) for t in rising_tags]
     rising += [t for t in rising_words if t.key not in {r.key for r in rising}]
     rising = sorted(rising, key=lambda t: (-t.rise, -t.count, t.key))[:TOP_TOPICS]
+    return top_tags, top_keywords, rising
 
-    activity: list[StationActivity] = []
+
+def _station_activity(
+    stations: Iterable[StationRow],
+    week_reports: list[ReportRow],
+    new_handled: list[ReportRow],
+    returns_of: Counter[int],
+) -> list[StationActivity]:
+    """Return each station's reports of the week: sent, routed, and returned by a department."""
     station_rows = {station.code: station for station in stations}
     sent: Counter[str] = Counter(r.station_code for r in week_reports)
     routed: Counter[str] = Counter(r.station_code for r in new_handled)
     returned: Counter[str] = Counter(r.station_code for r in new_handled if returns_of[r.id])
+    activity: list[StationActivity] = []
     for code in sorted(set(station_rows) | set(sent)):
         station = station_rows.get(code, StationRow(code, code, ""))
         activity.append(
@@ -270,14 +356,14 @@ def compute_digest(
                 code, station.name, station.region_code, sent[code], routed[code], returned[code]
             )
         )
-    silent = [item for item in activity if item.sent == 0]
-    activity.sort(key=lambda item: (-item.sent, item.code))
+    return activity
 
-    sentiment = _sentiment_groups(
-        sorted((r for r in week_reports if r.kind == "sentiment"), key=lambda r: r.number),
-        tag_name,
-    )
-    suggestions = [
+
+def _suggestions(
+    week_reports: list[ReportRow], replies: dict[int, tuple[str, dt.datetime]]
+) -> list[Suggestion]:
+    """Return the week's suggestions, each with the department's reply if there is one."""
+    return [
         Suggestion(
             number=r.number,
             department=r.department,
@@ -289,41 +375,18 @@ def compute_digest(
         for r in sorted(week_reports, key=lambda r: r.number)
         if r.kind == "suggestion"
     ]
-    timeline = [
+
+
+def _timeline(facts: list[ReportFacts], moves: _Moves) -> list[TimelineRow]:
+    """Return one row per relevant report, oldest first, for the workbook's timeline sheet."""
+    return [
         TimelineRow(
             report=f.report,
-            transfers=transfers_of[f.report.id],
-            returns=returns_of[f.report.id],
+            transfers=moves.transfers_of[f.report.id],
+            returns=moves.returns_of[f.report.id],
             overdue_now=f.overdue is not None,
             sign_on_time=f.sign_on_time if f.sign_term else None,
             resolve_on_time=f.resolve_on_time if f.resolve_term else None,
         )
         for f in sorted(facts, key=lambda f: (f.report.created_at, f.report.number))
     ]
-    return Digest(
-        scope=scope,
-        week=week,
-        as_of=cut,
-        total=total,
-        by_region=dict(sorted(by_region.items())),
-        region_level=level,
-        by_department=worst_first(by_department),
-        by_station=dict(sorted(by_station.items())),
-        daily=daily,
-        sign_hours=(percentile(sign_hours, 0.5), percentile(sign_hours, 0.9)),
-        resolve_hours=(percentile(resolve_hours, 0.5), percentile(resolve_hours, 0.9)),
-        ratings=ratings,
-        reopened=reopened,
-        transfers=transfers,
-        returns=returns,
-        longest_overdue=overdue[:LONGEST_OVERDUE],
-        all_overdue=overdue,
-        top_tags=top_tags,
-        top_keywords=top_keywords,
-        rising=rising,
-        stations=activity,
-        silent_stations=silent,
-        sentiment=sentiment,
-        suggestions=suggestions,
-        timeline=timeline,
-    )
