@@ -164,125 +164,156 @@ def _rule_words(rule: Rule, tags: dict[str, Tag]) -> Iterator[tuple[str, float]]
 
 
 def _cross_check(f: RulesFile, lines: dict[tuple[Any, ...], int], source: Path) -> list[Problem]:
-    problems: list[Problem] = []
+    """Return what the schema cannot see: duplicate ids, unknown references, dead rules."""
+    check = _CrossCheck(f, lines, source)
+    check.departments()
+    check.tags()
+    check.rules()
+    check.model_and_holidays()
+    return check.problems
 
-    def add(path: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(line_of(lines, path), dotted(path), message))
 
-    dept_ids: dict[str, int] = {}
-    for i, dept in enumerate(f.departments):
-        if dept.id in dept_ids:
-            add(("departments", i, "id"), t("rules_check.duplicate_department", id=dept.id))
-        dept_ids.setdefault(dept.id, i)
-        if len(set(dept.levels)) != len(dept.levels):
-            add(("departments", i, "levels"), t("rules_check.level_twice"))
-    if f.dispatch not in dept_ids:
-        message = t("rules_check.unknown_dispatch", id=f.dispatch) + suggest(f.dispatch, dept_ids)
-        add(("dispatch",), message)
-    if f.escalation.to is not None and f.escalation.to not in dept_ids:
-        wanted = f.escalation.to
-        message = t("rules_check.unknown_department", id=wanted) + suggest(wanted, dept_ids)
-        add(("escalation", "to"), message)
-    if "normal" not in f.sla_classes:
-        add(("sla_classes",), t("rules_check.normal_required"))
+@dataclass
+class _CrossCheck:
+    """The cross-checks of a parsed rules file, collecting problems with their lines."""
 
-    tag_ids: dict[str, int] = {}
-    for i, tag in enumerate(f.tags):
-        if tag.id in tag_ids:
-            add(("tags", i, "id"), t("rules_check.duplicate_tag", id=tag.id))
-        tag_ids.setdefault(tag.id, i)
-        if not tag.keywords:
-            add(("tags", i, "keywords"), t("rules_check.tag_no_keywords", id=tag.id))
-        if tag.sla is not None and tag.sla not in f.sla_classes:
-            add(("tags", i, "sla"), _unknown_sla(tag.sla, f))
-        clash = set(tag.keywords) & set(tag.negative_keywords)
-        if clash:
-            add(("tags", i), t("rules_check.both_ways", words="、".join(sorted(clash))))
-    tags = {t.id: t for t in f.tags}
-    if f.urgency.tag is not None and f.urgency.tag not in tags:
-        message = t("rules_check.unknown_tag", id=f.urgency.tag) + suggest(f.urgency.tag, tags)
-        add(("urgency", "tag"), message)
-    if ("urgency", "sla") in lines and f.urgency.sla not in f.sla_classes:
-        add(("urgency", "sla"), _unknown_sla(f.urgency.sla, f))
+    f: RulesFile
+    lines: dict[tuple[Any, ...], int]
+    source: Path
+    problems: list[Problem] = field(default_factory=list)
+    dept_ids: dict[str, int] = field(default_factory=dict)
+    tag_of: dict[str, Tag] = field(default_factory=dict)
 
-    rule_ids: dict[str, int] = {}
-    signatures: dict[tuple[Any, ...], int] = {}
-    claims: dict[str, dict[float, dict[str, int]]] = {}
-    for i, rule in enumerate(f.rules):
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        self.problems.append(Problem(line_of(self.lines, path), dotted(path), message))
+
+    def unknown_department(self, path: tuple[Any, ...], wanted: str) -> None:
+        message = t("rules_check.unknown_department", id=wanted)
+        self.add(path, message + suggest(wanted, self.dept_ids))
+
+    def departments(self) -> None:
+        f = self.f
+        for i, dept in enumerate(f.departments):
+            if dept.id in self.dept_ids:
+                self.add(
+                    ("departments", i, "id"), t("rules_check.duplicate_department", id=dept.id)
+                )
+            self.dept_ids.setdefault(dept.id, i)
+            if len(set(dept.levels)) != len(dept.levels):
+                self.add(("departments", i, "levels"), t("rules_check.level_twice"))
+        if f.dispatch not in self.dept_ids:
+            message = t("rules_check.unknown_dispatch", id=f.dispatch)
+            self.add(("dispatch",), message + suggest(f.dispatch, self.dept_ids))
+        if f.escalation.to is not None and f.escalation.to not in self.dept_ids:
+            self.unknown_department(("escalation", "to"), f.escalation.to)
+        if "normal" not in f.sla_classes:
+            self.add(("sla_classes",), t("rules_check.normal_required"))
+
+    def tags(self) -> None:
+        f = self.f
+        tag_ids: dict[str, int] = {}
+        for i, tag in enumerate(f.tags):
+            if tag.id in tag_ids:
+                self.add(("tags", i, "id"), t("rules_check.duplicate_tag", id=tag.id))
+            tag_ids.setdefault(tag.id, i)
+            if not tag.keywords:
+                self.add(("tags", i, "keywords"), t("rules_check.tag_no_keywords", id=tag.id))
+            if tag.sla is not None and tag.sla not in f.sla_classes:
+                self.add(("tags", i, "sla"), _unknown_sla(tag.sla, f))
+            clash = set(tag.keywords) & set(tag.negative_keywords)
+            if clash:
+                self.add(("tags", i), t("rules_check.both_ways", words="、".join(sorted(clash))))
+        self.tag_of = {tag.id: tag for tag in f.tags}
+        if f.urgency.tag is not None and f.urgency.tag not in self.tag_of:
+            message = t("rules_check.unknown_tag", id=f.urgency.tag)
+            self.add(("urgency", "tag"), message + suggest(f.urgency.tag, self.tag_of))
+        if ("urgency", "sla") in self.lines and f.urgency.sla not in f.sla_classes:
+            self.add(("urgency", "sla"), _unknown_sla(f.urgency.sla, f))
+
+    def rules(self) -> None:
+        rule_ids: dict[str, int] = {}
+        signatures: dict[tuple[Any, ...], int] = {}
+        claims: dict[str, dict[float, dict[str, int]]] = {}
+        for i, rule in enumerate(self.f.rules):
+            at = ("rules", i)
+            if rule.id in rule_ids:
+                self.add((*at, "id"), t("rules_check.duplicate_rule", id=rule.id))
+            rule_ids.setdefault(rule.id, i)
+            words = self.rule(i, rule)
+            signature = (
+                tuple(sorted(rule.tags)),
+                tuple(sorted(rule.all_tags)),
+                tuple(sorted(rule.keywords.items())),
+                tuple(sorted(rule.negative_keywords)),
+                tuple(sorted(rule.regions)),
+                tuple(sorted(rule.kinds)),
+            )
+            if signature in signatures:
+                first = self.f.rules[signatures[signature]]
+                if rule.weight <= first.weight:
+                    self.add(at, t("rules_check.never_wins_shadowed", id=rule.id, first=first.id))
+            else:
+                signatures[signature] = i
+            if not rule.all_tags:
+                for word, weight in words.items():
+                    by_dept = claims.setdefault(word, {}).setdefault(round(weight, 6), {})
+                    by_dept.setdefault(rule.department, i)
+        for word, by_weight in sorted(claims.items()):
+            for weight, by_dept in sorted(by_weight.items()):
+                if len(by_dept) > 1:
+                    departments = "、".join(sorted(by_dept))
+                    self.add(
+                        ("rules", max(by_dept.values())),
+                        t(
+                            "rules_check.keyword_claimed",
+                            word=word,
+                            weight=f"{weight:g}",
+                            departments=departments,
+                        ),
+                    )
+
+    def rule(self, i: int, rule: Rule) -> dict[str, float]:
+        """Check one rule's references; return the words it matches on."""
         at = ("rules", i)
-        if rule.id in rule_ids:
-            add((*at, "id"), t("rules_check.duplicate_rule", id=rule.id))
-        rule_ids.setdefault(rule.id, i)
-        if rule.department not in dept_ids:
-            wanted = rule.department
-            message = t("rules_check.unknown_department", id=wanted) + suggest(wanted, dept_ids)
-            add((*at, "department"), message)
-        if rule.sla not in f.sla_classes:
-            add((*at, "sla"), _unknown_sla(rule.sla, f))
+        if rule.department not in self.dept_ids:
+            self.unknown_department((*at, "department"), rule.department)
+        if rule.sla not in self.f.sla_classes:
+            self.add((*at, "sla"), _unknown_sla(rule.sla, self.f))
         for key in ("tags", "all_tags"):
             for j, tag_id in enumerate(getattr(rule, key)):
-                if tag_id not in tags:
-                    message = t("rules_check.unknown_tag", id=tag_id) + suggest(tag_id, tags)
-                    add((*at, key, j), message)
+                if tag_id not in self.tag_of:
+                    message = t("rules_check.unknown_tag", id=tag_id)
+                    self.add((*at, key, j), message + suggest(tag_id, self.tag_of))
         for j, code in enumerate(rule.regions):
             if not is_well_formed(str(code)):
-                add((*at, "regions", j), t("rules_check.bad_region", code=code))
-        if (*at, "keywords") in lines and not rule.keywords:
-            add((*at, "keywords"), t("rules_check.rule_no_keywords", id=rule.id))
-        words = dict(_rule_words(rule, tags))
+                self.add((*at, "regions", j), t("rules_check.bad_region", code=code))
+        if (*at, "keywords") in self.lines and not rule.keywords:
+            self.add((*at, "keywords"), t("rules_check.rule_no_keywords", id=rule.id))
+        words = dict(_rule_words(rule, self.tag_of))
         if not words:
-            add(at, t("rules_check.never_wins_empty", id=rule.id))
+            self.add(at, t("rules_check.never_wins_empty", id=rule.id))
         elif set(words) <= set(rule.negative_keywords):
-            add(at, t("rules_check.never_wins_negative", id=rule.id))
-        signature = (
-            tuple(sorted(rule.tags)),
-            tuple(sorted(rule.all_tags)),
-            tuple(sorted(rule.keywords.items())),
-            tuple(sorted(rule.negative_keywords)),
-            tuple(sorted(rule.regions)),
-            tuple(sorted(rule.kinds)),
-        )
-        if signature in signatures:
-            first = f.rules[signatures[signature]]
-            if rule.weight <= first.weight:
-                add(at, t("rules_check.never_wins_shadowed", id=rule.id, first=first.id))
-        else:
-            signatures[signature] = i
-        if not rule.all_tags:
-            for word, weight in words.items():
-                by_dept = claims.setdefault(word, {}).setdefault(round(weight, 6), {})
-                by_dept.setdefault(rule.department, i)
+            self.add(at, t("rules_check.never_wins_negative", id=rule.id))
+        return words
 
-    for word, by_weight in sorted(claims.items()):
-        for weight, by_dept in sorted(by_weight.items()):
-            if len(by_dept) > 1:
-                add(
-                    ("rules", max(by_dept.values())),
-                    t(
-                        "rules_check.keyword_claimed",
-                        word=word,
-                        weight=f"{weight:g}",
-                        departments="、".join(sorted(by_dept)),
-                    ),
-                )
-
-    if f.model is not None:
-        path = _model_path(f, source)
-        if path is None or not path.is_file():
-            add(("model", "file"), t("rules_check.no_model", file=f.model.file))
-        observer = _model_path(f, source, observer=True)
-        if f.model.observer_file is not None and (observer is None or not observer.is_file()):
-            add(("model", "observer_file"), t("rules_check.no_model", file=f.model.observer_file))
-        for label, depts in f.model.labels.items():
-            if not depts:
-                add(("model", "labels", label), t("rules_check.label_empty"))
-            for j, dept_id in enumerate(depts):
-                if dept_id not in dept_ids:
-                    message = t("rules_check.unknown_department", id=dept_id)
-                    add(("model", "labels", label, j), message + suggest(dept_id, dept_ids))
-    if f.holiday_file is not None and not (source.parent / f.holiday_file).is_file():
-        add(("holiday_file",), t("rules_check.no_holidays", file=f.holiday_file))
-    return problems
+    def model_and_holidays(self) -> None:
+        f, source = self.f, self.source
+        if f.model is not None:
+            path = _model_path(f, source)
+            if path is None or not path.is_file():
+                self.add(("model", "file"), t("rules_check.no_model", file=f.model.file))
+            observer = _model_path(f, source, observer=True)
+            if f.model.observer_file is not None and (observer is None or not observer.is_file()):
+                missing = t("rules_check.no_model", file=f.model.observer_file)
+                self.add(("model", "observer_file"), missing)
+            for label, depts in f.model.labels.items():
+                if not depts:
+                    self.add(("model", "labels", label), t("rules_check.label_empty"))
+                for j, dept_id in enumerate(depts):
+                    if dept_id not in self.dept_ids:
+                        self.unknown_department(("model", "labels", label, j), dept_id)
+        if f.holiday_file is not None and not (source.parent / f.holiday_file).is_file():
+            self.add(("holiday_file",), t("rules_check.no_holidays", file=f.holiday_file))
 
 
 def _unknown_sla(name: str, f: RulesFile) -> str:
