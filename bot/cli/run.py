@@ -6,10 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import friendly_errors, require_database, say, settings
+
+if TYPE_CHECKING:  # imported when the bot starts, not when obsbot loads its commands
+    from bot.infra.config import Settings
+    from bot.services import Services
+    from bot.telegram.runtime import BotRuntime, Webhook
+    from bot.telegram.transport import BotApi
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +64,7 @@ def run(use_webhook: bool) -> None:
     presence = join_instances(services.engine, when_alone=delivery.take_back_leases)
     delivery.presence = presence  # marks its leases; finds those of instances that are gone
     sweeps = SweepScheduler(services, interval=current.sweep_interval, on_queued=delivery.notify)
-    webhook = None
-    if use_webhook:
-        from bot.telegram.runtime import Webhook
-        from bot.telegram.webhook import WebhookServer
-
-        url, secret = current.require_webhook()
-        webhook = Webhook(
-            WebhookServer(
-                services, secret=secret, host=current.webhook_host, port=current.webhook_port
-            ),
-            url,
-        )
+    webhook = _webhook(current, services) if use_webhook else None
     runtime = BotRuntime(
         services,
         api,
@@ -85,8 +81,27 @@ def run(use_webhook: bool) -> None:
         ),
     )
 
+    mode = "run_webhook" if use_webhook else "run_polling"
+    say(mode, err=True, runtime=current.bot_runtime, port=current.webhook_port)
+    asyncio.run(_serve(runtime, api, services))
+
+
+def _webhook(current: Settings, services: Services) -> Webhook:
+    """Return the webhook server and the address Telegram is to post updates to."""
+    from bot.telegram.runtime import Webhook
+    from bot.telegram.webhook import WebhookServer
+
+    url, secret = current.require_webhook()
+    server = WebhookServer(
+        services, secret=secret, host=current.webhook_host, port=current.webhook_port
+    )
+    return Webhook(server, url)
+
+
+async def _serve(runtime: BotRuntime, api: BotApi, services: Services) -> None:
+    """Run until SIGINT/SIGTERM; SIGHUP reloads routing_rules.yaml (a broken file keeps the old)."""
+
     def reload_rules() -> None:
-        """SIGHUP: load routing_rules.yaml again; a broken file keeps the old rules."""
         from bot.core.rules import RulesError
 
         try:
@@ -96,18 +111,13 @@ def run(use_webhook: bool) -> None:
             return
         log.info("rules reloaded version=%s rules=%d", rules.version, len(rules.rules))
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, runtime.stop)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGHUP, reload_rules)
-        try:
-            await runtime.run()
-        finally:
-            await api.close()
-
-    mode = "run_webhook" if use_webhook else "run_polling"
-    say(mode, err=True, runtime=current.bot_runtime, port=current.webhook_port)
-    asyncio.run(main())
+            loop.add_signal_handler(signum, runtime.stop)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, reload_rules)
+    try:
+        await runtime.run()
+    finally:
+        await api.close()
