@@ -127,6 +127,18 @@ def test_downloads_hold_the_current_filter_with_chinese_headers_and_masked_numbe
         (f"user:{ADMIN}", "csv", 2),
         (f"user:{ADMIN}", "xlsx", 2),
     ]
+    # A report joined to another (同一问题) names the report it went into.
+    first, second = sorted(wanted)
+    with Session(world.services.engine) as session:
+        primary = session.exec(select(Report).where(Report.number == first)).one()
+        joined = session.exec(select(Report).where(Report.number == second)).one()
+        joined.duplicate_of = primary.id
+        session.add(joined)
+        session.commit()
+    answer = client.get("/reports.csv", params={"words": "河涌", "sort": "number"})
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    column = rows[0].index(t("export.col_same_issue"))
+    assert [row[column] for row in rows[1:]] == ["", first]
 
 
 def test_a_download_needs_a_session(world: World) -> None:
